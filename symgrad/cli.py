@@ -1,0 +1,269 @@
+"""The ``symgrad`` command line.
+
+argparse rather than click: ``symgrad derive lstm`` must start within 1.25x of
+``import sympy`` and click's import alone costs a tenth of that margin.
+Every user error is one line on stderr and exit code 2; a failed check or
+claim exits 1. Heavy modules (NumPy, SciPy, ...) are imported inside the
+commands that use them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fractions
+import re
+import sys
+
+__all__ = ["main"]
+
+
+class UsageError(Exception):
+    """A user error: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+FORMATS = ("latex", "text", "markdown", "json")
+
+
+def _add_format(parser, default):
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=default,
+        help=f"output format (default: {default})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .cells import BUILTIN
+
+    cells = ", ".join(BUILTIN)
+    parser = _Parser(
+        prog="symgrad",
+        description="Derive and check the gradient flow of recurrent cells.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("list", help="the built-in cells", description="List the built-in cells.")
+    _add_format(p, "text")
+
+    p = sub.add_parser(
+        "show",
+        help="a cell's equations",
+        description="Print a cell's equations and conventions.",
+    )
+    p.add_argument("cell", metavar="CELL", help=f"one of: {cells}")
+    _add_format(p, "latex")
+
+    p = sub.add_parser(
+        "derive",
+        help="a cell's one-step derivative in gate form",
+        description=(
+            "Derive a cell's one-step derivative by the chain rule, split into the "
+            "article's terms, in gate form (sigma' = sigma(1 - sigma), "
+            "tanh' = 1 - tanh^2), each term's gate count given and the dominant "
+            "term marked; the terms are checked to add up to the raw derivative."
+        ),
+        epilog=(
+            "examples:\n  symgrad derive lstm\n  symgrad derive gru --format text\n"
+            "  symgrad derive lstm --wrt state --standalone > lstm.tex\n"
+            "  symgrad derive rnn --at x=1,W=0.5,U=2,b=0,h_prev=0.3"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("cell", metavar="CELL", help=f"one of: {cells}")
+    p.add_argument(
+        "--wrt",
+        metavar="SOURCE",
+        help="'state' for the exact state Jacobian, or a previous-step state such as "
+        "h_prev (default: c_prev for lstm, h_prev otherwise)",
+    )
+    p.add_argument(
+        "--of", metavar="VALUE", help="the value differentiated (default: c for lstm, h otherwise)"
+    )
+    p.add_argument(
+        "--at",
+        metavar="NAME=VALUE,...",
+        action="append",
+        help="evaluate every term at this point (repeatable); names in ASCII "
+        "(x, W_f, c_prev, o_prev, ...), values plain numbers or fractions",
+    )
+    p.add_argument(
+        "--standalone",
+        action="store_true",
+        help="with --format latex: a complete document that compiles with pdflatex",
+    )
+    _add_format(p, "latex")
+    return parser
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_list(args, out) -> int:
+    from .cells import cells
+
+    rows = [(c.name, c.doc.splitlines()[0]) for c in cells()]
+    if args.format == "json":
+        from .render import dumps
+
+        out.write(dumps({"cells": [{"name": n, "summary": s} for n, s in rows]}))
+    elif args.format == "markdown":
+        out.write("| cell | summary |\n|---|---|\n")
+        out.writelines(f"| `{n}` | {s} |\n" for n, s in rows)
+    elif args.format == "latex":
+        out.write("\\begin{tabular}{ll}\n")
+        out.writelines(f"\\texttt{{{n}}} & {_tex(s)} \\\\\n" for n, s in rows)
+        out.write("\\end{tabular}\n")
+    else:
+        width = max(len(n) for n, _ in rows)
+        out.write("Cells:\n")
+        out.writelines(f"  {n:<{width}}  {s}\n" for n, s in rows)
+    return 0
+
+
+def cmd_show(args, out) -> int:
+    from .render import cell_document, cell_json, dumps, render
+
+    cell = _cell(args)
+    if args.format == "json":
+        out.write(dumps(cell_json(cell)))
+    else:
+        out.write(render(cell_document(cell), args.format, cell))
+    return 0
+
+
+def cmd_derive(args, out) -> int:
+    from .derive import StateJacobian, derive
+    from .render import (
+        derivation_document,
+        derivation_json,
+        dumps,
+        jacobian_document,
+        render,
+    )
+
+    cell = _cell(args)
+    try:
+        result = derive(cell, wrt=args.wrt, of=args.of)
+    except ValueError as err:
+        raise UsageError(f"symgrad derive: {err}") from None
+    if args.standalone and args.format != "latex":
+        raise UsageError("symgrad derive: --standalone needs --format latex")
+    if isinstance(result, StateJacobian):
+        if args.at:
+            raise UsageError("symgrad derive: --at is not supported with --wrt state")
+        entries = [d for row in result.entries for d in row]
+        ranges = entries[0].ranges
+        if args.format == "json":
+            out.write(
+                dumps(
+                    {
+                        "cell": cell.name,
+                        "wrt": "state",
+                        "state": list(cell.state),
+                        "entries": [[derivation_json(d) for d in row] for row in result.entries],
+                        "check": {"method": result.check.method, "passed": result.check.passed},
+                    }
+                )
+            )
+        else:
+            out.write(render(jacobian_document(result), args.format, cell, ranges, args.standalone))
+        return _check_status(result.check)
+    values = None
+    if args.at:
+        point = parse_point(args.at)
+        try:
+            total, per_term = result.evaluate(point)
+        except ValueError as err:
+            raise UsageError(f"symgrad derive --at: {err}") from None
+        values = (total, per_term, point)
+    if args.format == "json":
+        out.write(dumps(derivation_json(result, values)))
+    else:
+        blocks = derivation_document(result, values)
+        out.write(render(blocks, args.format, cell, result.ranges, args.standalone))
+    return _check_status(result.check)
+
+
+def _check_status(check) -> int:
+    if check.passed:
+        return 0
+    print(f"symgrad: check FAILED: {check.detail}", file=sys.stderr)
+    return 1
+
+
+def _cell(args):
+    from .cells import CellError, get_cell
+
+    try:
+        return get_cell(args.cell)
+    except CellError as err:
+        raise UsageError(f"symgrad {args.command}: {err}") from None
+
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?(?:/\d+)?\Z")
+_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+
+def parse_point(items) -> dict:
+    """``["x=1,W=0.5", "U=1/3"]`` -> ``{"x": 1, "W": 1/2, "U": 1/3}`` as exact rationals.
+
+    Values are numbers only (decimal, exponent, or p/q), parsed by a regular
+    expression and :class:`fractions.Fraction`; nothing is evaluated.
+    """
+    import sympy
+
+    point = {}
+    for item in items:
+        for part in item.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            name, eq, value = part.partition("=")
+            name, value = name.strip(), value.strip()
+            if not eq or not _IDENT.match(name):
+                raise UsageError(f"symgrad: --at expects NAME=VALUE, got {part!r}")
+            if not _NUMBER.match(value):
+                raise UsageError(f"symgrad: --at {name}: {value!r} is not a number")
+            if name in point:
+                raise UsageError(f"symgrad: --at gives {name} twice")
+            try:
+                exact = fractions.Fraction(value)
+            except (ValueError, ZeroDivisionError):
+                raise UsageError(f"symgrad: --at {name}: {value!r} is not a number") from None
+            point[name] = sympy.Rational(exact.numerator, exact.denominator)
+    return point
+
+
+def _tex(text: str) -> str:
+    return re.sub(r"([_%&#$])", r"\\\1", text)
+
+
+COMMANDS = {"list": cmd_list, "show": cmd_show, "derive": cmd_derive}
+
+
+def main(argv=None, out=None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 failed check, 2 usage)."""
+    out = out or sys.stdout
+    try:
+        args = build_parser().parse_args(argv)
+        if args.version:
+            from . import __version__
+
+            out.write(f"symgrad {__version__}\n")
+            return 0
+        if args.command is None:
+            build_parser().print_help(out)
+            return 2
+        return COMMANDS[args.command](args, out)
+    except UsageError as err:
+        print(str(err).splitlines()[0], file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0

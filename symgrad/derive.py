@@ -1,0 +1,590 @@
+"""The chain-rule engine: one-step derivatives of any cell, in gate form, split into terms.
+
+For a cell, a target value (``c``) and a previous-step source (``c_prev``) the
+engine computes the path derivative :math:`D(v) = dv/d\\,\\text{source}` of every
+value in dependency order,
+
+.. math::  D(v) = \\sum_{w \\in \\text{operands}(v)} \\frac{\\partial v}{\\partial w} D(w),
+
+and splits the target's derivative into one *term* per operand of the target's
+own equation (for the LSTM: :math:`f_t + c_{t-1}\\partial f_t/\\partial c_{t-1} +
+\\hat c_t \\partial i_t/\\partial c_{t-1} + i_t \\partial \\hat c_t/\\partial c_{t-1}`).
+The term through the source itself is the *dominant* (carry) term. Each
+partial is written in gate form by replacing every activation call by the value
+it defines (:math:`\\sigma(u_f) \\to f_t`), so :math:`\\sigma'` reads
+:math:`f_t(1 - f_t)` and :math:`\\tanh'` reads :math:`1 - \\hat c_t^2`.
+
+The article's one-step convention: a previous-step value that the cell
+computes from the source in a closing equation (the LSTM's
+:math:`h_{t-1} = o_{t-1}\\tanh c_{t-1}`, the late-reset GRU's
+:math:`o_{t-1} = r_{t-1} h_{t-1}`) depends on the source through that
+equation, its other operands (:math:`o_{t-1}`, :math:`r_{t-1}`) held fixed.
+``wrt="state"`` instead gives the exact state Jacobian, every entry split the
+same way, with no such convention.
+
+Every derivation checks itself (:func:`check_terms`): the terms must add up to
+the derivative of the raw composed definition.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+import sympy
+
+from .cells import Cell, get_cell, prev_name
+from .expr import relu, sigmoid
+
+__all__ = [
+    "Check",
+    "Derivation",
+    "StateJacobian",
+    "Term",
+    "check_terms",
+    "count_gates",
+    "derive",
+]
+
+#: Points and digits of the numeric fallback of the self-check.
+CHECK_POINTS = 24
+CHECK_DIGITS = 30
+CHECK_SEED = 20201113  # the article's date: fixed so every run checks the same points
+# At 30 significant digits the two sides agree to ~1e-28 relative; 1e-20 leaves
+# eight digits for cancellation in sums of terms of order 1e8 at most.
+CHECK_TOLERANCE = 1e-20
+
+
+@dataclass(frozen=True)
+class Term:
+    """One chain-rule term of a derivative.
+
+    ``via`` is the operand of the target's equation the path goes through (the
+    source itself for the direct term); ``coefficient`` is the target's partial
+    with respect to it and ``path`` its path derivative, so ``expr`` =
+    ``coefficient * path`` in gate form; ``factors`` is the same product in the
+    order the paper writes it (gates, other factors, parameters).
+    ``gate_count`` counts the factors of ``expr`` that lie in [0, 1] (gates,
+    1 - gate, 1 - tanh^2 ...).
+    """
+
+    via: str
+    coefficient: sympy.Expr
+    path: sympy.Expr
+    factors: tuple
+    expr: sympy.Expr
+    gate_count: int
+    dominant: bool
+
+    @property
+    def name(self) -> str:
+        return self.via
+
+
+@dataclass(frozen=True)
+class Check:
+    """How a derivation was verified: ``method`` is ``"symbolic"`` or ``"numeric"``."""
+
+    method: str
+    passed: bool
+    detail: str
+    max_error: float | None = None
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """d target / d source of a cell, split into :class:`Term` s, checked.
+
+    ``carry`` maps previous-step values taken to depend on the source (the
+    one-step convention) to their expressions; ``links`` holds the path
+    derivative of every value between source and target, in dependency order,
+    as a tuple of factors in paper order (``sympy.Mul(*factors)``), and
+    ``steps`` its chain-rule expansion: ``v -> ((w, dv/dw), ...)``. ``ranges``
+    encloses every value (gates in [0, 1]), for gate counts and factor order.
+    """
+
+    cell: Cell
+    target: str
+    source: str
+    carry: dict
+    links: dict
+    steps: dict
+    terms: tuple[Term, ...]
+    ranges: dict = field(repr=False)
+    check: Check = field(compare=False)
+
+    @property
+    def total(self) -> sympy.Expr:
+        return sympy.Add(*(t.expr for t in self.terms))
+
+    @property
+    def dominant(self) -> Term | None:
+        return next((t for t in self.terms if t.dominant), None)
+
+    @property
+    def free_names(self) -> tuple[str, ...]:
+        """Names a point must give to evaluate this derivation (see :meth:`evaluate`)."""
+        return tuple(
+            sorted(s.name for s in _compose(self.cell, self.carry, self.total).free_symbols)
+        )
+
+    def evaluate(self, point: dict, digits: int = 30) -> tuple[sympy.Float, list]:
+        """Total and per-term values at ``point`` to ``digits`` significant digits.
+
+        ``point`` maps every name of :attr:`free_names` to a number (exact
+        rationals stay exact until the activations). Raises ``ValueError``
+        listing missing or unknown names.
+        """
+        return evaluate_point(self, point, digits)
+
+    def numeric(self):
+        """A vectorised NumPy function of the free names returning ``(total, terms)``."""
+        from .numeric import make_numeric
+
+        return make_numeric(self)
+
+    def latex(self, **options) -> str:
+        from .render import derivation_latex
+
+        return derivation_latex(self, **options)
+
+    def _repr_latex_(self) -> str:
+        from .render import derivation_latex
+
+        return "$$" + derivation_latex(self, environment="aligned", steps=False) + "$$"
+
+
+@dataclass(frozen=True)
+class StateJacobian:
+    """The exact one-step Jacobian d(state_t)/d(state_{t-1}); ``entries[i][j]`` is a
+    :class:`Derivation` of state ``i`` with respect to previous state ``j``."""
+
+    cell: Cell
+    entries: tuple[tuple[Derivation, ...], ...]
+
+    @property
+    def check(self) -> Check:
+        checks = [d.check for row in self.entries for d in row]
+        method = "symbolic" if all(c.method == "symbolic" for c in checks) else "numeric"
+        failed = [
+            f"d{d.target}/d{d.source}: {d.check.detail}"
+            for row in self.entries
+            for d in row
+            if not d.check.passed
+        ]
+        detail = "; ".join(failed) or (
+            f"all {len(checks)} entries checked ({', '.join(sorted({c.method for c in checks}))}): "
+            "each entry's terms add up to its raw derivative"
+        )
+        return Check(method, not failed, detail)
+
+    @property
+    def matrix(self) -> sympy.Matrix:
+        return sympy.Matrix([[d.total for d in row] for row in self.entries])
+
+    def latex(self, **options) -> str:
+        from .render import jacobian_latex
+
+        return jacobian_latex(self, **options)
+
+    def _repr_latex_(self) -> str:
+        return "$$" + sympy.latex(self.matrix) + "$$"
+
+
+# ---------------------------------------------------------------- the engine
+
+
+def derive(cell: Cell | str, wrt: str | None = None, of: str | None = None):
+    """Derive a cell's one-step derivative.
+
+    ``cell``: a :class:`Cell` or a built-in name. ``wrt``: ``None`` for the
+    cell's default source (``c_prev`` for ``lstm``, ``h_prev`` otherwise), a
+    previous-step state name, or ``"state"`` for the exact state Jacobian
+    (a :class:`StateJacobian`). ``of``: the target value (default: the cell's).
+    Returns a :class:`Derivation` whose terms add up to the derivative.
+    """
+    if isinstance(cell, str):
+        cell = get_cell(cell)
+    if wrt == "state":
+        entries = tuple(
+            tuple(_derive(cell, t, prev_name(s), carry=False) for s in cell.state)
+            for t in cell.state
+        )
+        return StateJacobian(cell, entries)
+    source = wrt or cell.source
+    target = of or cell.target
+    valid = [prev_name(s) for s in cell.state]
+    if source not in valid:
+        raise ValueError(
+            f"cannot differentiate with respect to {source!r}. "
+            f"Valid choices: {', '.join([*valid, 'state'])}"
+        )
+    if target not in cell.values:
+        raise ValueError(
+            f"{target!r} is not a value of {cell.name}. Valid targets: {', '.join(cell.values)}"
+        )
+    return _derive(cell, target, source, carry=True)
+
+
+def _derive(cell: Cell, target: str, source: str, carry: bool) -> Derivation:
+    s = cell.symbol(source)
+    carries = _carries(cell, source) if carry else {}
+    gate_form = _gate_form_rules(cell)
+    ranges = _ranges(cell, carries)
+
+    # links[v]: dv/d source as a tuple of factors in chain-rule order (outer first).
+    links: dict = {s: ()}
+    steps: dict = {}
+    for prev, expr in carries.items():
+        step = _gate(partial(expr, s), gate_form)
+        steps[prev] = ((s, step),)
+        links[prev] = _factors(step, prev)
+    needed = _ancestors(cell, target)
+    for eq in cell.equations:
+        if eq.name not in needed:
+            continue
+        parts, chain = [], []
+        for w in _operands(cell, eq.rhs):
+            if w in links:
+                step = _gate(partial(eq.rhs, w), gate_form)
+                if step != 0:
+                    chain.append((w, step))
+                    parts.append(_factors(step, eq.symbol) + links[w])
+        if parts:
+            steps[eq.symbol] = tuple(chain)
+            links[eq.symbol] = _paper_order(_common_factors_out(parts), ranges, cell)
+
+    rhs = cell.equation(target).rhs
+    terms = []
+    for w in _operands(cell, rhs):
+        if w not in links:
+            continue
+        coefficient = _gate(partial(rhs, w), gate_form)
+        if coefficient == 0:
+            continue
+        factors = _paper_order(_factors(coefficient, None) + links[w], ranges, cell)
+        expr = sympy.Mul(*factors)
+        terms.append(
+            Term(
+                via=w.name,
+                coefficient=coefficient,
+                path=sympy.Mul(*links[w]),
+                factors=factors,
+                expr=expr,
+                gate_count=count_gates(expr, ranges),
+                dominant=(w == s),
+            )
+        )
+    # The direct (carry) term first, as the article writes it.
+    terms.sort(key=lambda t: not t.dominant)
+    derivation = Derivation(
+        cell,
+        target,
+        source,
+        carries,
+        {k: v for k, v in links.items() if k != s},
+        steps,
+        tuple(terms),
+        ranges,
+        Check("none", False, "not checked"),
+    )
+    object.__setattr__(derivation, "check", check_terms(derivation))
+    return derivation
+
+
+def _ancestors(cell: Cell, target: str) -> set:
+    """The values ``target`` depends on within the step, itself included."""
+    found, todo = set(), [target]
+    values = set(cell.values)
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo += [s.name for s in cell.equation(name).rhs.free_symbols if s.name in values]
+    return found
+
+
+def _factors(expr, own) -> tuple:
+    """The factors of one chain-rule step; those of the value's own activation
+    derivative (``f``, ``1 - f``) first, so products read outer-to-inner."""
+    args = sympy.Mul.make_args(expr)
+    if own is None:
+        return args
+    return tuple(sorted(args, key=lambda a: not a.has(own)))
+
+
+def _paper_order(factors, ranges, cell) -> tuple:
+    """Merge repeated factors into powers; then numbers, gates, other factors,
+    parameters, each group in chain-rule order: f (1 - f) o_{t-1} c_{t-1} U_f."""
+    merged: dict = {}
+    for f in factors:
+        base, n = (f.base, f.exp) if f.is_Pow and f.exp.is_Integer and f.exp > 0 else (f, 1)
+        merged[base] = merged.get(base, 0) + n
+    # sorted() is stable: chain order is kept within each group.
+    ordered = sorted(merged.items(), key=lambda item: factor_rank(item[0], ranges, cell))
+    numbers = sympy.Mul(*(b**n for b, n in ordered if b.is_Number))
+    rest = tuple(b**n for b, n in ordered if not b.is_Number)
+    return rest if numbers == 1 else (numbers, *rest)
+
+
+def partial(expr, w):
+    """:math:`\\partial\\,\\text{expr}/\\partial w`, every other symbol held fixed.
+
+    The chain rule over the expression tree, each function's derivative from
+    its own ``fdiff`` (so sigmoid' comes out as sigma (1 - sigma)). SymPy's
+    ``diff`` gives the same result (a test checks it) but builds a
+    ``Derivative`` per node, several times slower on the path of ``derive``.
+    """
+    if expr == w:
+        return sympy.Integer(1)
+    if not expr.has(w):
+        return sympy.Integer(0)
+    if expr.is_Add:
+        return sympy.Add(*(partial(a, w) for a in expr.args))
+    if expr.is_Mul:
+        args = expr.args
+        return sympy.Add(
+            *(
+                sympy.Mul(*args[:k], partial(a, w), *args[k + 1 :])
+                for k, a in enumerate(args)
+                if a.has(w)
+            )
+        )
+    if expr.is_Pow and not expr.exp.has(w):
+        return expr.exp * expr.base ** (expr.exp - 1) * partial(expr.base, w)
+    if isinstance(expr, sympy.Function) and len(expr.args) == 1:
+        return expr.fdiff(1) * partial(expr.args[0], w)
+    return sympy.diff(expr, w)
+
+
+def _common_factors_out(parts) -> tuple:
+    """``(a, b) + (a, c) -> (a, b + c)``: the factors all parts share, pulled out
+    (so the GRU's reset path reads r_t (1 + (1 - r_t) h_{t-1} U_r))."""
+    if len(parts) == 1:
+        return parts[0]
+    counts = [_factor_counts(p) for p in parts]
+    common = {f: min(c.get(f, 0) for c in counts) for f in counts[0]}
+    common = {f: n for f, n in common.items() if n > 0 and not f.is_Number}
+    rest = sympy.Add(
+        *(sympy.Mul(*(f ** (n - common.get(f, 0)) for f, n in c.items())) for c in counts)
+    )
+    return (*tuple(f**n for f, n in common.items()), rest)
+
+
+def _factor_counts(factors) -> dict:
+    counts: dict = {}
+    for factor in factors:
+        base, n = factor, 1
+        if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0:
+            base, n = factor.base, int(factor.exp)
+        counts[base] = counts.get(base, 0) + n
+    return counts
+
+
+def _carries(cell: Cell, source: str) -> dict:
+    """Previous-step values computed from the source by a closing equation.
+
+    ``h_prev -> o_prev*tanh(c_prev)`` for the LSTM's c_prev: the equation of h
+    reads only current-step values, one of them the source's own value, so
+    shifting it one step back expresses h_{t-1} through c_{t-1}, its other
+    operands becoming independent previous-step values.
+    """
+    base = source.removesuffix("_prev")
+    values = set(cell.values)
+    result = {}
+    for state in cell.state:
+        prev = prev_name(state)
+        if prev == source:
+            continue
+        rhs = cell.equation(state).rhs
+        names = {sym.name for sym in rhs.free_symbols}
+        if base in names and names <= values | set(cell.params):
+            shift = {cell.symbol(n): cell.symbol(prev_name(n)) for n in names if n in values}
+            result[cell.symbol(prev)] = rhs.xreplace(shift)
+    return result
+
+
+def _operands(cell: Cell, expr) -> list:
+    """Free symbols of ``expr`` in the cell's reading order: states, values, the rest."""
+    order = {name: k for k, name in enumerate(cell.prevs + cell.values)}
+    return sorted(expr.free_symbols, key=lambda sym: (order.get(sym.name, len(order)), sym.name))
+
+
+def _gate_form_rules(cell: Cell) -> dict:
+    """Activation calls -> the values they define: ``sigmoid(u_f) -> f``."""
+    rules = {}
+    for eq in cell.equations:
+        if isinstance(eq.rhs, sympy.Function) and len(eq.rhs.args) == 1:
+            rules[eq.rhs] = eq.symbol
+        if isinstance(eq.rhs, relu):
+            # relu's derivative [u > 0] is [v > 0] for v = relu(u).
+            rules[eq.rhs.fdiff()] = sympy.Heaviside(eq.symbol, 0)
+    return rules
+
+
+def _gate(expr, rules):
+    return expr.xreplace(rules)
+
+
+def _compose(cell: Cell, carries: dict, expr):
+    """``expr`` with every value replaced by its definition, down to the free names."""
+    defs = dict(carries)
+    for eq in cell.equations:
+        defs[eq.symbol] = eq.rhs.xreplace(defs)
+    return expr.xreplace(defs)
+
+
+def evaluate_point(d: Derivation, point: dict, digits: int = 30):
+    """See :meth:`Derivation.evaluate`."""
+    needed = set(d.free_names)
+    missing = sorted(needed - set(point))
+    unknown = sorted(set(point) - needed)
+    if missing or unknown:
+        problems = []
+        if missing:
+            problems.append(f"missing values for {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unknown names {', '.join(unknown)}")
+        raise ValueError(
+            "; ".join(problems) + f" (this derivative needs: {', '.join(sorted(needed))})"
+        )
+    prec = digits + 10  # guard digits: the terms are sums and products of a few dozen ops
+    env = {
+        d.cell.symbol(n): sympy.Float(sympy.nsimplify(v) if isinstance(v, float) else v, prec)
+        for n, v in point.items()
+    }
+    for prev, expr in d.carry.items():
+        env[prev] = expr.xreplace(env).evalf(prec)
+    for eq in d.cell.equations:
+        env[eq.symbol] = eq.rhs.xreplace(env).evalf(prec)
+    per_term = [t.expr.xreplace(env).evalf(digits) for t in d.terms]
+    return sympy.Add(*per_term).evalf(digits), per_term
+
+
+# ---------------------------------------------------------------- gate counting
+
+
+def _ranges(cell: Cell, carries: dict) -> dict:
+    """Interval of each value the cell defines, from its equation (prevs: their value's)."""
+    ranges: dict = {}
+    for eq in cell.equations:
+        ranges[eq.symbol] = _interval(eq.rhs, ranges)
+    for eq in cell.equations:
+        ranges[cell.symbol(prev_name(eq.name))] = ranges[eq.symbol]
+    return ranges
+
+
+_UNBOUNDED = (-math.inf, math.inf)
+
+
+def _interval(expr, ranges) -> tuple[float, float] | None:
+    """A crude enclosure of ``expr`` (None: an indicator, never a compressing gate)."""
+    if expr.is_Number:
+        return (float(expr), float(expr))
+    if expr.is_Symbol:
+        return ranges.get(expr, _UNBOUNDED)
+    if isinstance(expr, sigmoid):
+        return (0.0, 1.0)
+    if isinstance(expr, sympy.tanh):
+        return (-1.0, 1.0)
+    if isinstance(expr, sympy.Heaviside):
+        return None
+    if expr.is_Add or expr.is_Mul:
+        parts = [_interval(a, ranges) for a in expr.args]
+        if any(p is None for p in parts):
+            return _UNBOUNDED
+        lo, hi = parts[0]
+        for plo, phi in parts[1:]:
+            if expr.is_Add:
+                lo, hi = lo + plo, hi + phi
+            else:
+                products = [a * b for a in (lo, hi) for b in (plo, phi)]
+                if any(math.isnan(p) for p in products):
+                    return _UNBOUNDED
+                lo, hi = min(products), max(products)
+        return (lo, hi)
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        base = _interval(expr.base, ranges)
+        if base is None:
+            return _UNBOUNDED
+        n = int(expr.exp)
+        lo, hi = base[0] ** n, base[1] ** n
+        if n % 2 == 0 and base[0] < 0 < base[1]:
+            return (0.0, max(lo, hi))
+        return (min(lo, hi), max(lo, hi))
+    return _UNBOUNDED
+
+
+def count_gates(expr, ranges: dict) -> int:
+    """Factors of ``expr`` whose value lies in [0, 1] (with multiplicity), constants aside.
+
+    These are the article's "gates": :math:`f_t`, :math:`1 - f_t`,
+    :math:`o_{t-1}`, :math:`1 - \\tanh^2 c_{t-1}`, :math:`1 - \\hat c_t^2`.
+    """
+    count = 0
+    for factor in sympy.Mul.make_args(expr):
+        power = 1
+        if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0:
+            factor, power = factor.base, int(factor.exp)
+        if not factor.is_Number and _is_gate(factor, ranges):
+            count += power
+    return count
+
+
+def factor_rank(factor, ranges, cell) -> int:
+    """Where a factor goes in a printed product: 0 numbers, 1 gates, 2 other, 3 parameters."""
+    if factor.is_Number:
+        return 0
+    if factor.is_Symbol and factor.name in cell.params:
+        return 3
+    return 1 if _is_gate(factor, ranges) else 2
+
+
+def _is_gate(factor, ranges) -> bool:
+    interval = _interval(factor, ranges)
+    return interval is not None and interval[0] >= 0.0 and interval[1] <= 1.0
+
+
+# ---------------------------------------------------------------- the self-check
+
+
+def check_terms(derivation: Derivation) -> Check:
+    """Check that the terms add up to the derivative of the raw definition.
+
+    First exactly: with every value replaced by its definition, the sum of the
+    terms minus d(raw target)/d(source) must expand to 0. Where expansion cannot
+    decide (indicators of relu, ...), both sides are evaluated at
+    :data:`CHECK_POINTS` seeded random points to :data:`CHECK_DIGITS` digits,
+    the raw side with sigmoid written through exp (independent of the gate-form
+    rule).
+    """
+    cell, carries = derivation.cell, derivation.carry
+    s = cell.symbol(derivation.source)
+    raw = _compose(cell, carries, cell.equation(derivation.target).symbol)
+    claimed = _compose(cell, carries, derivation.total)
+    if sympy.expand(claimed - partial(raw, s)) == 0:
+        return Check(
+            "symbolic",
+            True,
+            "expand(sum of terms - d raw/d source) = 0, the raw target differentiated "
+            "as one composed expression",
+        )
+    reference = sympy.diff(raw.rewrite(sympy.exp), s)
+    rng = random.Random(CHECK_SEED)
+    names = sorted(raw.free_symbols | claimed.free_symbols, key=str)
+    worst = 0.0
+    for _ in range(CHECK_POINTS):
+        point = {n: sympy.Rational(rng.randint(-2000, 2000), 1000) for n in names}
+        a = claimed.evalf(CHECK_DIGITS, subs=point)
+        b = reference.evalf(CHECK_DIGITS, subs=point)
+        error = float(abs(a - b) / (1 + abs(b)))
+        worst = max(worst, error)
+    passed = worst <= CHECK_TOLERANCE
+    return Check(
+        "numeric",
+        passed,
+        f"sum of terms = d raw/d source at {CHECK_POINTS} random points "
+        f"(seed {CHECK_SEED}, {CHECK_DIGITS} digits): largest relative difference {worst:.1e}",
+        max_error=worst,
+    )

@@ -1,0 +1,574 @@
+"""Derivations and cells as LaTeX, Unicode text, Markdown and JSON.
+
+A document is built once as a list of blocks (headings, paragraphs, aligned
+equations) whose math is SymPy expressions and partial-derivative symbols;
+each format then prints the same blocks. The printers keep the gate form the
+engine produced: no ``simplify``, factors in the paper's order (gates, other
+factors, parameters), :math:`\\sigma` for the sigmoid, :math:`[u > 0]` for
+relu's derivative and :math:`\\tanh^2 c_{t-1}` rather than a call.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
+
+from .cells import Cell
+from .derive import Derivation, StateJacobian, factor_rank
+
+__all__ = [
+    "FORMATS",
+    "cell_document",
+    "derivation_document",
+    "derivation_latex",
+    "jacobian_latex",
+    "render",
+    "text_name",
+]
+
+FORMATS = ("latex", "text", "markdown", "json")
+
+# ---------------------------------------------------------------- math items
+
+
+class _Item:
+    """A small immutable record; plain classes, as dataclasses would cost
+    ``symgrad derive`` a few milliseconds of its start-up budget each."""
+
+    __slots__ = ()
+
+    _fields: tuple = ()
+
+    def __init__(self, *values):
+        for name, value in zip(self._fields, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __repr__(self):
+        args = ", ".join(repr(getattr(self, n)) for n in self._fields)
+        return f"{type(self).__name__}({args})"
+
+
+class D(_Item):
+    """The symbol :math:`\\partial a / \\partial b` (a, b: names of the cell)."""
+
+    __slots__ = _fields = ("num", "den")
+
+
+class Prod(_Item):
+    """Juxtaposed factors, e.g. ``c_{t-1} \\partial f_t/\\partial c_{t-1}``."""
+
+    __slots__ = _fields = ("items",)
+
+
+class Sum(_Item):
+    __slots__ = _fields = ("items",)
+
+
+class Factors(_Item):
+    """A product printed in exactly this order (the engine's paper order)."""
+
+    __slots__ = _fields = ("items",)
+
+
+class AsWritten(_Item):
+    """An expression printed in the order it was written (sums and products)."""
+
+    __slots__ = _fields = ("expr",)
+
+
+class Line(_Item):
+    """``lhs = rhs[0] = rhs[1] ...``, with a note printed beside it."""
+
+    __slots__ = _fields = ("lhs", "rhs", "note")
+
+    def __init__(self, lhs, rhs, note=""):
+        super().__init__(lhs, rhs, note)
+
+
+class Block(_Item):
+    """``kind``: "title", "heading", "para" or "lines"."""
+
+    __slots__ = _fields = ("kind", "content")
+
+
+def text_name(latex: str) -> str:
+    """``\\hat{c}_t`` -> ``ĉ_t``; ``W_{hn}`` -> ``W_hn``; ``c_{t-1}`` stays."""
+    out = re.sub(r"\\(hat|tilde|bar)\{(\w)\}", _accent, latex)
+    return re.sub(r"_\{([A-Za-z0-9]+)\}", r"_\1", out)
+
+
+def _accent(match):
+    mark = {"hat": "\u0302", "tilde": "\u0303", "bar": "\u0304"}[match.group(1)]
+    return match.group(2) + mark
+
+
+# ---------------------------------------------------------------- printers
+
+
+class _Ordering:
+    """Shared by both printers: products in paper order, tanh^2 c without a call."""
+
+    def __init__(self, cell: Cell, ranges: dict | None):
+        self.cell = cell
+        self.ranges = ranges or {}
+
+    def ordered(self, expr, as_written=False):
+        if as_written:
+            args = expr.args
+            if args[0] == -1:
+                return sympy.Integer(-1), args[1:]
+            return sympy.Integer(1), args
+        coeff, factors = expr.as_coeff_mul()
+        factors = sorted(factors, key=lambda f: factor_rank(_base(f), self.ranges, self.cell))
+        return coeff, factors
+
+
+def _base(factor):
+    return factor.base if factor.is_Pow else factor
+
+
+class LatexMath(LatexPrinter):
+    as_written = False
+
+    def __init__(self, cell: Cell, ranges=None):
+        names = {sympy.Symbol(n, real=True): tex for n, tex in cell.latex.items()}
+        super().__init__({"symbol_names": names, "order": "none"})
+        self.ordering = _Ordering(cell, ranges)
+
+    def _print_Mul(self, expr):  # noqa: N802 (SymPy's printer protocol)
+        if any(f.is_Pow and f.exp.is_negative for f in expr.args):
+            return super()._print_Mul(expr)
+        coeff, factors = self.ordering.ordered(expr, self.as_written)
+        parts = [self.parenthesize(f, PRECEDENCE["Mul"], strict=False) for f in factors]
+        body = " ".join(parts)
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return "- " + body
+        return self._print(coeff) + " " + body
+
+    def _print_Heaviside(self, expr):  # noqa: N802 (SymPy's printer protocol)
+        return rf"\left[{self._print(expr.args[0])} > 0\right]"
+
+    def _print_tanh(self, expr, exp=None):
+        arg = expr.args[0]
+        power = "" if exp is None else f"^{{{exp}}}"
+        if arg.is_Symbol:
+            return rf"\tanh{power} {self._print(arg)}"
+        return rf"\tanh{power}\left({self._print(arg)}\right)"
+
+    def _print_Pow(self, expr):  # noqa: N802 (SymPy's printer protocol)
+        if isinstance(expr.base, sympy.tanh) and expr.exp.is_Integer and expr.exp > 0:
+            return self._print_tanh(expr.base, exp=self._print(expr.exp))
+        return super()._print_Pow(expr)
+
+    def item(self, it) -> str:
+        if isinstance(it, D):
+            lat = self.ordering.cell.latex
+            return rf"\frac{{\partial {lat[it.num]}}}{{\partial {lat[it.den]}}}"
+        return _item(self, it)
+
+    def _factor(self, it):
+        if isinstance(it, sympy.Basic) and it.is_Add:
+            return rf"\left({self.doprint(it)}\right)"
+        return self.item(it)
+
+    def _print_Add(self, expr, order=None):  # noqa: N802 (SymPy's printer protocol)
+        if self.as_written:
+            return _join_sum([self._print(a) for a in expr.args])
+        return super()._print_Add(expr, order)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+class TextMath(StrPrinter):
+    as_written = False
+
+    def __init__(self, cell: Cell, ranges=None):
+        super().__init__({"order": "none"})
+        self.ordering = _Ordering(cell, ranges)
+        self.names = {n: text_name(tex) for n, tex in cell.latex.items()}
+
+    def _print_Symbol(self, expr):  # noqa: N802 (SymPy's printer protocol)
+        return self.names.get(expr.name, expr.name)
+
+    def _print_sigmoid(self, expr):
+        return f"σ({self._print(expr.args[0])})"  # noqa: RUF001 (sigma, not o)
+
+    def _print_Heaviside(self, expr):  # noqa: N802 (SymPy's printer protocol)
+        return f"[{self._print(expr.args[0])} > 0]"
+
+    def _print_tanh(self, expr, exp=""):
+        arg = expr.args[0]
+        if arg.is_Symbol:
+            return f"tanh{exp} {self._print(arg)}"
+        return f"tanh{exp}({self._print(arg)})"
+
+    def _print_Pow(self, expr, rational=False):  # noqa: N802 (SymPy's printer protocol)
+        if expr.exp.is_Integer and 1 < expr.exp < 10:
+            sup = str(expr.exp).translate(_SUPERSCRIPT)
+            if isinstance(expr.base, sympy.tanh):
+                return self._print_tanh(expr.base, exp=sup)
+            return self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=False) + sup
+        return super()._print_Pow(expr, rational)
+
+    def _print_Mul(self, expr):  # noqa: N802 (SymPy's printer protocol)
+        if any(f.is_Pow and f.exp.is_negative for f in expr.args):
+            return super()._print_Mul(expr)
+        coeff, factors = self.ordering.ordered(expr, self.as_written)
+        body = " ".join(self.parenthesize(f, PRECEDENCE["Mul"], strict=False) for f in factors)
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return "-" + body
+        return self._print(coeff) + " " + body
+
+    def item(self, it) -> str:
+        if isinstance(it, D):
+            return f"∂{self.names[it.num]}/∂{self.names[it.den]}"
+        return _item(self, it)
+
+    def _factor(self, it):
+        if isinstance(it, sympy.Basic) and it.is_Add:
+            return f"({self.doprint(it)})"
+        return self.item(it)
+
+    def _print_Add(self, expr, order=None):  # noqa: N802 (SymPy's printer protocol)
+        if self.as_written:
+            return _join_sum([self._print(a) for a in expr.args])
+        return super()._print_Add(expr, order)
+
+
+def _item(printer, it) -> str:
+    if isinstance(it, (Prod, Factors)):
+        if isinstance(it, Factors) and it.items and it.items[0] == -1:
+            return "-" + _item(printer, Factors(it.items[1:]))
+        if len(it.items) == 1:
+            return printer.item(it.items[0])
+        return " ".join(printer._factor(x) for x in it.items) or "1"
+    if isinstance(it, Sum):
+        return _join_sum([printer.item(x) for x in it.items])
+    if isinstance(it, AsWritten):
+        printer.as_written = True
+        try:
+            return printer.doprint(it.expr)
+        finally:
+            printer.as_written = False
+    return printer.doprint(it)
+
+
+def _join_sum(parts):
+    out = parts[0] if parts else "0"
+    for p in parts[1:]:
+        out += (" - " + p[1:].lstrip()) if p.startswith("-") else (" + " + p)
+    return out
+
+
+# ---------------------------------------------------------------- documents
+
+
+def cell_document(cell: Cell) -> list[Block]:
+    """The cell's equations, with its docstring."""
+    lines = [Line(eq.symbol, (AsWritten(eq.display),), eq.kind or "") for eq in cell.equations]
+    return [
+        Block("title", f"Cell {cell.name}"),
+        Block("para", cell.doc),
+        Block("lines", lines),
+        Block(
+            "para",
+            f"State: {', '.join(cell.state)}. Inputs: {', '.join(cell.inputs)}. "
+            f"Parameters: {', '.join(cell.params)}.",
+        ),
+    ]
+
+
+def _term_path(d: Derivation, term) -> object:
+    """The article's name of a term: c_{t-1} ∂f_t/∂c_{t-1}, or f_t for the direct one."""
+    if term.via == d.source:
+        return term.coefficient
+    return Prod((term.coefficient, D(term.via, d.source)))
+
+
+def _gate_note(term) -> str:
+    gates = f"{term.gate_count} gate" + ("" if term.gate_count == 1 else "s")
+    return f"dominant, {gates}" if term.dominant else gates
+
+
+ALL_PARTS = ("cell", "convention", "chain", "partials", "terms", "sum", "check")
+
+
+def derivation_document(d: Derivation, values=None, parts=ALL_PARTS) -> list[Block]:
+    """Definition, convention, chain rule, partials, terms, sum, check (and values)."""
+    cell = d.cell
+    lhs = D(d.target, d.source)
+    total = Sum(tuple(Factors(t.factors) for t in d.terms))
+    blocks = [Block("title", f"{cell.name}: d{d.target}/d{d.source} in gate form")]
+    if "cell" in parts:
+        blocks += [
+            Block("heading", "Cell"),
+            Block("lines", [Line(eq.symbol, (AsWritten(eq.display),)) for eq in cell.equations]),
+        ]
+    if d.carry and "convention" in parts:
+        held = sorted({s.name for e in d.carry.values() for s in e.free_symbols} - {d.source})
+        blocks += [
+            Block("heading", "Convention"),
+            Block(
+                "para",
+                "The previous step's closing equation is differentiated too, with "
+                + ", ".join(text_name(cell.latex[n]) for n in held)
+                + " held fixed (the article's one-step convention):",
+            ),
+            Block("lines", [Line(p, (e,)) for p, e in d.carry.items()]),
+        ]
+    if "chain" in parts:
+        blocks += [
+            Block("heading", "Chain rule"),
+            Block("lines", [Line(lhs, (Sum(tuple(_term_path(d, t) for t in d.terms)),))]),
+        ]
+    partials = []
+    for v, chain in d.steps.items():
+        if v.name == d.target:
+            continue  # spelled out below, term by term
+        gate = Factors(d.links[v])
+        spelled = Sum(
+            tuple(
+                step if w.name == d.source else Prod((step, D(w.name, d.source)))
+                for w, step in chain
+            )
+        )
+        direct = len(chain) == 1 and chain[0][0].name == d.source
+        partials.append(Line(D(v.name, d.source), (gate,) if direct else (spelled, gate)))
+    if partials and "partials" in parts:
+        blocks += [Block("heading", "Partials in gate form"), Block("lines", partials)]
+    if "terms" in parts:
+        terms = [
+            Line(Factors(t.factors), (), _gate_note(t))
+            if t.via == d.source
+            else Line(_term_path(d, t), (Factors(t.factors),), _gate_note(t))
+            for t in d.terms
+        ]
+        blocks += [Block("heading", "Terms"), Block("lines", terms)]
+    if "sum" in parts:
+        blocks += [Block("heading", "Sum"), Block("lines", [Line(lhs, (total,))])]
+    if "check" in parts:
+        blocks += [Block("heading", "Check"), Block("para", f"{d.check.method}: {d.check.detail}.")]
+    if values is not None:
+        value, per_term, point = values
+        blocks += [
+            Block("heading", "Value"),
+            Block("para", "At " + ", ".join(f"{k} = {v}" for k, v in point.items()) + ":"),
+            Block(
+                "lines",
+                [
+                    Line(_term_path(d, t), (_num(v),))
+                    for t, v in zip(d.terms, per_term, strict=True)
+                ]
+                + [Line(lhs, (_num(value),), "total")],
+            ),
+        ]
+    return blocks
+
+
+def _num(value) -> sympy.Float:
+    return sympy.Float(value, 15)
+
+
+def jacobian_document(j: StateJacobian) -> list[Block]:
+    """Each entry's chain rule, terms and sum; the cell once."""
+    cell = j.cell
+    names = ", ".join(text_name(cell.latex[s]) for s in cell.state)
+    blocks = [
+        Block("title", f"{cell.name}: exact one-step state Jacobian of ({names})"),
+        Block("heading", "Cell"),
+        Block("lines", [Line(eq.symbol, (AsWritten(eq.display),)) for eq in cell.equations]),
+        Block(
+            "para",
+            "Each entry holds the other previous-step state fixed; no one-step "
+            "convention is applied.",
+        ),
+    ]
+    for row in j.entries:
+        for d in row:
+            blocks.append(Block("heading", f"d{d.target}/d{d.source}"))
+            blocks += derivation_document(d, parts=("chain", "terms", "sum"))[1:]
+    blocks.append(Block("heading", "Check"))
+    blocks.append(Block("para", f"{j.check.method}: {j.check.detail}."))
+    return blocks
+
+
+# ---------------------------------------------------------------- formats
+
+
+def _latex_blocks(blocks, printer) -> str:
+    out = []
+    for b in blocks:
+        if b.kind == "title":
+            out.append(f"% {b.content}")
+        elif b.kind == "heading":
+            out.append(rf"\paragraph{{{_tex_escape(b.content)}.}}")
+        elif b.kind == "para":
+            out.append(_tex_escape(b.content))
+        else:
+            rows = []
+            for line in b.content:
+                note = rf" && \text{{{_tex_escape(line.note)}}}" if line.note else ""
+                rows.append(f"  {_aligned(printer, line)}{note}")
+            out.append("\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}")
+    return "\n".join(out) + "\n"
+
+
+def _aligned(printer, line) -> str:
+    lhs = printer.item(line.lhs)
+    if not line.rhs:
+        return f"& {lhs}"
+    return lhs + " &= " + " \\\\\n  &= ".join(printer.item(r) for r in line.rhs)
+
+
+def _tex_escape(text: str) -> str:
+    text = re.sub(r"([_%&#$])", r"\\\1", text)
+    return text.replace("∂", r"$\partial$")
+
+
+def _text_blocks(blocks, printer) -> str:
+    out = []
+    for b in blocks:
+        if b.kind == "title":
+            out.append(b.content)
+            out.append("=" * len(b.content))
+        elif b.kind == "heading":
+            out.append(f"\n{b.content}")
+        elif b.kind == "para":
+            out.append(b.content)
+        else:
+            for line in b.content:
+                text = "  " + printer.item(line.lhs)
+                for r in line.rhs:
+                    text += " = " + printer.item(r)
+                if line.note:
+                    text += f"    [{line.note}]"
+                out.append(text)
+    return "\n".join(out) + "\n"
+
+
+def _markdown_blocks(blocks, printer) -> str:
+    out = []
+    for b in blocks:
+        if b.kind == "title":
+            out.append(f"## {b.content}\n")
+        elif b.kind == "heading":
+            out.append(f"**{b.content}.**\n")
+        elif b.kind == "para":
+            out.append(b.content + "\n")
+        else:
+            rows = []
+            for line in b.content:
+                note = rf" &&\text{{{line.note}}}" if line.note else ""
+                rows.append(f"  {_aligned(printer, line)}{note}")
+            out.append("$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$\n")
+    return "\n".join(out)
+
+
+def render(blocks, fmt: str, cell: Cell, ranges=None, standalone: bool = False) -> str:
+    """Print ``blocks`` in ``fmt`` (latex, text or markdown)."""
+    if fmt == "latex":
+        body = _latex_blocks(blocks, LatexMath(cell, ranges))
+        return latex_document(body) if standalone else body
+    if fmt == "text":
+        return _text_blocks(blocks, TextMath(cell, ranges))
+    if fmt == "markdown":
+        return _markdown_blocks(blocks, LatexMath(cell, ranges))
+    raise ValueError(f"unknown format {fmt!r}. Valid formats: {', '.join(FORMATS)}")
+
+
+def latex_document(body: str) -> str:
+    """A complete document around ``body`` that compiles with pdflatex."""
+    return (
+        "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage[margin=2cm]{geometry}\n"
+        "\\begin{document}\n" + body + "\\end{document}\n"
+    )
+
+
+def derivation_latex(d: Derivation, standalone=False, environment=None, steps=True) -> str:
+    """The derivation as LaTeX; ``steps=False`` gives only the terms' sum."""
+    printer = LatexMath(d.cell, d.ranges)
+    if not steps:
+        lhs = printer.item(D(d.target, d.source))
+        rhs = printer.item(Sum(tuple(Factors(t.factors) for t in d.terms)))
+        env = environment or "equation*"
+        if env == "aligned":
+            return f"\\begin{{aligned}} {lhs} &= {rhs} \\end{{aligned}}"
+        return f"\\begin{{{env}}}\n  {lhs} = {rhs}\n\\end{{{env}}}\n"
+    return render(derivation_document(d), "latex", d.cell, d.ranges, standalone)
+
+
+def jacobian_latex(j: StateJacobian, standalone=False) -> str:
+    ranges = j.entries[0][0].ranges
+    return render(jacobian_document(j), "latex", j.cell, ranges, standalone)
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def derivation_json(d: Derivation, values=None) -> dict:
+    latex, text = LatexMath(d.cell, d.ranges), TextMath(d.cell, d.ranges)
+    terms = []
+    per_term = values[1] if values else [None] * len(d.terms)
+    for t, v in zip(d.terms, per_term, strict=True):
+        entry = {
+            "name": t.via,
+            "path": latex.item(_term_path(d, t)),
+            "latex": latex.item(Factors(t.factors)),
+            "text": text.item(Factors(t.factors)),
+            "gate_count": t.gate_count,
+            "dominant": t.dominant,
+        }
+        if values is not None:
+            entry["value"] = float(v)
+        terms.append(entry)
+    out = {
+        "cell": d.cell.name,
+        "target": d.target,
+        "source": d.source,
+        "derivative": latex.item(D(d.target, d.source)),
+        "convention": {p.name: latex.doprint(e) for p, e in d.carry.items()},
+        "terms": terms,
+        "total_latex": latex.item(Sum(tuple(Factors(t.factors) for t in d.terms))),
+        "check": {
+            "method": d.check.method,
+            "passed": d.check.passed,
+            "detail": d.check.detail,
+        },
+    }
+    if values is not None:
+        out["point"] = {k: float(v) for k, v in values[2].items()}
+        out["total_value"] = float(values[0])
+    return out
+
+
+def cell_json(cell: Cell) -> dict:
+    return {
+        "name": cell.name,
+        "doc": cell.doc,
+        "inputs": list(cell.inputs),
+        "params": list(cell.params),
+        "state": list(cell.state),
+        "default": {"target": cell.target, "source": cell.source},
+        "equations": [
+            {"name": eq.name, "latex": eq.latex, "text": eq.text, "kind": eq.kind}
+            for eq in cell.equations
+        ],
+    }
+
+
+def dumps(data) -> str:
+    import json
+
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
