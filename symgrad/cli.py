@@ -38,10 +38,14 @@ def _add_format(parser, default):
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def add_cell_arguments(parser) -> None:
+    """The CELL argument every cell command takes; resolve it with :func:`get_cell_arg`."""
     from .cells import BUILTIN
 
-    cells = ", ".join(BUILTIN)
+    parser.add_argument("cell", metavar="CELL", help=f"one of: {', '.join(BUILTIN)}")
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="symgrad",
         description="Derive and check the gradient flow of recurrent cells.",
@@ -57,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a cell's equations",
         description="Print a cell's equations and conventions.",
     )
-    p.add_argument("cell", metavar="CELL", help=f"one of: {cells}")
+    add_cell_arguments(p)
     _add_format(p, "latex")
 
     p = sub.add_parser(
@@ -76,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("cell", metavar="CELL", help=f"one of: {cells}")
+    add_cell_arguments(p)
     p.add_argument(
         "--wrt",
         metavar="SOURCE",
@@ -130,7 +134,7 @@ def cmd_list(args, out) -> int:
 def cmd_show(args, out) -> int:
     from .render import cell_document, cell_json, dumps, render
 
-    cell = _cell(args)
+    cell = get_cell_arg(args)
     if args.format == "json":
         out.write(dumps(cell_json(cell)))
     else:
@@ -148,7 +152,7 @@ def cmd_derive(args, out) -> int:
         render,
     )
 
-    cell = _cell(args)
+    cell = get_cell_arg(args)
     try:
         result = derive(cell, wrt=args.wrt, of=args.of)
     except ValueError as err:
@@ -198,7 +202,8 @@ def _check_status(check) -> int:
     return 1
 
 
-def _cell(args):
+def get_cell_arg(args):
+    """The cell named by :func:`add_cell_arguments`' arguments; UsageError if unknown."""
     from .cells import CellError, get_cell
 
     try:

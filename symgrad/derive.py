@@ -231,7 +231,7 @@ def _derive(cell: Cell, target: str, source: str, carry: bool) -> Derivation:
     s = cell.symbol(source)
     carries = _carries(cell, source) if carry else {}
     gate_form = _gate_form_rules(cell)
-    ranges = _ranges(cell, carries)
+    ranges = value_ranges(cell)
 
     # links[v]: dv/d source as a tuple of factors in chain-rule order (outer first).
     links: dict = {s: ()}
@@ -465,13 +465,33 @@ def evaluate_point(d: Derivation, point: dict, digits: int = 30):
 # ---------------------------------------------------------------- gate counting
 
 
-def _ranges(cell: Cell, carries: dict) -> dict:
-    """Interval of each value the cell defines, from its equation (prevs: their value's)."""
-    ranges: dict = {}
+def value_ranges(cell: Cell) -> dict:
+    """An interval enclosing every value of the cell and of its previous step.
+
+    Each value's interval comes from its equation. A state whose interval is
+    unbounded is tried against the invariant [-1, 1] by induction: if
+    s_{t-1} in [-1, 1] forces s_t in [-1, 1], every step stays there from
+    s_0 = 0 (the GRU's convex combination of h_{t-1} and a tanh). Returns
+    symbol -> (lo, hi); keys are the values and their ``_prev`` symbols.
+    """
+    assumed: dict = {}
+    ranges = _value_ranges(cell, assumed)
+    for state in cell.state:
+        if ranges[cell.symbol(state)] == _UNBOUNDED:
+            trial = _value_ranges(cell, {**assumed, state: (-1.0, 1.0)})
+            lo, hi = trial[cell.symbol(state)]
+            if -1.0 <= lo and hi <= 1.0:
+                assumed[state] = (-1.0, 1.0)
+    return _value_ranges(cell, assumed)
+
+
+def _value_ranges(cell: Cell, assumed: dict) -> dict:
+    ranges: dict = {cell.symbol(prev_name(s)): r for s, r in assumed.items()}
     for eq in cell.equations:
         ranges[eq.symbol] = _interval(eq.rhs, ranges)
     for eq in cell.equations:
-        ranges[cell.symbol(prev_name(eq.name))] = ranges[eq.symbol]
+        prev = cell.symbol(prev_name(eq.name))
+        ranges[prev] = assumed.get(eq.name, ranges[eq.symbol])
     return ranges
 
 
@@ -490,6 +510,13 @@ def _interval(expr, ranges) -> tuple[float, float] | None:
         return (-1.0, 1.0)
     if isinstance(expr, sympy.Heaviside):
         return None
+    if isinstance(expr, relu):
+        inner = _interval(expr.args[0], ranges) or _UNBOUNDED
+        return (max(0.0, inner[0]), max(0.0, inner[1]))
+    if expr.is_Add and len(expr.args) == 2:
+        hull = _convex_combination(expr, ranges)
+        if hull is not None:
+            return hull
     if expr.is_Add or expr.is_Mul:
         parts = [_interval(a, ranges) for a in expr.args]
         if any(p is None for p in parts):
@@ -514,6 +541,19 @@ def _interval(expr, ranges) -> tuple[float, float] | None:
             return (0.0, max(lo, hi))
         return (min(lo, hi), max(lo, hi))
     return _UNBOUNDED
+
+
+def _convex_combination(expr, ranges):
+    """(1 - g) a + g b with g in [0, 1] lies between a and b: the hull of both."""
+    for first, second in (expr.args, expr.args[::-1]):
+        a_factors, b_factors = sympy.Mul.make_args(first), sympy.Mul.make_args(second)
+        for g in b_factors:
+            if (1 - g) in a_factors and _is_gate(g, ranges):
+                a = _interval(sympy.Mul(*(f for f in a_factors if f != 1 - g)), ranges)
+                b = _interval(sympy.Mul(*(f for f in b_factors if f != g)), ranges)
+                if a is not None and b is not None:
+                    return (min(a[0], b[0]), max(a[1], b[1]))
+    return None
 
 
 def count_gates(expr, ranges: dict) -> int:

@@ -367,10 +367,7 @@ def derivation_document(d: Derivation, values=None, parts=ALL_PARTS) -> list[Blo
             Block("para", "At " + ", ".join(f"{k} = {v}" for k, v in point.items()) + ":"),
             Block(
                 "lines",
-                [
-                    Line(_term_path(d, t), (_num(v),))
-                    for t, v in zip(d.terms, per_term, strict=True)
-                ]
+                [Line(_term_path(d, t), (_num(v),)) for t, v in zip(d.terms, per_term, strict=True)]
                 + [Line(lhs, (_num(value),), "total")],
             ),
         ]

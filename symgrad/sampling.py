@@ -1,0 +1,92 @@
+"""Seeded random points for Monte Carlo evidence and gradient-flow runs.
+
+The default distribution is SPEC section 3's: weights, biases and inputs
+~ N(0, 1); previous-step values by what they are: gates of the previous step
+~ U(0, 1), states proved to stay in [-1, 1] (h_{t-1}) ~ U(-1, 1), the LSTM's
+unbounded memory c_{t-1} ~ N(0, 1). The range of each previous-step value
+comes from the cell itself (:func:`symgrad.derive.value_ranges`), not from its
+name. ``init`` switches the weights to what a framework would draw for a
+hidden size of ``dim`` (1 by default, where Xavier's scale is exactly 1).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .cells import Cell
+from .derive import value_ranges
+
+__all__ = ["INITS", "describe", "sample"]
+
+#: Weight initialisations: name -> one-line description.
+INITS = {
+    "normal": "weights, biases, inputs ~ N(0, 1)",
+    "xavier": "weights ~ N(0, 2/(fan_in + fan_out)) (Glorot), biases 0, inputs ~ N(0, 1)",
+    "orthogonal": "recurrent weights orthogonal (+-1 in one dimension), input weights "
+    "Glorot, biases 0, inputs ~ N(0, 1)",
+}
+
+
+def describe(init: str = "normal", forget_bias: float | None = None) -> str:
+    """The distribution in one line, for printing beside every Monte Carlo figure."""
+    text = INITS[init] + "; c_{t-1} ~ N(0,1); previous gates ~ U(0,1); h_{t-1} ~ U(-1,1)"
+    if forget_bias is not None:
+        text += f"; forget bias b_f = {forget_bias:g}"
+    return text
+
+
+def sample(
+    cell: Cell,
+    names,
+    n: int,
+    rng: np.random.Generator,
+    init: str = "normal",
+    forget_bias: float | None = None,
+) -> dict[str, np.ndarray]:
+    """``n`` independent draws of every name in ``names`` (inputs, parameters and
+    previous-step values of ``cell``), as float64 arrays of shape ``(n,)``.
+
+    Raises ``ValueError`` for an unknown ``init`` or a name the cell does not know.
+    """
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}. Valid choices: {', '.join(INITS)}")
+    ranges = {sym.name: r for sym, r in value_ranges(cell).items()}
+    params = set(cell.params)
+    out = {}
+    for name in names:
+        if name in params:
+            out[name] = _parameter(name, n, rng, init)
+        elif name in cell.inputs:
+            out[name] = rng.standard_normal(n)
+        elif name in ranges:
+            out[name] = _previous(ranges[name], n, rng)
+        else:
+            raise ValueError(f"{cell.name} has no input, parameter or previous value {name!r}")
+    if forget_bias is not None and "b_f" in out:
+        out["b_f"] = np.full(n, float(forget_bias))
+    return out
+
+
+def _parameter(name: str, n: int, rng, init: str) -> np.ndarray:
+    kind = name.split("_")[0]  # W (input weight), U (recurrent weight), b (bias)
+    if init == "normal" or kind not in ("W", "U", "b"):
+        return rng.standard_normal(n)
+    if kind == "b":
+        return np.zeros(n)
+    if kind == "U" and init == "orthogonal":
+        return rng.choice([-1.0, 1.0], size=n)
+    # Glorot normal with fan_in = fan_out = 1: standard deviation sqrt(2 / 2) = 1.
+    return rng.standard_normal(n) * math.sqrt(2.0 / (1 + 1))
+
+
+def _previous(interval, n: int, rng) -> np.ndarray:
+    lo, hi = interval
+    if 0.0 <= lo and hi <= 1.0:
+        return rng.uniform(0.0, 1.0, n)
+    if -1.0 <= lo and hi <= 1.0:
+        return rng.uniform(-1.0, 1.0, n)
+    if lo >= 0.0:
+        return np.abs(rng.standard_normal(n))  # relu states are never negative
+    return rng.standard_normal(n)

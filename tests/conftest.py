@@ -1,0 +1,17 @@
+"""Test configuration: Hypothesis profiles and shared fixtures.
+
+Profiles (choose with SYMGRAD_HYPOTHESIS_PROFILE):
+  ci        derandomized, 25 examples per property, no deadline (what .ci/run uses)
+  dev       the default: 50 random examples
+  thorough  100x ci: 2,500 examples per property, for a local run before a release
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.register_profile("ci", derandomize=True, max_examples=25, **_common)
+settings.register_profile("dev", max_examples=50, **_common)
+settings.register_profile("thorough", max_examples=2_500, **_common)
+settings.load_profile(os.environ.get("SYMGRAD_HYPOTHESIS_PROFILE", "dev"))
