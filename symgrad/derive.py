@@ -480,7 +480,7 @@ def value_ranges(cell: Cell) -> dict:
         if ranges[cell.symbol(state)] == _UNBOUNDED:
             trial = _value_ranges(cell, {**assumed, state: (-1.0, 1.0)})
             lo, hi = trial[cell.symbol(state)]
-            if -1.0 <= lo and hi <= 1.0:
+            if lo >= -1.0 and hi <= 1.0:
                 assumed[state] = (-1.0, 1.0)
     return _value_ranges(cell, assumed)
 

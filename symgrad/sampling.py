@@ -83,9 +83,9 @@ def _parameter(name: str, n: int, rng, init: str) -> np.ndarray:
 
 def _previous(interval, n: int, rng) -> np.ndarray:
     lo, hi = interval
-    if 0.0 <= lo and hi <= 1.0:
+    if lo >= 0.0 and hi <= 1.0:
         return rng.uniform(0.0, 1.0, n)
-    if -1.0 <= lo and hi <= 1.0:
+    if lo >= -1.0 and hi <= 1.0:
         return rng.uniform(-1.0, 1.0, n)
     if lo >= 0.0:
         return np.abs(rng.standard_normal(n))  # relu states are never negative
