@@ -142,7 +142,7 @@ def test_at_values_are_exact_rationals():
     ],
 )
 def test_user_errors_are_one_line_with_exit_2(capsys, argv, message):
-    code, out, err = run_error(capsys, *argv)
+    code, _out, err = run_error(capsys, *argv)
     assert code == 2
     assert message in err
     assert err.count("\n") == 1 and "Traceback" not in err

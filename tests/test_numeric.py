@@ -40,7 +40,7 @@ def kernel(name):
 
 
 def exact(name, point):
-    d, names, function, _ = oracle(name)
+    _d, names, function, _ = oracle(name)
     with mpmath.workdps(30):
         return function(*(mpmath.mpf(point[n]) for n in names))
 
@@ -111,6 +111,6 @@ def test_saturated_gates_evaluate_without_overflow():
     point = {n: 0.0 for n in f.names}
     point.update(b_f=np.array([-800.0, 800.0]), b_i=np.array([800.0, -800.0]))
     point.update(c_prev=1.0, o_prev=1.0)
-    total, terms = f(**point)
+    total, _terms = f(**point)
     assert np.all(np.isfinite(total))
     assert total[0] == pytest.approx(0.0, abs=1e-300) and total[1] == pytest.approx(1.0)
