@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import mpmath
 import sympy
@@ -123,7 +124,7 @@ class Derivation:
     def dominant(self) -> Term | None:
         return next((t for t in self.terms if t.dominant), None)
 
-    @property
+    @cached_property
     def free_names(self) -> tuple[str, ...]:
         """Names a point must give to evaluate this derivation (see :meth:`evaluate`)."""
         return tuple(
@@ -190,7 +191,9 @@ class StateJacobian:
         return jacobian_latex(self, **options)
 
     def _repr_latex_(self) -> str:
-        return "$$" + sympy.latex(self.matrix) + "$$"
+        from .render import jacobian_matrix_latex
+
+        return "$$" + jacobian_matrix_latex(self) + "$$"
 
 
 # ---------------------------------------------------------------- the engine
@@ -279,7 +282,7 @@ def _derive(cell: Cell, target: str, source: str, carry: bool) -> Derivation:
         )
     # The direct (carry) term first, as the article writes it.
     terms.sort(key=lambda t: not t.dominant)
-    derivation = Derivation(
+    unchecked = Derivation(
         cell,
         target,
         source,
@@ -288,10 +291,9 @@ def _derive(cell: Cell, target: str, source: str, carry: bool) -> Derivation:
         steps,
         tuple(terms),
         ranges,
-        Check("none", False, "not checked"),
+        Check("none", False, "not checked yet"),
     )
-    object.__setattr__(derivation, "check", check_terms(derivation))
-    return derivation
+    return replace(unchecked, check=check_terms(unchecked))
 
 
 def _ancestors(cell: Cell, target: str) -> set:
