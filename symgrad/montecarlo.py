@@ -1,0 +1,573 @@
+"""Seeded Monte Carlo evidence with confidence intervals.
+
+Every figure a claim reports from random draws is an :class:`Estimate` (a
+mean or a percentile, with a confidence interval) or a :class:`Fraction` (a
+count out of n, with a Wilson interval). Draws come from
+:func:`symgrad.sampling.sample` under :class:`Settings` (seed, sample size,
+initialisation, forget bias), and every stream is derived from the seed and a
+fixed label (``"one-step/lstm"``), so a figure does not change when other
+claims run before it, and the same seed gives identical figures.
+
+Intervals:
+
+- a fraction k/n: Wilson score interval (good coverage down to k = 0, unlike
+  the normal approximation);
+- a mean: normal approximation, mean +- z s / sqrt(n) (central limit theorem;
+  every sample here has thousands of points);
+- a percentile: distribution-free, between two order statistics whose ranks
+  come from the binomial distribution of the count below the true percentile.
+
+NumPy and SciPy are imported here at module level: only ``verify``/``prove``
+import this module, inside the command.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .cells import Cell, get_cell
+from .derive import derive, partial
+from .sampling import INITS, describe, sample
+
+__all__ = [
+    "CONFIDENCE",
+    "Estimate",
+    "Fraction",
+    "OneStep",
+    "Settings",
+    "StateGap",
+    "Summary",
+    "mean_ci",
+    "one_step",
+    "quantile_ci",
+    "rng_for",
+    "state_gap",
+    "summarize",
+    "wilson",
+]
+
+#: Two-sided confidence level of every interval.
+CONFIDENCE = 0.95
+#: Percentiles reported for every magnitude.
+PERCENTILES = (50, 90, 99)
+#: Default Monte Carlo sample size of the one-step claims.
+DEFAULT_SAMPLES = 100_000
+#: Default seed: the article's date.
+DEFAULT_SEED = 20201113
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a Monte Carlo run draws: ``samples`` points per cell from ``init``
+    (see :data:`symgrad.sampling.INITS`), optionally with the LSTM's forget
+    bias fixed to ``forget_bias``, from streams derived from ``seed``."""
+
+    seed: int = DEFAULT_SEED
+    samples: int = DEFAULT_SAMPLES
+    init: str = "normal"
+    forget_bias: float | None = None
+    confidence: float = CONFIDENCE
+
+    def __post_init__(self):
+        if self.init not in INITS:
+            raise ValueError(f"unknown init {self.init!r}. Valid choices: {', '.join(INITS)}")
+        if self.samples < 100:
+            raise ValueError(f"samples must be at least 100, got {self.samples}")
+        if not 0.5 < self.confidence < 1:
+            raise ValueError(f"confidence must lie in (0.5, 1), got {self.confidence}")
+
+    @property
+    def distribution(self) -> str:
+        return describe(self.init, self.forget_bias)
+
+    def as_json(self) -> dict:
+        return {
+            "seed": self.seed,
+            "samples": self.samples,
+            "init": self.init,
+            "forget_bias": self.forget_bias,
+            "confidence": self.confidence,
+            "distribution": self.distribution,
+        }
+
+
+def rng_for(settings: Settings, label: str) -> np.random.Generator:
+    """An independent generator for ``label`` under ``settings.seed``.
+
+    The label's CRC-32 is the spawn key, so streams do not depend on the order
+    in which claims run (``hash()`` would change with PYTHONHASHSEED).
+    """
+    key = zlib.crc32(label.encode())
+    return np.random.default_rng(np.random.SeedSequence(settings.seed, spawn_key=(key,)))
+
+
+# ---------------------------------------------------------------- intervals
+
+
+def _z(confidence: float) -> float:
+    return statistics.NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with a confidence interval [lo, hi]."""
+
+    value: float
+    lo: float
+    hi: float
+
+    def covers(self, x: float) -> bool:
+        return self.lo <= x <= self.hi
+
+    def as_json(self) -> dict:
+        return {"value": self.value, "ci": [self.lo, self.hi]}
+
+    def text(self, digits: int = 3) -> str:
+        return f"{_g(self.value, digits)} [{_g(self.lo, digits)}, {_g(self.hi, digits)}]"
+
+
+@dataclass(frozen=True)
+class Fraction:
+    """``k`` of ``n`` samples, with the Wilson interval [lo, hi] of the true fraction."""
+
+    k: int
+    n: int
+    lo: float
+    hi: float
+
+    @property
+    def value(self) -> float:
+        return self.k / self.n
+
+    def covers(self, x: float) -> bool:
+        return self.lo <= x <= self.hi
+
+    def as_json(self) -> dict:
+        return {"value": self.value, "k": self.k, "n": self.n, "ci": [self.lo, self.hi]}
+
+    def text(self, digits: int = 3) -> str:
+        return f"{self.value:.{digits}f} [{self.lo:.{digits}f}, {self.hi:.{digits}f}]"
+
+
+def _g(x: float, digits: int) -> str:
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    return f"{x:.{digits}g}"
+
+
+def wilson(k: int, n: int, confidence: float = CONFIDENCE) -> Fraction:
+    """The Wilson score interval of a binomial fraction k/n (n >= 1)."""
+    z = _z(confidence)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return Fraction(int(k), int(n), max(0.0, centre - half), min(1.0, centre + half))
+
+
+def mean_ci(x, confidence: float = CONFIDENCE) -> Estimate:
+    """Mean of ``x`` with its normal-approximation interval."""
+    x = np.asarray(x, dtype=float)
+    m = float(x.mean())
+    half = _z(confidence) * float(x.std(ddof=1)) / math.sqrt(len(x))
+    return Estimate(m, m - half, m + half)
+
+
+def quantile_ci(x, q: float, confidence: float = CONFIDENCE, presorted: bool = False) -> Estimate:
+    """The ``q``-quantile (0 < q < 1) of ``x`` with a distribution-free interval.
+
+    The number of samples below the true quantile is Binomial(n, q); the
+    interval runs between the order statistics at that count's two-sided
+    ``confidence`` quantiles, so it needs no assumption about the distribution.
+    """
+    s = np.asarray(x, dtype=float) if presorted else np.sort(np.asarray(x, dtype=float))
+    n = len(s)
+    alpha = 1 - confidence
+    lo_rank = _binomial_ppf(alpha / 2, n, q)  # 1-based rank of the lower order statistic
+    hi_rank = _binomial_ppf(1 - alpha / 2, n, q) + 1
+    lo = s[max(lo_rank, 1) - 1]
+    hi = s[min(hi_rank, n) - 1]
+    return Estimate(float(np.quantile(s, q)), float(lo), float(hi))
+
+
+def _binomial_ppf(level: float, n: int, q: float) -> int:
+    """The smallest k with P(Binomial(n, q) <= k) >= level, by bisection on the
+    exact CDF (scipy.special.bdtr; scipy.stats would cost seconds to import)."""
+    from scipy.special import bdtr
+
+    lo, hi = -1, n  # invariant: CDF(lo) < level <= CDF(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if bdtr(mid, n, q) >= level:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean and the :data:`PERCENTILES` of a sample, each with its interval."""
+
+    mean: Estimate
+    percentiles: dict  # 50 -> Estimate, ...
+
+    def as_json(self) -> dict:
+        return {
+            "mean": self.mean.as_json(),
+            **{f"p{p}": e.as_json() for p, e in self.percentiles.items()},
+        }
+
+
+def summarize(x, confidence: float = CONFIDENCE, percentiles=PERCENTILES) -> Summary:
+    s = np.sort(np.asarray(x, dtype=float))
+    return Summary(
+        mean_ci(s, confidence),
+        {p: quantile_ci(s, p / 100, confidence, presorted=True) for p in percentiles},
+    )
+
+
+# ---------------------------------------------------------------- one step
+
+
+@dataclass(frozen=True)
+class OneStep:
+    """The one-step derivative of a cell (the engine's default, e.g. dc_t/dc_{t-1})
+    at ``n`` seeded points.
+
+    ``dominant`` and ``minor`` summarise |dominant term| and |sum of the other
+    terms| (``minor`` is None for a one-term cell); ``terms`` summarises
+    |term| for every minor term by name; ``minor_outweighs`` counts
+    |sum of minor terms| > |dominant term|; ``exceeds_one`` counts
+    |derivative| > 1; ``near_one`` counts | |derivative| - 1 | < 0.01;
+    ``zero`` counts derivatives that are exactly 0 (relu's inactive side);
+    ``log_abs`` is the mean of log|derivative| over the non-zero ones (its
+    exponential is the geometric mean, the per-step factor of a product of
+    independent steps); ``total`` summarises the signed derivative and
+    ``spread`` is its 1st-99th percentile range; ``compression`` summarises
+    |term| / |U_g| for every minor term with one parameter factor U_g: how much
+    its gates and bounded factors shrink the weight.
+    """
+
+    cell: str
+    label: str
+    n: int
+    seed: int
+    distribution: str
+    dominant_name: str
+    dominant: Summary
+    minor: Summary | None
+    terms: dict
+    minor_outweighs: Fraction | None
+    exceeds_one: Fraction
+    near_one: Fraction
+    zero: Fraction
+    log_abs: Estimate | None
+    total: Summary
+    p1: Estimate
+    p99: Estimate
+    std: float
+    gate_counts: dict = field(default_factory=dict)
+    compression: dict = field(default_factory=dict)
+
+    @property
+    def spread(self) -> Estimate:
+        """p99 - p1 of the signed derivative, with a conservative interval
+        (the lower end from the inner endpoints, the upper from the outer)."""
+        return Estimate(
+            self.p99.value - self.p1.value, self.p99.lo - self.p1.hi, self.p99.hi - self.p1.lo
+        )
+
+    def as_json(self) -> dict:
+        out = {
+            "cell": self.cell,
+            "derivative": self.label,
+            "samples": self.n,
+            "seed": self.seed,
+            "distribution": self.distribution,
+            "dominant_term": self.dominant_name,
+            "abs_dominant": self.dominant.as_json(),
+            "abs_minor_sum": self.minor.as_json() if self.minor else None,
+            "abs_minor_terms": {k: v.as_json() for k, v in self.terms.items()},
+            "minor_outweighs_dominant": (
+                self.minor_outweighs.as_json() if self.minor_outweighs else None
+            ),
+            "abs_derivative_exceeds_1": self.exceeds_one.as_json(),
+            "abs_derivative_within_1pct_of_1": self.near_one.as_json(),
+            "derivative_exactly_0": self.zero.as_json(),
+            "mean_log_abs_derivative": self.log_abs.as_json() if self.log_abs else None,
+            "signed_derivative": self.total.as_json(),
+            "p1": self.p1.as_json(),
+            "p99": self.p99.as_json(),
+            "spread_p1_p99": self.spread.as_json(),
+            "std": self.std,
+            "abs_term_over_abs_weight": {k: v.as_json() for k, v in self.compression.items()},
+            "gate_counts": self.gate_counts,
+        }
+        return out
+
+
+#: | |a| - 1 | below this counts as "the derivative equals 1" (a 1% band).
+NEAR_ONE = 0.01
+
+
+def one_step(cell: Cell | str, settings: Settings, forget_bias: float | None = ...) -> OneStep:
+    """Evaluate the engine's one-step derivative of ``cell`` at ``settings.samples``
+    points drawn under ``settings`` (``forget_bias`` overrides the settings' one)
+    and summarise it term by term."""
+    cell = get_cell(cell) if isinstance(cell, str) else cell
+    bias = settings.forget_bias if forget_bias is ... else forget_bias
+    d = derive(cell)
+    kernel = d.numeric()
+    rng = rng_for(settings, f"one-step/{cell.name}")
+    points = sample(cell, kernel.names, settings.samples, rng, settings.init, bias)
+    total, terms = kernel(**points)
+    conf = settings.confidence
+    n = settings.samples
+    dominant_index = next(k for k, t in enumerate(d.terms) if t.dominant)
+    dom = terms[dominant_index]
+    minor_terms = {t.via: terms[k] for k, t in enumerate(d.terms) if not t.dominant}
+    minor = sum(minor_terms.values()) if minor_terms else None
+    compression = {}
+    for k, t in enumerate(d.terms):
+        weights = [f.name for f in t.factors if f.is_Symbol and f.name in cell.params]
+        if not t.dominant and len(weights) == 1:
+            w = np.abs(points[weights[0]])
+            ratio = np.abs(terms[k])[w > 0] / w[w > 0]
+            compression[t.via] = summarize(ratio, settings.confidence)
+    abs_total = np.abs(total)
+    nonzero = abs_total[abs_total > 0]
+    srt = np.sort(total)
+    return OneStep(
+        cell=cell.name,
+        label=f"d{d.target}/d{d.source}",
+        n=n,
+        seed=settings.seed,
+        distribution=describe(settings.init, bias),
+        dominant_name=d.dominant.via,
+        dominant=summarize(np.abs(dom), conf),
+        minor=summarize(np.abs(minor), conf) if minor is not None else None,
+        terms={k: summarize(np.abs(v), conf) for k, v in minor_terms.items()},
+        minor_outweighs=(
+            wilson(int(np.count_nonzero(np.abs(minor) > np.abs(dom))), n, conf)
+            if minor is not None
+            else None
+        ),
+        exceeds_one=wilson(int(np.count_nonzero(abs_total > 1)), n, conf),
+        near_one=wilson(int(np.count_nonzero(np.abs(abs_total - 1) < NEAR_ONE)), n, conf),
+        zero=wilson(n - len(nonzero), n, conf),
+        log_abs=mean_ci(np.log(nonzero), conf) if len(nonzero) > 1 else None,
+        total=summarize(total, conf),
+        p1=quantile_ci(srt, 0.01, conf, presorted=True),
+        p99=quantile_ci(srt, 0.99, conf, presorted=True),
+        std=float(total.std(ddof=1)),
+        gate_counts={t.via: t.gate_count for t in d.terms},
+        compression=compression,
+    )
+
+
+# ---------------------------------------------------------------- multi-step gap
+
+
+def make_step(cell: Cell):
+    """A NumPy function ``step(prev, params, x) -> values`` running one step of
+    ``cell``: ``prev`` maps ``s_prev`` names to arrays, ``params`` parameter
+    names, ``x`` the input; the result maps every value name to its array.
+    Each equation is compiled from the cell's own definition."""
+    import sympy
+
+    compiled = []
+    for eq in cell.equations:
+        names = sorted(s.name for s in eq.rhs.free_symbols)
+        fn = sympy.lambdify([cell.symbol(n) for n in names], eq.rhs, modules="numpy")
+        compiled.append((eq.name, names, fn))
+
+    def step(prev, params, inputs):
+        env = {**prev, **params, **inputs}
+        out = {}
+        for name, names, fn in compiled:
+            out[name] = env[name] = np.broadcast_to(fn(*(env[n] for n in names)), _shape(env))
+        return out
+
+    return step
+
+
+def _shape(env):
+    return np.broadcast_shapes(*(np.shape(v) for v in env.values()))
+
+
+@dataclass(frozen=True)
+class StateGap:
+    """The article's product of one-step derivatives against the exact multi-step
+    derivative, along seeded trajectories of a two-state cell.
+
+    ``exact[T]``: d target_T / d source_0 from the product of exact state
+    Jacobians; ``article[T]``: the product of the T one-step derivatives;
+    ``gap[T]`` summarises |exact - article| / |exact|; ``off[T]`` counts
+    samples with a relative gap above :data:`GAP_VISIBLE`; ``fd_error`` is the
+    largest relative difference between the exact product and central
+    differences of the forward pass at ``fd_steps`` steps; ``t1_gap`` the
+    largest relative gap at T = 1, where the two must agree.
+    """
+
+    cell: str
+    n: int
+    seed: int
+    distribution: str
+    horizons: tuple
+    gap: dict
+    off: dict
+    fd_error: float
+    fd_steps: int
+    t1_gap: float
+    held: str
+
+    def as_json(self) -> dict:
+        return {
+            "cell": self.cell,
+            "samples": self.n,
+            "seed": self.seed,
+            "distribution": self.distribution,
+            "held_fixed": self.held,
+            "relative_gap": {str(t): g.as_json() for t, g in self.gap.items()},
+            f"fraction_gap_above_{GAP_VISIBLE:g}": {
+                str(t): f.as_json() for t, f in self.off.items()
+            },
+            "largest_relative_gap_at_T1": self.t1_gap,
+            "finite_difference_check": {"steps": self.fd_steps, "max_rel_error": self.fd_error},
+        }
+
+
+#: A relative gap above this counts as "the article's product is visibly off".
+GAP_VISIBLE = 0.01
+#: Horizons T at which the gap is reported.
+GAP_HORIZONS = (1, 2, 10, 50)
+#: Trajectories checked against finite differences (a subset: each needs 2 extra runs).
+FD_SAMPLES = 200
+# Central differences on c_0: truncation ~ h^2 |f'''|, rounding ~ eps |f| / h;
+# h = 1e-5 balances them near 1e-10 relative for T <= 50 steps of O(1)
+# derivatives. 1e-6 leaves four orders for growth of the third derivative.
+FD_STEP = 1e-5
+FD_TOLERANCE = 1e-6
+
+
+def state_gap(cell: Cell | str, settings: Settings, horizons=GAP_HORIZONS) -> StateGap:
+    """Run ``settings.samples // 10`` seeded trajectories of a two-state cell
+    (``lstm``, ``gru-late-reset``) for ``max(horizons)`` steps with fixed
+    parameters and N(0, 1) inputs, and compare at each horizon the exact
+    derivative of the target with respect to the initial source (the product
+    of the engine's exact state Jacobians) with the article's product of the
+    engine's one-step derivatives. The initial closing value (h_0 = o_0 tanh c_0)
+    follows the article's convention, so the two agree at T = 1."""
+    import sympy
+
+    cell = get_cell(cell) if isinstance(cell, str) else cell
+    d = derive(cell)
+    if not d.carry:
+        raise ValueError(f"{cell.name} has one state: its one-step derivative is exact")
+    jac = derive(cell, "state")
+    n = max(100, settings.samples // 10)
+    rng = rng_for(settings, f"state-gap/{cell.name}")
+    article = d.numeric()
+    entries = [[e.numeric() for e in row] for row in jac.entries]
+    params = sample(cell, cell.params, n, rng, settings.init, settings.forget_bias)
+    step = make_step(cell)
+    held = sorted(
+        {s.name for e in d.carry.values() for s in e.free_symbols} - {d.source}
+    )  # o_prev for the LSTM: drawn like any previous gate, then carried by the run
+    initial = sample(cell, [d.source, *held], n, rng, settings.init)
+    # The closing value of step 0 and its derivative along the convention.
+    carry_values = {}
+    carry_slopes = {}
+    for prev, expr in d.carry.items():
+        names = sorted(s.name for s in expr.free_symbols)
+        f = sympy.lambdify([cell.symbol(k) for k in names], expr, modules="numpy")
+        g = sympy.lambdify(
+            [cell.symbol(k) for k in names], partial(expr, cell.symbol(d.source)), "numpy"
+        )
+        carry_values[prev.name] = np.broadcast_to(f(*(initial[k] for k in names)), (n,))
+        carry_slopes[prev.name] = np.broadcast_to(g(*(initial[k] for k in names)), (n,))
+    prevs = {d.source: initial[d.source], **carry_values}
+    held_now = {k: initial[k] for k in held}
+    source_index = cell.prevs.index(d.source)
+    target_index = cell.prevs.index(f"{d.target}_prev")
+    v = np.zeros((len(cell.state), n))
+    v[source_index] = 1.0
+    for prev, slope in carry_slopes.items():
+        v[cell.prevs.index(prev)] = slope
+    product = np.ones(n)
+    xs = rng.standard_normal((max(horizons), n))
+    gaps, offs, t1 = {}, {}, 0.0
+    fd_steps = min(10, max(horizons))
+    exact_at_fd = None
+    for t in range(1, max(horizons) + 1):
+        point = {**prevs, **held_now, **params, "x": xs[t - 1]}
+        a, _ = article(**{k: point[k] for k in article.names})
+        product = product * a
+        jm = np.empty((len(cell.state), len(cell.state), n))
+        for i, row in enumerate(entries):
+            for j, e in enumerate(row):
+                jm[i, j], _ = e(**{k: point[k] for k in e.names})
+        v = np.einsum("ijn,jn->in", jm, v)
+        values = step(prevs, params, {"x": xs[t - 1]})
+        prevs = {f"{s}_prev": values[s] for s in cell.state}
+        held_now = {k: values[k.removesuffix("_prev")] for k in held}
+        exact = v[target_index]
+        if t == fd_steps:
+            exact_at_fd = exact.copy()
+        if t in horizons:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rel = np.abs(exact - product) / np.abs(exact)
+            rel = rel[np.isfinite(rel)]
+            if t == 1:
+                t1 = float(rel.max())
+            gaps[t] = summarize(rel, settings.confidence)
+            offs[t] = wilson(
+                int(np.count_nonzero(rel > GAP_VISIBLE)), len(rel), settings.confidence
+            )
+    fd = _fd_check(cell, d, step, initial, held, params, xs, fd_steps, exact_at_fd)
+    return StateGap(
+        cell=cell.name,
+        n=n,
+        seed=settings.seed,
+        distribution=describe(settings.init, settings.forget_bias),
+        horizons=tuple(horizons),
+        gap=gaps,
+        off=offs,
+        fd_error=fd,
+        fd_steps=fd_steps,
+        t1_gap=t1,
+        held=", ".join(held),
+    )
+
+
+def _fd_check(cell, d, step, initial, held, params, xs, steps, exact) -> float:
+    """Largest relative difference between ``exact`` and central differences of
+    the target after ``steps`` forward steps, w.r.t. the initial source."""
+    import sympy
+
+    k = min(FD_SAMPLES, len(exact))
+    sub = slice(0, k)
+
+    def run(delta):
+        start = {n: initial[n][sub] for n in initial}
+        start[d.source] = start[d.source] + delta
+        prevs = {d.source: start[d.source]}
+        for prev, expr in d.carry.items():
+            names = sorted(s.name for s in expr.free_symbols)
+            f = sympy.lambdify([cell.symbol(n) for n in names], expr, modules="numpy")
+            prevs[prev.name] = np.broadcast_to(f(*(start[n] for n in names)), (k,))
+        p = {name: v[sub] for name, v in params.items()}
+        values = None
+        for t in range(steps):
+            values = step(prevs, p, {"x": xs[t][sub]})
+            prevs = {f"{s}_prev": values[s] for s in cell.state}
+        return values[d.target]
+
+    fd = (run(FD_STEP) - run(-FD_STEP)) / (2 * FD_STEP)
+    scale = np.maximum(np.abs(exact[sub]), 1e-3)  # derivatives near 0: absolute error
+    return float(np.max(np.abs(fd - exact[sub]) / scale))
