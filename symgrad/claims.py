@@ -271,6 +271,10 @@ def _fmt(x, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 
 
+def _gates(n: int) -> str:
+    return f"{n} gate" + ("" if n == 1 else "s")
+
+
 def _term_rows(d, notes=True) -> list:
     """LaTeX rows: the chain rule with the partials named, each term, the sum."""
     from .render import D, Factors, Prod, Sum
@@ -283,11 +287,11 @@ def _term_rows(d, notes=True) -> list:
 
     rows = [f"{p.item(lhs)} &= {p.item(Sum(tuple(path(t) for t in d.terms)))}"]
     for t in d.terms:
-        gates = f"{t.gate_count} gate" + ("" if t.gate_count == 1 else "s")
+        gates = _gates(t.gate_count)
         note = (", dominant" if t.dominant else "") if notes else ""
         tag = f" &&\\text{{{gates}{note}}}" if notes else ""
         if t.via == d.source:
-            rows.append(f"&\\phantom{{=}}\\ {p.item(Factors(t.factors))}{tag}")
+            rows.append(f"&\\quad {p.item(Factors(t.factors))}{tag}")
         else:
             rows.append(f"{p.item(path(t))} &= {p.item(Factors(t.factors))}{tag}")
     return rows
@@ -334,7 +338,10 @@ def _check_identities(claim, ctx):
         x = sympy.Symbol("x", real=True)
         y = sympy.Symbol("y", positive=True)
         names = {"x": x}
-        printer = _latex(get_cell("rnn"))
+
+        def tex(text):
+            # As written: the article's order, not SymPy's canonical one.
+            return sympy.latex(parse_equation(text, names, evaluate=False), order="none")
 
         def exact(expr):
             # x = 2 log y (y > 0) is a bijection onto the reals that makes every
@@ -344,8 +351,8 @@ def _check_identities(claim, ctx):
 
         for lhs_text, rhs_text in claim.given["identities"]:
             lhs, rhs = parse_equation(lhs_text, names), parse_equation(rhs_text, names)
-            rec.require(exact(lhs - rhs) == 0, f"${printer.doprint(lhs)} = {printer.doprint(rhs)}$")
-            rec.math.append(f"{printer.doprint(lhs)} &= {printer.doprint(rhs)}")
+            rec.require(exact(lhs - rhs) == 0, f"${tex(lhs_text)} = {tex(rhs_text)}$")
+            rec.math.append(f"{tex(lhs_text)} &= {tex(rhs_text)}")
         for f_text, rhs_text in claim.given["derivatives"]:
             f, rhs = parse_equation(f_text, names), parse_equation(rhs_text, names)
             # Differentiated in exp form, independent of the gate-form rule (fdiff) ...
@@ -353,10 +360,10 @@ def _check_identities(claim, ctx):
             ok = exact(by_exp - rhs) == 0
             # ... and the engine's own rule must give the same gate form.
             engine = sympy.expand(partial(f, x) - rhs) == 0
-            lhs_tex = f"\\frac{{d}}{{dx}} {printer.doprint(f)}"
-            rec.require(ok, f"${lhs_tex} = {printer.doprint(rhs)}$ (differentiated in exp form)")
+            lhs_tex = f"\\frac{{d}}{{dx}} {tex(f_text)}"
+            rec.require(ok, f"${lhs_tex} = {tex(rhs_text)}$ (differentiated in exp form)")
             rec.require(engine, "the engine's gate-form rule gives the same expression")
-            rec.math.append(f"{lhs_tex} &= {printer.doprint(rhs)}")
+            rec.math.append(f"{lhs_tex} &= {tex(rhs_text)}")
         n = len(claim.given["identities"]) + len(claim.given["derivatives"])
         rec.summary = f"{n} identities exact (cancel to 0 with x = 2 log y)"
         rec.figures = {"identities": n}
@@ -529,7 +536,7 @@ def _check_vanish_explode(claim, ctx):
         rec.require(
             below_one and limit == parse_equation(claimed_limit, {}),
             f"every factor ${sympy.latex(factor)} < 1$, yet "
-            f"$\\prod_{{n=2}}^{{N}} {sympy.latex(factor)} = {sympy.latex(closed)} \\to "
+            f"$\\prod_{{n=2}}^{{N}} ({sympy.latex(factor)}) = {sympy.latex(closed)} \\to "
             f"{sympy.latex(limit)}$: a uniform bound $\\rho < 1$ is needed",
         )
         rec.math += [
@@ -568,7 +575,8 @@ def _check_vanish_explode(claim, ctx):
                 if geo.hi < 0:
                     vanishing.append(name)
                 drift = (
-                    f"mean log|{r.label}| = {geo.text()}: a product of independent steps "
+                    f"mean $\\log|{_derivative_tex(r.label)}|$ = {geo.text()}: a product of "
+                    "independent steps "
                     f"{direction} like exp({_fmt(geo.value, 3)} t)"
                 )
             rec.require(ok, f"`{name}`: {drift}")
@@ -607,10 +615,11 @@ def _decomposition_evidence(claim, ctx):
             term = engine.get(via)
             ok = term is not None and _same(cell, d.carry, term.expr, claimed)
             where = f"term through ${printer.doprint(cell.symbol(via))}$"
+            shown = printer.item(Factors(term.factors)) if ok else printer.doprint(claimed)
             rec.require(
                 ok,
-                f"{where}: ${printer.doprint(claimed)}$"
-                + (f" ({term.gate_count} gates)" if term is not None else " (no such term)"),
+                f"{where}: ${shown}$"
+                + (f" ({_gates(term.gate_count)})" if term is not None else " (no such term)"),
             )
         extra = sorted(set(engine) - set(given["terms"]))
         rec.require(

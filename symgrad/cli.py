@@ -103,7 +103,83 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --format latex: a complete document that compiles with pdflatex",
     )
     _add_format(p, "latex")
+
+    p = sub.add_parser(
+        "verify",
+        help="check every claim of the article, a table; exit 1 if any fails",
+        description=(
+            "Check the article's claims (SPEC section 3) by symbolic algebra (S), SciPy "
+            "optimisation (N), certified interval arithmetic (C), seeded Monte Carlo with "
+            "confidence intervals (M) and finite differences (P); print a table (claim, "
+            "evidence, status, key figure, time), then each claim's numbers and caveats."
+        ),
+        epilog=(
+            "examples:\n  symgrad verify\n  symgrad verify lstm-saturation-045 gru-fewer-gates\n"
+            "  symgrad verify lstm-forget-dominant --forget-bias 1\n"
+            "  symgrad verify gru-less-stable --init orthogonal --format json"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("claims", nargs="*", metavar="CLAIM", help="claim ids (default: all)")
+    _add_claim_run_arguments(p)
+    p.add_argument(
+        "--format",
+        choices=("text", "markdown", "json", "latex"),
+        default="text",
+        help="output format (default: text; latex: the combined proof document)",
+    )
+
+    p = sub.add_parser(
+        "prove",
+        help="regenerate the proof documents in proofs/",
+        description=(
+            "Check every claim and write one Markdown document per claim (statement, "
+            "derivation in $$ math, numbers, how each was checked, the command that "
+            "reproduces it) plus one combined LaTeX document (claims.tex) that compiles "
+            "with pdflatex. Exit 1 if any claim fails (the documents say which)."
+        ),
+    )
+    p.add_argument("--out", metavar="DIR", default="proofs", help="directory (default: proofs)")
+    _add_claim_run_arguments(p)
     return parser
+
+
+def _add_claim_run_arguments(parser) -> None:
+    """The Monte Carlo and long-horizon settings of verify and prove."""
+    from .sampling import INITS
+
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed of every random draw (default: 20201113)"
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="Monte Carlo points per cell for the one-step claims (default: 100000)",
+    )
+    parser.add_argument(
+        "--init",
+        choices=tuple(INITS),
+        default="normal",
+        help="weight distribution (default: normal, SPEC section 3's)",
+    )
+    parser.add_argument(
+        "--forget-bias",
+        type=float,
+        default=None,
+        metavar="B",
+        help="fix the LSTM's forget-gate bias b_f to B (common practice: 1)",
+    )
+    parser.add_argument(
+        "--steps", type=int, default=10_000, help="long-horizon steps (default: 10000)"
+    )
+    parser.add_argument(
+        "--flow-samples",
+        type=int,
+        default=200,
+        metavar="N",
+        help="long-horizon trajectories per cell (default: 200)",
+    )
 
 
 # ---------------------------------------------------------------- commands
@@ -111,23 +187,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_list(args, out) -> int:
     from .cells import cells
+    from .claims import CLAIMS  # claims need no NumPy until they are checked
 
     rows = [(c.name, c.doc.splitlines()[0]) for c in cells()]
+    claims = [(c.id, c.kinds, c.title) for c in CLAIMS]
     if args.format == "json":
         from .render import dumps
 
-        out.write(dumps({"cells": [{"name": n, "summary": s} for n, s in rows]}))
+        out.write(
+            dumps(
+                {
+                    "cells": [{"name": n, "summary": s} for n, s in rows],
+                    "claims": [{"id": i, "evidence": list(k), "title": t} for i, k, t in claims],
+                }
+            )
+        )
     elif args.format == "markdown":
         out.write("| cell | summary |\n|---|---|\n")
         out.writelines(f"| `{n}` | {s} |\n" for n, s in rows)
+        out.write("\n| claim | evidence | claim |\n|---|---|---|\n")
+        out.writelines(f"| `{i}` | {', '.join(k)} | {_md_escape(t)} |\n" for i, k, t in claims)
     elif args.format == "latex":
         out.write("\\begin{tabular}{ll}\n")
         out.writelines(f"\\texttt{{{n}}} & {_tex(s)} \\\\\n" for n, s in rows)
+        out.write("\\end{tabular}\n")
+        out.write("\n\\begin{tabular}{lll}\n")
+        from .report import tex_text
+
+        out.writelines(f"\\texttt{{{i}}} & {k} & {tex_text(t)} \\\\\n" for i, k, t in claims)
         out.write("\\end{tabular}\n")
     else:
         width = max(len(n) for n, _ in rows)
         out.write("Cells:\n")
         out.writelines(f"  {n:<{width}}  {s}\n" for n, s in rows)
+        width = max(len(i) for i, _, _ in claims)
+        out.write(
+            "\nClaims (symgrad verify CLAIM; evidence S symbolic, N numerical, "
+            "C certified, M Monte Carlo, P finite differences):\n"
+        )
+        out.writelines(f"  {i:<{width}}  {k:<3}  {t}\n" for i, k, t in claims)
     return 0
 
 
@@ -195,6 +293,99 @@ def cmd_derive(args, out) -> int:
     return _check_status(result.check)
 
 
+def _claim_context(args):
+    import math
+
+    from .claims import Context
+    from .montecarlo import DEFAULT_SAMPLES, DEFAULT_SEED, Settings
+
+    if args.forget_bias is not None and not math.isfinite(args.forget_bias):
+        raise UsageError(f"symgrad {args.command}: --forget-bias must be a finite number")
+    if args.steps < 1 or args.flow_samples < 2:
+        raise UsageError(
+            f"symgrad {args.command}: --steps must be at least 1 and --flow-samples at least 2"
+        )
+    try:
+        settings = Settings(
+            seed=DEFAULT_SEED if args.seed is None else args.seed,
+            samples=DEFAULT_SAMPLES if args.samples is None else args.samples,
+            init=args.init,
+            forget_bias=args.forget_bias,
+        )
+    except ValueError as err:
+        raise UsageError(f"symgrad {args.command}: {err}") from None
+    if settings.seed < 0:
+        raise UsageError(f"symgrad {args.command}: --seed must be a non-negative integer")
+    return Context(settings, steps=args.steps, flow_samples=args.flow_samples)
+
+
+def _progress():
+    """A progress line on stderr when it is a terminal, else None."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(k, n, claim_id):
+        sys.stderr.write(f"\r\033[K[{k + 1}/{n}] {claim_id} ...")
+        sys.stderr.flush()
+
+    return show
+
+
+def _run_claims(args, ids):
+    from .claims import ClaimError, verify
+
+    ctx = _claim_context(args)
+    progress = _progress()
+    try:
+        results = verify(ids, ctx, progress=progress)
+    except ClaimError as err:
+        raise UsageError(f"symgrad {args.command}: {err}") from None
+    finally:
+        if progress:
+            sys.stderr.write("\r\033[K")
+    return results, ctx
+
+
+def cmd_verify(args, out) -> int:
+    from .claims import claim_ids
+    from .report import proofs_latex, verify_json, verify_markdown, verify_text
+
+    unknown = [c for c in args.claims if c not in claim_ids()]
+    if unknown:
+        raise UsageError(
+            f"symgrad verify: unknown claim {unknown[0]!r}. Valid claims: {', '.join(claim_ids())}"
+        )
+    results, ctx = _run_claims(args, args.claims)
+    if args.format == "json":
+        from .render import dumps
+
+        out.write(dumps(verify_json(results, ctx)))
+    elif args.format == "markdown":
+        out.write(verify_markdown(results, ctx))
+    elif args.format == "latex":
+        out.write(proofs_latex(results, ctx))
+    else:
+        out.write(verify_text(results, ctx))
+    return 0 if all(r.passed for r in results) else 1
+
+
+def cmd_prove(args, out) -> int:
+    from .report import write_proofs
+
+    results, ctx = _run_claims(args, None)
+    try:
+        written = write_proofs(results, ctx, args.out)
+    except OSError as err:
+        raise UsageError(f"symgrad prove: cannot write to {args.out}: {err.strerror}") from None
+    failed = [r.claim.id for r in results if not r.passed]
+    out.write(f"wrote {len(written)} files to {args.out}/\n")
+    if failed:
+        out.write(f"FAILED: {', '.join(failed)}\n")
+        return 1
+    out.write(f"all {len(results)} claims pass\n")
+    return 0
+
+
 def _check_status(check) -> int:
     if check.passed:
         return 0
@@ -246,11 +437,21 @@ def parse_point(items) -> dict:
     return point
 
 
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def _tex(text: str) -> str:
     return re.sub(r"([_%&#$])", r"\\\1", text)
 
 
-COMMANDS = {"list": cmd_list, "show": cmd_show, "derive": cmd_derive}
+COMMANDS = {
+    "list": cmd_list,
+    "show": cmd_show,
+    "derive": cmd_derive,
+    "verify": cmd_verify,
+    "prove": cmd_prove,
+}
 
 
 def main(argv=None, out=None) -> int:

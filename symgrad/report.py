@@ -1,0 +1,368 @@
+"""Checked claims as a table (text, Markdown, JSON) and as proof documents.
+
+``symgrad verify`` prints :func:`verify_text`, :func:`verify_markdown` or
+:func:`verify_json`; ``symgrad prove`` writes :func:`write_proofs`: one
+Markdown document per claim (``$$`` math, which GitHub renders) and one
+combined LaTeX document that compiles with pdflatex. The documents carry no
+timings and only rounded numbers, so the same code and seed regenerate them
+byte for byte.
+
+Claim texts are written with inline LaTeX between ``$`` signs; :func:`plain`
+turns them into Unicode for the terminal, :func:`tex_inline` escapes the text
+between the math for LaTeX.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .claims import KINDS, ClaimResult
+
+__all__ = [
+    "plain",
+    "proof_markdown",
+    "proofs_latex",
+    "tex_inline",
+    "tex_text",
+    "verify_json",
+    "verify_markdown",
+    "verify_text",
+    "write_proofs",
+]
+
+# ---------------------------------------------------------------- text conversions
+
+_MACROS = [
+    (r"\\left|\\right|\\Big|\\big", ""),
+    (r"\\partial\s*", "∂"),
+    (r"\\sigma", "σ"),  # noqa: RUF001 (sigma, not o)
+    (r"\\theta", "θ"),
+    (r"\\rho", "ρ"),  # noqa: RUF001 (rho, not p)
+    (r"\\infty", "∞"),
+    (r"\\approx", "≈"),
+    (r"\\cdots", "⋯"),
+    (r"\\cdot", "·"),
+    (r"\\le(?![a-z])", "≤"),
+    (r"\\ge(?![a-z])", "≥"),
+    (r"\\ne(?![a-z])", "≠"),
+    (r"\\to(?![a-z])", "→"),
+    (r"\\in(?![a-z])", "∈"),
+    (r"\\sqrt", "√"),
+    (r"\\prod", "∏"),
+    (r"\\sum", "Σ"),
+    (r"\\(tanh|lim|sup|log|exp)", r"\1"),
+    (r"\\hat\{(\w)\}", "\\1\u0302"),
+    (r"\\text\{([^{}]*)\}", r"\1"),
+    (r"\\(quad|qquad)", "  "),
+    (r"\\[,;: ]", " "),
+    (r"\^\{?2\}?", "²"),
+    (r"\^\{(t-1)\}", r"^(\1)"),
+    (r"_\{([A-Za-z0-9]+)\}", r"_\1"),
+]
+
+
+def _fraction(match) -> str:
+    num, den = match.group(1), match.group(2)
+    if re.search(r"[+-]", num.strip().lstrip("-")):
+        num = f"({num})"
+    if re.search(r"[+\- ]", den.strip()):
+        den = f"({den})"
+    return f"{num}/{den}"
+
+
+def plain(text: str) -> str:
+    """Inline LaTeX (between ``$``) and Markdown code marks as Unicode text."""
+    out = text.replace("`", "")
+    for pattern, repl in _MACROS:
+        out = re.sub(pattern, repl, out)
+    for _ in range(3):  # nested up to three deep
+        out = re.sub(r"\{\(([^{}]*?)\s*\)\}", r"(\1)", out)  # SymPy's \tanh{\left(x \right)}
+        out = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", _fraction, out)
+    out = out.replace("$", "")
+    return re.sub(r"(?<=[(\s])\{([^{}]*)\}", r"\1", out)
+
+
+_TEX_TEXT = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"$\sim$",
+    "^": r"\^{}",
+    "|": r"$|$",
+    "<": r"$<$",
+    ">": r"$>$",
+}
+
+
+def tex_text(text: str) -> str:
+    """Plain text for LaTeX (OT1 encoding: | < > need math mode)."""
+    out = "".join(_TEX_TEXT.get(ch, ch) for ch in text)
+    return re.sub(r"`([^`]*)`", r"\\texttt{\1}", out)
+
+
+def tex_inline(text: str) -> str:
+    """Text with inline ``$math$`` for LaTeX: the text escaped, the math kept."""
+    parts = text.split("$")
+    return "".join(tex_text(p) if k % 2 == 0 else f"${p}$" for k, p in enumerate(parts))
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+# ---------------------------------------------------------------- verify
+
+
+def _header(ctx) -> list:
+    s = ctx.settings
+    return [
+        f"seed {s.seed}; {s.samples} Monte Carlo samples per cell; "
+        f"{s.confidence:.0%} confidence intervals",
+        f"distribution: {s.distribution}",
+        f"long horizon: {ctx.flow_samples} trajectories of {ctx.steps} steps",
+    ]
+
+
+def _verdict(results) -> str:
+    failed = [r.claim.id for r in results if not r.passed]
+    if failed:
+        return f"{len(results) - len(failed)} of {len(results)} claims pass; FAILED: " + ", ".join(
+            failed
+        )
+    return f"all {len(results)} claims pass"
+
+
+#: Width of the key figure column in the text table.
+KEY_WIDTH = 64
+
+
+def verify_text(results: list, ctx) -> str:
+    """The verdict table, then every claim's evidence, numbers and caveats."""
+    lines = [f"symgrad verify: {len(results)} claims", *_header(ctx), ""]
+    width = max(len(r.claim.id) for r in results)
+    lines.append(f"{'claim':<{width}}  evidence  status  {'key figure':<{KEY_WIDTH}}  time")
+    for r in results:
+        key = plain(r.key_figure)
+        if len(key) > KEY_WIDTH:
+            key = key[: KEY_WIDTH - 1] + "…"
+        kinds = ",".join(e.kind for e in r.evidence)
+        lines.append(
+            f"{r.claim.id:<{width}}  {kinds:<8}  {r.status.upper():<6}  {key:<{KEY_WIDTH}}  "
+            f"{r.seconds:.2f}s"
+        )
+    lines += ["", _verdict(results), ""]
+    for r in results:
+        lines.append(f"{r.claim.id}: {r.status.upper()}. {plain(r.claim.title)}")
+        for e in r.evidence:
+            lines.append(
+                f"  [{e.kind} {e.status}, {e.seconds:.2f}s] {KINDS[e.kind]}: {plain(e.method)}"
+            )
+            lines.append(f"    {plain(e.summary)}")
+            lines += [f"    {plain(d)}" for d in e.details]
+        lines += [f"  caveat: {plain(c)}" for c in r.caveats]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def verify_markdown(results: list, ctx) -> str:
+    """The verdict table and every claim's evidence, as Markdown."""
+    out = ["# symgrad verify", "", *(f"- {h}" for h in _header(ctx)), ""]
+    out += ["| claim | evidence | status | key figure | time |", "|---|---|---|---|---|"]
+    for r in results:
+        kinds = ", ".join(e.kind for e in r.evidence)
+        out.append(
+            f"| `{r.claim.id}` | {kinds} | **{r.status}** | {_md_cell(r.key_figure)} | "
+            f"{r.seconds:.2f} s |"
+        )
+    out += ["", _verdict(results) + ".", ""]
+    for r in results:
+        out += [f"## `{r.claim.id}`: {r.status}", "", r.claim.statement, ""]
+        for e in r.evidence:
+            out.append(
+                f"- **{e.kind}** ({KINDS[e.kind]}, {e.status}, {e.seconds:.2f} s): {e.summary}"
+            )
+            out += [f"  - {d}" for d in e.details]
+        out += [f"- caveat: {c}" for c in r.caveats]
+        out.append("")
+    return "\n".join(out)
+
+
+def verify_json(results: list, ctx) -> dict:
+    """``{"settings", "claims": [{"id", "status", "evidence": [...], "caveats"}], ...}``;
+    each evidence record carries its figures (bounds: ``value``, ``argmax``,
+    ``interval`` [lo, hi])."""
+    claims = []
+    for r in results:
+        evidence = []
+        for e in r.evidence:
+            record = {
+                "kind": e.kind,
+                "status": e.status,
+                "summary": plain(e.summary),
+                "method": plain(e.method),
+                "seconds": round(e.seconds, 4),
+                "details": [plain(d) for d in e.details],
+            }
+            record.update({k: v for k, v in e.figures.items() if k not in record})
+            evidence.append(record)
+        claims.append(
+            {
+                "id": r.claim.id,
+                "title": r.claim.title,
+                "status": r.status,
+                "kinds": list(r.claim.kinds),
+                "key_figure": plain(r.key_figure),
+                "seconds": round(r.seconds, 4),
+                "evidence": evidence,
+                "caveats": [plain(c) for c in r.caveats],
+                "command": ctx.command(r.claim.id),
+            }
+        )
+    return {
+        "settings": {
+            **ctx.settings.as_json(),
+            "steps": ctx.steps,
+            "flow_samples": ctx.flow_samples,
+        },
+        "claims": claims,
+        "passed": sum(r.passed for r in results),
+        "failed": sum(not r.passed for r in results),
+    }
+
+
+# ---------------------------------------------------------------- proofs
+
+
+def _commands(r: ClaimResult, ctx) -> list:
+    return [ctx.command(r.claim.id), *r.claim.commands]
+
+
+def proof_markdown(r: ClaimResult, ctx) -> str:
+    """One claim's proof document, as Markdown with ``$$`` math."""
+    c = r.claim
+    kinds = ", ".join(f"{k} ({KINDS[k]})" for k in c.kinds)
+    out = [
+        f"# `{c.id}`: {plain(c.title)}",
+        "",
+        f"**Verdict: {r.status.upper()}.** Evidence: {kinds}.",
+        "",
+        "## Statement",
+        "",
+        c.statement,
+        "",
+        f"> {c.article}",
+        "",
+    ]
+    math = [e for e in r.evidence if e.math]
+    if math:
+        out += ["## Derivation", ""]
+        for e in math:
+            out += ["$$", "\\begin{aligned}", " \\\\\n".join(e.math), "\\end{aligned}", "$$", ""]
+    out += ["## Evidence", ""]
+    for e in r.evidence:
+        out += [
+            f"### {e.kind}: {KINDS[e.kind]} ({e.status})",
+            "",
+            f"How: {e.method}.",
+            "",
+            f"Result: {e.summary}.",
+            "",
+        ]
+        out += [f"- {d}" for d in e.details]
+        out.append("")
+    if r.caveats:
+        out += ["## Caveats", ""]
+        out += [f"- {cv}" for cv in r.caveats]
+        out.append("")
+    out += ["## Reproduce", "", "```sh", *_commands(r, ctx), "```", ""]
+    return "\n".join(out)
+
+
+def proofs_latex(results: list, ctx) -> str:
+    """All claims in one LaTeX document (article class, amsmath) for pdflatex."""
+    body = [
+        "\\documentclass{article}",
+        "\\usepackage{amsmath}",
+        "\\usepackage{amssymb}",
+        "\\usepackage[margin=2cm]{geometry}",
+        "\\title{The claims of \\emph{Also Discussing RNN's Gradient Vanishing/Exploding "
+        "Problem}, checked}",
+        "\\author{generated by \\texttt{symgrad prove}}",
+        "\\date{}",
+        "\\begin{document}",
+        "\\maketitle",
+        tex_inline(_verdict(results)) + ". " + tex_inline("; ".join(_header(ctx))) + ".",
+        "",
+    ]
+    for r in results:
+        c = r.claim
+        body += [
+            f"\\section*{{\\texttt{{{tex_text(c.id)}}}: {r.status.upper()}}}",
+            f"\\textbf{{Statement.}} {tex_inline(c.statement)}",
+            "",
+            f"\\begin{{quote}}\\emph{{{tex_text(c.article)}}}\\end{{quote}}",
+        ]
+        for e in r.evidence:
+            if e.math:
+                body += ["\\begin{align*}", " \\\\\n".join(e.math), "\\end{align*}"]
+        for e in r.evidence:
+            body += [
+                f"\\paragraph{{{e.kind}: {tex_text(KINDS[e.kind])} ({e.status}).}}",
+                tex_inline(f"How: {e.method}. Result: {e.summary}."),
+            ]
+            if e.details:
+                body += ["\\begin{itemize}"]
+                body += [f"\\item {tex_inline(d)}" for d in e.details]
+                body += ["\\end{itemize}"]
+        if r.caveats:
+            body += ["\\paragraph{Caveats.}", "\\begin{itemize}"]
+            body += [f"\\item {tex_inline(cv)}" for cv in r.caveats]
+            body += ["\\end{itemize}"]
+        body += [
+            "\\paragraph{Reproduce.}",
+            "\\begin{verbatim}",
+            *_commands(r, ctx),
+            "\\end{verbatim}",
+        ]
+    body.append("\\end{document}")
+    return "\n".join(body) + "\n"
+
+
+#: The combined LaTeX document's file name in proofs/.
+COMBINED = "claims.tex"
+
+
+def write_proofs(results: list, ctx, out_dir) -> list:
+    """Write ``<id>.md`` per claim, ``README.md`` (an index) and :data:`COMBINED`
+    into ``out_dir`` (created if missing); returns the paths written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    index = [
+        "# proofs",
+        "",
+        "Generated by `symgrad prove`; do not edit by hand (a test regenerates these files "
+        f"and fails when they differ). {_verdict(results)}.",
+        "",
+        "| claim | evidence | verdict | statement |",
+        "|---|---|---|---|",
+    ]
+    for r in results:
+        path = out / f"{r.claim.id}.md"
+        path.write_text(proof_markdown(r, ctx))
+        written.append(path)
+        index.append(
+            f"| [`{r.claim.id}`]({r.claim.id}.md) | {', '.join(r.claim.kinds)} | {r.status} | "
+            f"{_md_cell(plain(r.claim.title))} |"
+        )
+    index += ["", f"All claims in one LaTeX document: [{COMBINED}]({COMBINED}).", ""]
+    (out / "README.md").write_text("\n".join(index))
+    written.append(out / "README.md")
+    (out / COMBINED).write_text(proofs_latex(results, ctx))
+    written.append(out / COMBINED)
+    return written
