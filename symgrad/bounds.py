@@ -10,7 +10,7 @@ supremum the article's boundedness arguments rest on (the LSTM's
   (A single bounded local search stalls on the flat tails of sech^2 and
   returns 0.)
 - :mod:`symgrad.certify` encloses the supremum rigorously in ``[lo, hi]`` by
-  ball arithmetic and branch and bound, the unbounded tail of R cut off by a
+  interval arithmetic on arb and branch and bound, the unbounded tail of R cut off by a
   stated and checked lemma.
 - A claimed inequality ("sup < 0.45") is *proved* only by the certificate:
   ``hi < 0.45``. Where a closed form exists it is a third witness, enclosed in
@@ -58,7 +58,7 @@ __all__ = [
 
 #: Default width of a certified enclosure (the issue's bar for the scalar constants).
 TOLERANCE = 1e-9
-#: Widths a caller may ask for: below 1e-20 the 128-bit balls run out of digits
+#: Widths a caller may ask for: below 1e-20 the 128-bit arithmetic runs out of digits
 #: for the largest parameters; above 0.1 an enclosure says little.
 MIN_TOLERANCE, MAX_TOLERANCE = 1e-20, 0.1
 #: An undecided claim (its bound inside [lo, hi]) is refined by factors of
@@ -373,15 +373,12 @@ def _check_tolerance(tolerance) -> float:
 
 
 def _show(x: Fraction) -> str:
-    """A Fraction as the user would write it: 1/4 stays 1/4, 9/20 reads 0.45."""
+    """A Fraction as the user wrote it: 9/20 reads 0.45, 1/3 stays 1/3, and a float's
+    exact binary value reads as the float."""
     if x.denominator == 1:
         return str(x.numerator)
-    d = x.denominator
-    while d % 2 == 0:
-        d //= 2
-    while d % 5 == 0:
-        d //= 5
-    return f"{float(x):g}" if d == 1 and len(f"{float(x):g}") < 12 else str(x)
+    f = float(x)
+    return repr(f) if Fraction(repr(f)) == x or Fraction(f) == x else str(x)
 
 
 # ---------------------------------------------------------------- solving a problem
@@ -444,7 +441,7 @@ class _Run:
         with ctx.workprec(PREC):
             scale = ball(abs(part.scale) * _constant(part.expr))
             # Each group's share of the width, then tighter until the product fits.
-            share = tolerance / (2 * len(groups) * max(1.0, float(abs(part.scale))))
+            share = tolerance / (2 * max(1, len(groups)) * max(1.0, float(abs(part.scale))))
             while True:
                 for g in groups:
                     others = math.prod(max(1.0, float(h.sup.hi)) for h in groups if h is not g)
@@ -982,7 +979,7 @@ def _loose(a: Fraction, s0_part: Part, enclose):
 def _sharp(a: Fraction, enclose):
     from .certify import ball
 
-    return (ball(abs(a)) + (1 + ball(a) ** 2).sqrt()) / 2
+    return (ball(abs(a)) + ball(1 + a * a).sqrt()) / 2
 
 
 def _rnn_relu(params) -> Problem:
