@@ -769,7 +769,7 @@ def _tail_text(g: _Group, text) -> str:
     with ctx.workprec(PREC):
         bound = up(lemma.bound())
         lo = down(g.sup.lo)
-    decay = f"{lemma.degree}/{lemma.rate}" if lemma.degree else "0"
+    decay = Fraction(lemma.degree, lemma.rate)
     return (
         f"for |{x}| >= {lemma.cutoff}: |{text.doprint(g.expr)}| <= "
         f"{lemma.envelope_text(x)} <= {bound:.2e} < lo = {lo:.10g}, since "

@@ -361,7 +361,8 @@ def make_tail_lemma(expr, x, lower: arb) -> TailLemma:
             degree += poly.degree() * n
             if base != x:
                 generic = base.xreplace({x: sympy.Symbol("x")})
-                reasons.append(f"|{generic}| <= {total} |x|^{poly.degree()} for |x| >= 1")
+                power = "|x|" if poly.degree() == 1 else f"|x|^{poly.degree()}"
+                reasons.append(f"|{generic}| <= {total} {power} for |x| >= 1")
         else:
             raise CertificateError(f"no tail lemma for the factor {base} of {expr}")
     if rate <= 0:

@@ -109,10 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="a supremum: SciPy optimum and certified enclosure",
         description=(
             "Compute a named supremum two ways: SciPy's global optimum and maximiser "
-            "(dense grid, then L-BFGS-B), and an interval [lo, hi] certified by ball "
-            "arithmetic with branch and bound (an unbounded tail cut off by a stated, "
-            "checked lemma). A claimed inequality is proved only by the certificate; "
-            "exit 1 if it fails. Without NAME: the list of bounds."
+            "(dense grid, then L-BFGS-B), and an interval [lo, hi] certified by interval "
+            "arithmetic on python-flint's arb with branch and bound (an unbounded tail cut "
+            "off by a stated, checked lemma). A claimed inequality is proved only by the "
+            "certificate; exit 1 if it fails. Without NAME: the list of bounds."
         ),
         epilog=(
             "examples:\n  symgrad bound\n  symgrad bound lstm-saturation\n"
