@@ -48,6 +48,7 @@ _MACROS = [
     (r"\\ne(?![a-z])", "≠"),
     (r"\\to(?![a-z])", "→"),
     (r"\\in(?![a-z])", "∈"),
+    (r"\\sqrt\{([^{}]*)\}", r"√(\1)"),
     (r"\\sqrt", "√"),
     (r"\\prod", "∏"),
     (r"\\sum", "Σ"),
@@ -99,9 +100,49 @@ _TEX_TEXT = {
 }
 
 
+#: Unicode that plain text from other modules may carry, as LaTeX math.
+_TEX_UNICODE = {
+    "²": "^2",
+    "³": "^3",
+    "λ": "\\lambda",
+    "σ": "\\sigma",  # noqa: RUF001 (sigma, not o)
+    "θ": "\\theta",
+    "ρ": "\\rho",  # noqa: RUF001 (rho, not p)
+    "∂": "\\partial ",
+    "≤": "\\le",
+    "≥": "\\ge",
+    "≠": "\\ne",
+    "±": "\\pm",
+    "∈": "\\in",
+    "→": "\\to",
+    "∞": "\\infty",
+    "≈": "\\approx",
+    "·": "\\cdot",
+    "√": "\\sqrt{}",
+    "ĉ": "\\hat{c}",
+    "ĥ": "\\hat{h}",
+    "∏": "\\prod",
+    "Σ": "\\Sigma",
+    "…": "\\dots",
+    "⋯": "\\cdots",
+    "\u2212": "-",  # minus sign
+}
+
+
+def _tex_char(ch: str) -> str:
+    if ch in _TEX_TEXT:
+        return _TEX_TEXT[ch]
+    if ch in _TEX_UNICODE:
+        return f"${_TEX_UNICODE[ch]}$"
+    if ord(ch) > 127:  # pdflatex has no glyph for it: name it rather than fail
+        return f"[U+{ord(ch):04X}]"
+    return ch
+
+
 def tex_text(text: str) -> str:
-    """Plain text for LaTeX (OT1 encoding: | < > need math mode)."""
-    out = "".join(_TEX_TEXT.get(ch, ch) for ch in text)
+    """Plain text for LaTeX: specials escaped (OT1 encoding: | < > need math
+    mode), Unicode symbols as math, backquoted code as typewriter."""
+    out = "".join(_tex_char(ch) for ch in text)
     return re.sub(r"`([^`]*)`", r"\\texttt{\1}", out)
 
 
@@ -134,6 +175,8 @@ def _verdict(results) -> str:
         return f"{len(results) - len(failed)} of {len(results)} claims pass; FAILED: " + ", ".join(
             failed
         )
+    if len(results) == 1:
+        return "the claim passes"
     return f"all {len(results)} claims pass"
 
 
@@ -143,7 +186,8 @@ KEY_WIDTH = 64
 
 def verify_text(results: list, ctx) -> str:
     """The verdict table, then every claim's evidence, numbers and caveats."""
-    lines = [f"symgrad verify: {len(results)} claims", *_header(ctx), ""]
+    noun = "claim" if len(results) == 1 else "claims"
+    lines = [f"symgrad verify: {len(results)} {noun}", *_header(ctx), ""]
     width = max(len(r.claim.id) for r in results)
     lines.append(f"{'claim':<{width}}  evidence  status  {'key figure':<{KEY_WIDTH}}  time")
     for r in results:
