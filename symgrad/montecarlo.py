@@ -166,7 +166,11 @@ def wilson(k: int, n: int, confidence: float = CONFIDENCE) -> Fraction:
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return Fraction(int(k), int(n), max(0.0, centre - half), min(1.0, centre + half))
+    # At k = 0 (k = n) the interval's end is exactly 0 (1); the formula leaves
+    # a rounding residue of ~1e-17 there.
+    lo = 0.0 if k == 0 else max(0.0, centre - half)
+    hi = 1.0 if k == n else min(1.0, centre + half)
+    return Fraction(int(k), int(n), lo, hi)
 
 
 def mean_ci(x, confidence: float = CONFIDENCE) -> Estimate:

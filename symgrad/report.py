@@ -166,6 +166,8 @@ def _header(ctx) -> list:
         f"{s.confidence:.0%} confidence intervals",
         f"distribution: {s.distribution}",
         f"long horizon: {ctx.flow_samples} trajectories of {ctx.steps} steps",
+        "time: each claim's own work; Monte Carlo runs and bounds shared by several claims "
+        "are charged to the first that needs them",
     ]
 
 
@@ -178,6 +180,11 @@ def _verdict(results) -> str:
     if len(results) == 1:
         return "the claim passes"
     return f"all {len(results)} claims pass"
+
+
+def _kinds(r: ClaimResult) -> list:
+    """The evidence kinds a result carries, each once, in order."""
+    return list(dict.fromkeys(e.kind for e in r.evidence))
 
 
 #: Width of the key figure column in the text table.
@@ -194,7 +201,7 @@ def verify_text(results: list, ctx) -> str:
         key = plain(r.key_figure)
         if len(key) > KEY_WIDTH:
             key = key[: KEY_WIDTH - 1] + "…"
-        kinds = ",".join(e.kind for e in r.evidence)
+        kinds = ",".join(_kinds(r))
         lines.append(
             f"{r.claim.id:<{width}}  {kinds:<8}  {r.status.upper():<6}  {key:<{KEY_WIDTH}}  "
             f"{r.seconds:.2f}s"
@@ -218,7 +225,7 @@ def verify_markdown(results: list, ctx) -> str:
     out = ["# symgrad verify", "", *(f"- {h}" for h in _header(ctx)), ""]
     out += ["| claim | evidence | status | key figure | time |", "|---|---|---|---|---|"]
     for r in results:
-        kinds = ", ".join(e.kind for e in r.evidence)
+        kinds = ", ".join(_kinds(r))
         out.append(
             f"| `{r.claim.id}` | {kinds} | **{r.status}** | {_md_cell(r.key_figure)} | "
             f"{r.seconds:.2f} s |"

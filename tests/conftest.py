@@ -8,6 +8,7 @@ Profiles (choose with SYMGRAD_HYPOTHESIS_PROFILE):
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
@@ -15,3 +16,13 @@ settings.register_profile("ci", derandomize=True, max_examples=25, **_common)
 settings.register_profile("dev", max_examples=50, **_common)
 settings.register_profile("thorough", max_examples=2_500, **_common)
 settings.load_profile(os.environ.get("SYMGRAD_HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    """Every claim checked once at the default settings, shared by the tests that
+    need the whole catalog (it takes most of the claims tests' time)."""
+    from symgrad.claims import Context, verify
+
+    ctx = Context()
+    return verify(None, ctx), ctx

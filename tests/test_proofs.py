@@ -1,0 +1,83 @@
+"""proofs/ is what `symgrad prove` writes today, and its LaTeX compiles."""
+
+import io
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from symgrad.claims import CLAIMS
+from symgrad.cli import main
+from symgrad.report import COMBINED, plain, tex_inline, write_proofs
+
+ROOT = Path(__file__).parent.parent
+PROOFS = ROOT / "proofs"
+
+
+def test_proofs_are_up_to_date(catalog, tmp_path):
+    results, ctx = catalog
+    write_proofs(results, ctx, tmp_path)
+    fresh = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    committed = {p.name: p.read_text() for p in PROOFS.iterdir()}
+    assert sorted(committed) == sorted(fresh), "files added or removed: run `symgrad prove`"
+    stale = [name for name in fresh if fresh[name] != committed[name]]
+    assert not stale, f"proofs/ is out of date ({', '.join(stale)}): run `symgrad prove`"
+
+
+def test_one_document_per_claim_with_statement_math_and_command():
+    for c in CLAIMS:
+        text = (PROOFS / f"{c.id}.md").read_text()
+        assert c.statement in text
+        assert "## Evidence" in text and f"symgrad verify {c.id}" in text
+        if "S" in c.kinds:
+            assert "$$\n\\begin{aligned}" in text, c.id
+
+
+def test_documents_carry_no_timings():
+    for path in PROOFS.iterdir():
+        assert not re.search(r"\d\.\d\d ?s\b", path.read_text()), path.name
+
+
+def test_the_reproduce_commands_run():
+    # Each document's commands exist and parse; the verify line is run for a
+    # cheap claim (the whole catalog runs in test_proofs_are_up_to_date).
+    text = (PROOFS / "gru-fewer-gates.md").read_text()
+    block = text.split("```sh\n")[1].split("```")[0]
+    for line in block.splitlines():
+        argv = shlex.split(line)[1:]
+        assert main(argv, out=io.StringIO()) == 0, line
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_the_combined_latex_compiles(tmp_path):
+    source = PROOFS / COMBINED
+    shutil.copy(source, tmp_path / COMBINED)
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", COMBINED],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert (tmp_path / "claims.pdf").stat().st_size > 10_000
+    assert "Missing character" not in (tmp_path / "claims.log").read_text()
+
+
+def test_latex_source_is_ascii():
+    # pdflatex without extra packages has no glyphs for Greek or math Unicode.
+    text = (PROOFS / COMBINED).read_text()
+    assert text.isascii()
+    assert "[U+" not in text, "a Unicode character had no LaTeX spelling"
+
+
+def test_text_conversions():
+    assert plain("$\\partial c_t/\\partial c_{t-1} \\le 0.45$") == "∂c_t/∂c_{t-1} ≤ 0.45"
+    assert plain("$\\frac{\\tanh{\\left(x \\right)} + 1}{2}$") == "(tanh(x) + 1)/2"
+    assert tex_inline("50% of `h_prev` < 1, $h_{t-1}$") == (
+        "50\\% of \\texttt{h\\_prev} $<$ 1, $h_{t-1}$"
+    )
+    assert tex_inline("λ ≤ 1") == "$\\lambda$ $\\le$ 1"
