@@ -319,7 +319,10 @@ def test_rnn_tanh_both_bounds_on_s_hold(a, h):
     # Decided by the enclosures where the sides are 1e-9 apart or more (the gap is
     # ~0.42|a|); closer, by the triangle inequality, which the verdict names.
     assert sharp.detail.startswith("hi = ")
-    assert loose.detail.startswith("hi = " if abs(a) >= 1e-6 else "by the triangle inequality")
+    # Near a = 0 the gap |a| + S(0) - S(a) falls below the working width, and the
+    # verdict may come from the triangle inequality instead of the enclosure.
+    routes = ("hi = ",) if abs(a) >= 1e-6 else ("hi = ", "by the triangle inequality")
+    assert loose.detail.startswith(routes)
     # S(a)/|h| against the hand oracle at the reported maximiser and its neighbours.
     lo, hi = r.interval
     u = r.argmax["U"]

@@ -17,11 +17,18 @@ def blocks(language):
     return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
 
 
+def expected_exit(comment: str) -> int:
+    """A README comment "# exit 1: ..." documents a deliberate failure."""
+    match = re.match(r"\s*exit (\d)", comment)
+    return int(match.group(1)) if match else 0
+
+
 COMMANDS = [
-    line[2:].split("  #")[0].strip()
+    (command.strip(), expected_exit(comment))
     for block in blocks("console")
     for line in block.splitlines()
     if line.startswith("$ symgrad ")
+    for command, _, comment in [line[2:].partition("  #")]
 ]
 
 
@@ -29,10 +36,10 @@ def test_the_readme_shows_commands():
     assert len(COMMANDS) >= 5
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_readme_command_runs(command):
+@pytest.mark.parametrize(("command", "code"), COMMANDS)
+def test_readme_command_runs(command, code):
     argv = shlex.split(command)[1:]
-    assert main(argv, out=io.StringIO()) == 0
+    assert main(argv, out=io.StringIO()) == code
 
 
 @pytest.mark.parametrize("source", blocks("python"))
