@@ -313,14 +313,14 @@ def _one_step_lines(r) -> list:
     lines = [
         f"`{r.cell}`, ${_derivative_tex(r.label)}$: {r.n} samples, seed {r.seed}; "
         f"distribution: {r.distribution}",
-        f"|dominant term| ({r.dominant_name}): {_summary_text(r.dominant)}",
+        f"|dominant term| ${r.dominant_latex}$: {_summary_text(r.dominant)}",
     ]
     if r.minor is not None:
         lines.append(f"|sum of minor terms|: {_summary_text(r.minor)}")
         lines.append(f"fraction |minor terms| > |dominant term|: {r.minor_outweighs.text()}")
     else:
         lines.append("no minor terms: the derivative is one term")
-    lines.append(f"fraction |{r.label}| > 1: {r.exceeds_one.text()}")
+    lines.append(f"fraction $|{_derivative_tex(r.label)}| > 1$: {r.exceeds_one.text()}")
     return lines
 
 

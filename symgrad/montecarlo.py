@@ -277,6 +277,7 @@ class OneStep:
     std: float
     gate_counts: dict = field(default_factory=dict)
     compression: dict = field(default_factory=dict)
+    dominant_latex: str = ""
 
     @property
     def spread(self) -> Estimate:
@@ -294,6 +295,7 @@ class OneStep:
             "seed": self.seed,
             "distribution": self.distribution,
             "dominant_term": self.dominant_name,
+            "dominant_latex": self.dominant_latex,
             "abs_dominant": self.dominant.as_json(),
             "abs_minor_sum": self.minor.as_json() if self.minor else None,
             "abs_minor_terms": {k: v.as_json() for k, v in self.terms.items()},
@@ -371,7 +373,14 @@ def one_step(cell: Cell | str, settings: Settings, forget_bias: float | None = .
         std=float(total.std(ddof=1)),
         gate_counts={t.via: t.gate_count for t in d.terms},
         compression=compression,
+        dominant_latex=_latex_term(d, d.dominant),
     )
+
+
+def _latex_term(d, term) -> str:
+    from .render import Factors, LatexMath
+
+    return LatexMath(d.cell, d.ranges).item(Factors(term.factors))
 
 
 # ---------------------------------------------------------------- multi-step gap

@@ -347,7 +347,7 @@ def proofs_latex(results: list, ctx) -> str:
         "\\date{}",
         "\\begin{document}",
         "\\maketitle",
-        tex_inline(_verdict(results)) + ". " + tex_inline("; ".join(_header(ctx))) + ".",
+        tex_inline(_verdict(results)) + ". " + tex_inline("; ".join(_header(ctx)[:-1])) + ".",
         "",
     ]
     for r in results:

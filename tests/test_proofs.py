@@ -1,11 +1,13 @@
 """proofs/ is what `symgrad prove` writes today, and its LaTeX compiles."""
 
+import dataclasses
 import io
 import re
 import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
@@ -81,3 +83,31 @@ def test_text_conversions():
         "50\\% of \\texttt{h\\_prev} $<$ 1, $h_{t-1}$"
     )
     assert tex_inline("λ ≤ 1") == "$\\lambda$ $\\le$ 1"
+
+
+def test_prove_command_writes_and_reports(monkeypatch, tmp_path, capsys):
+    from symgrad import claims
+
+    cheap = tuple(c for c in claims.CLAIMS if c.id in ("gru-fewer-gates", "clipping"))
+    monkeypatch.setattr(claims, "CLAIMS", cheap)
+    out = io.StringIO()
+    assert main(["prove", "--out", str(tmp_path / "p")], out=out) == 0
+    assert "wrote 4 files" in out.getvalue()
+    names = sorted(p.name for p in (tmp_path / "p").iterdir())
+    assert names == ["README.md", "claims.tex", "clipping.md", "gru-fewer-gates.md"]
+    # A failing claim is written as such, and the command exits 1.
+    wrong = dataclasses.replace(cheap[1], given=MappingProxyType({**cheap[1].given, "fewer": 3}))
+    monkeypatch.setattr(claims, "CLAIMS", (cheap[0], wrong))
+    out = io.StringIO()
+    assert main(["prove", "--out", str(tmp_path / "q")], out=out) == 1
+    assert "FAILED: gru-fewer-gates" in out.getvalue()
+    assert "**Verdict: FAIL.**" in (tmp_path / "q" / "gru-fewer-gates.md").read_text()
+    # An unwritable directory is a usage error.
+    (tmp_path / "file").write_text("")
+    assert main(["prove", "--out", str(tmp_path / "file" / "x")], out=io.StringIO()) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_readme_shows_the_prove_command_the_test_above_checks():
+    readme = (ROOT / "README.md").read_text()
+    assert "symgrad prove --out proofs" in readme and "symgrad verify " in readme
