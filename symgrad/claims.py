@@ -399,9 +399,6 @@ class _F(sympy.Function):
     def fdiff(self, argindex=1):
         return (_Fh, _Fx, _Ftheta)[argindex - 1](*self.args)
 
-    def _latex(self, printer):
-        return "h"
-
 
 class _Fh(sympy.Function):
     """dF/dh at a point: the one-step partial."""

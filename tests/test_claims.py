@@ -243,6 +243,16 @@ def test_no_progress_when_stderr_is_not_a_terminal(capsys):
     assert code == 0 and capsys.readouterr().err == ""
 
 
+def test_progress_on_a_terminal(monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, out = run("verify", "gru-fewer-gates", "clipping")
+    err = capsys.readouterr().err
+    assert code == 0 and "[1/2] gru-fewer-gates" in err and "[2/2] clipping" in err
+    assert "[1/2]" not in out
+
+
 @pytest.mark.parametrize("fmt", ["text", "markdown", "latex"])
 def test_formats(fmt):
     code, out = run("verify", "gru-fewer-gates", "clipping", "--format", fmt)
