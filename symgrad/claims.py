@@ -1337,28 +1337,31 @@ def _check_gru_bounded_state(claim, ctx):
         step = make_step(cell)
         rng = rng_for(ctx.settings, "gru-bounded-state")
         at_one = certified_steps = 0
-        closest, precision = 1.0, 0
+        closest, precision, failed = 1.0, 0, []
         for scale in given["scales"]:
             params = {k: v * scale for k, v in sample(cell, cell.params, runs, rng).items()}
             xs = rng.standard_normal((steps, runs))
             for k in range(runs):
                 run = {name: float(v[k]) for name, v in params.items()}
                 margin, bits = _certify_run(cell, run, xs[:, k])
+                precision = max(precision, bits)
                 if margin is None:
-                    rec.require(False, f"weight scale {scale}, run {k}: |h_t| < 1 not certified")
-                    return
+                    failed.append(f"weight scale {scale}, run {k}")
+                    continue
                 certified_steps += steps
-                closest, precision = min(closest, margin), max(precision, bits)
+                closest = min(closest, margin)
             prevs = {"h_prev": np.zeros(runs)}
             for t in range(steps):
                 values = step(prevs, params, {"x": xs[t]})
                 prevs = {"h_prev": values["h"]}
                 at_one += int(np.count_nonzero(np.abs(values["h"]) == 1.0))
+        total = runs * steps * len(given["scales"])
         rec.require(
-            True,
-            f"{certified_steps} steps of `{cell.name}` from $h_0 = 0$ ({runs} seeded runs per "
-            f"weight scale {', '.join(str(s) for s in given['scales'])}): every ball "
-            f"certifies $|h_t| < 1$ (at most {precision} bits needed)",
+            not failed,
+            f"{certified_steps} of {total} steps of `{cell.name}` from $h_0 = 0$ ({runs} seeded "
+            f"runs per weight scale {', '.join(str(s) for s in given['scales'])}): every ball "
+            f"certifies $|h_t| < 1$ (up to {precision} bits)"
+            + (f"; not certified: {', '.join(failed)}" if failed else ""),
         )
         rec.note(f"smallest certified $1 - |h_t|$: {closest:.1e}")
         rec.caveats.append(
@@ -1378,7 +1381,9 @@ def _check_gru_bounded_state(claim, ctx):
 
     return [
         _evidence("S", "the update as a convex combination; interval induction", symbolic),
-        _evidence("C", "ball arithmetic (arb, 256 bits) along seeded runs", certified),
+        _evidence(
+            "C", "ball arithmetic (arb, 256 to 4096 bits as needed) along seeded runs", certified
+        ),
     ]
 
 
