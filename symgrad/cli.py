@@ -326,8 +326,8 @@ def get_cell_arg(args):
             return load_cell(cell_file)
         if args.cell is None:
             raise UsageError(
-                f"symgrad {args.command}: missing CELL (one of: {', '.join(BUILTIN)}) "
-                "or --cell-file FILE"
+                f"symgrad {args.command}: the following arguments are required: CELL "
+                f"(one of: {', '.join(BUILTIN)}) or --cell-file FILE"
             )
         return get_cell(args.cell)
     except CellError as err:

@@ -193,11 +193,6 @@ def test_every_example_derives_and_checks(path, capsys):
 # ---------------------------------------------------------------- README
 
 
-def readme_blocks(lang):
-    text = (ROOT / "README.md").read_text()
-    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
-
-
 def test_readme_example_is_the_example_file_and_derives():
     section = (ROOT / "README.md").read_text().split("## Your own cell")[1]
     (block,) = re.findall(r"```toml\n(.*?)```", section, flags=re.S)
@@ -208,8 +203,8 @@ def test_readme_example_is_the_example_file_and_derives():
 
 def test_readme_error_examples_are_what_symgrad_prints(tmp_path, monkeypatch, capsys):
     section = (ROOT / "README.md").read_text().split("## Your own cell")[1]
-    console = [b for b in re.findall(r"```console\n(.*?)```", section, flags=re.S) if "my-gru" in b]
-    shown = [line for line in console[-1].splitlines() if not line.startswith("$")]
+    (block,) = [b for b in re.findall(r"```text\n(.*?)```", section, flags=re.S) if "my-gru" in b]
+    shown = [line for line in block.splitlines() if not line.startswith("$")]
     monkeypatch.chdir(tmp_path)
     text = dumps_cell(get_cell("gru"))
     text = text.replace('z = "sigmoid(', 'z = "tanh(').replace("x + U_h*", "x + U_q*")
@@ -242,10 +237,10 @@ def _point_text(path):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["derive"], r"missing CELL \(one of: rnn, .*\) or --cell-file FILE"),
+        (["derive"], r"required: CELL \(one of: rnn, .*\) or --cell-file FILE"),
         (["derive", "lstm", "--cell-file", "x.toml"], "give a CELL or --cell-file FILE, not both"),
         (["show", "lstmm"], "unknown cell 'lstmm'. Valid cells: rnn, "),
-        (["export"], "missing CELL"),
+        (["export"], "required: CELL"),
     ],
 )
 def test_cell_argument_errors(argv, message, capsys):
