@@ -361,7 +361,8 @@ class _Builder:
         value = node.value
         if type(value) not in (int, float):
             self.fail(node, f"{_describe(node)} is not allowed in an equation")
-        if not math.isfinite(value) or abs(value) > MAX_CONSTANT:
+        # Magnitude first: isfinite() of a 1,500-digit integer overflows.
+        if abs(value) > MAX_CONSTANT or not math.isfinite(value):
             self.fail(node, f"constant {value!r} is not finite or exceeds {MAX_CONSTANT:g}")
         if type(value) is int:
             return sympy.Integer(value)

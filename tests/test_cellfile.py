@@ -18,12 +18,10 @@ from symgrad.cellfile import MAX_FILE_BYTES, CellFileError, dumps_cell, load_cel
 from symgrad.cells import BUILTIN, Cell, get_cell
 from symgrad.cli import main
 from symgrad.derive import derive
+from tests.tolerances import DIGITS30
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-# Both sides are evaluated at 30 significant digits from exact rational points,
-# so they agree to ~1e-28 relative; 1e-24 leaves room for cancellation in sums.
-ORACLE_TOLERANCE = 1e-24
 ORACLE_POINTS = 8
 ORACLE_SEED = 7
 
@@ -48,7 +46,7 @@ def random_point(names, rng, lo=-2, hi=2):
 
 def assert_close(value, expected):
     value, expected = sympy.Float(value, 30), sympy.Float(expected, 30)
-    assert abs(value - expected) <= ORACLE_TOLERANCE * (1 + abs(expected)), (value, expected)
+    assert abs(value - expected) <= DIGITS30 * (1 + abs(expected)), (value, expected)
 
 
 # ---------------------------------------------------------------- the built-ins as files
