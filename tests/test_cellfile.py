@@ -293,6 +293,13 @@ ERRORS = [
     (mistake('"sigmoid(W_z*x', '"sigmoid(W_q*x'), 8, 14, "equation 'z': undefined name 'W_q'"),
     (mistake('"sigmoid(', '"sigmod('), 8, 6, "unknown function 'sigmod' .allowed: sigmoid"),
     (mistake('"sigmoid(', '"tanh('), 8, 5, "value 'z' is declared a gate but is not sigmoid"),
+    (mistake('"z"]\n', '"z"]\ncandidates = ["z"]\n'), 6, 15, "'z' is listed both as a gate and"),
+    (
+        mistake('gates = ["z"]', 'candidates = ["z"]'),
+        8,
+        5,
+        "'z' is declared a candidate but is not",
+    ),
     (mistake('state = ["h"]', 'state = ["h", "q"]'), 4, 15, "state variable 'q' is never updated"),
     (mistake('state = ["h"]', 'state = ["h", "h"]'), 4, 15, "state lists 'h' twice"),
     (mistake('state = ["h"]', "state = []"), 4, 9, "state is empty"),
@@ -370,6 +377,31 @@ def test_column_maps_through_escapes_and_line_breaks():
         8,
         32,
     )  # Q, after equations.z = 'sigmoid(W_z*x +
+
+
+def test_relu_of_a_power_derives_and_checks():
+    # Regression: the checker's reference once rewrote x**2 as exp(2 log x),
+    # complex for x < 0, and derive crashed on any relu cell with a power.
+    cell = loads_cell(
+        'name = "r"\ninputs = ["x"]\nparameters = ["U"]\nstate = ["h"]\n'
+        '[equations]\nh = "relu(x**2 - 1 + U*h_prev)"\n'
+    )
+    d = derive(cell)
+    assert d.check.passed and d.check.method == "numeric"
+    x, u, h = sympy.symbols("x U h_prev", real=True)
+    oracle = sympy.diff(sympy.Max(0, x**2 - 1 + u * h), h)
+    for values in ((2, 3, 1), (-2, 3, 1), (sympy.Rational(1, 2), 1, -1)):
+        point = dict(zip(("x", "U", "h_prev"), map(sympy.Rational, values), strict=True))
+        expected = oracle.xreplace({x: point["x"], u: point["U"], h: point["h_prev"]})
+        assert_close(d.evaluate(point)[0], expected)
+
+
+def test_windows_line_endings_give_the_same_place():
+    text = mistake('"sigmoid(W_z*x', '"sigmoid(W_q*x')
+    for variant in (text, text.replace("\n", "\r\n")):
+        with pytest.raises(CellFileError) as info:
+            loads_cell(variant)
+        assert (info.value.line, info.value.column) == (8, 14)
 
 
 def test_file_errors(tmp_path):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,14 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from symgrad.cellfile import MAX_FILE_BYTES, CellFileError, dumps_cell, loads_cell
+from symgrad.cellfile import (
+    MAX_FILE_BYTES,
+    CellFileError,
+    _Locator,
+    _string,
+    dumps_cell,
+    loads_cell,
+)
 from symgrad.cells import BUILTIN, Cell, get_cell
 from symgrad.cli import main
 from symgrad.expr import MAX_DEGREE, MAX_TERMS, ExprError, check_growth, parse_equation, tanh
@@ -328,3 +336,64 @@ def test_mutations_do_reach_both_outcomes():
 class _Sink:
     def write(self, text):
         return len(text)
+
+
+# ---------------------------------------------------------------- the locator on any TOML
+
+SCALARS = st.one_of(
+    st.text(max_size=12), st.integers(-(10**6), 10**6), st.booleans(), st.floats(-1e3, 1e3)
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def toml_value(value, style: int, inline: bool = False) -> str:
+    """``value`` as TOML: strings in one of four styles, arrays across lines with
+    comments (inline tables, which TOML keeps on one line, aside)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        items = [toml_value(v, style + k, inline) for k, v in enumerate(value)]
+        if inline or not items:
+            return "[" + ", ".join(items) + "]"
+        return "[\n  " + ",  # a comment ' \" [\n  ".join(items) + "\n]"
+    if isinstance(value, dict):
+        pairs = [f"{_string(k)} = {toml_value(v, style, inline=True)}" for k, v in value.items()]
+        return "{" + ", ".join(pairs) + "}"
+    basic = _string(value)
+    if inline:
+        return basic
+    literal = "'''" not in value and not value.endswith("'")
+    if style % 4 == 1 and literal and all(c.isprintable() or c in "\t\n" for c in value):
+        return "'''\n" + value + "'''"
+    if style % 4 == 2 and basic.startswith('"'):
+        return '"""' + basic[1:-1] + '"""'
+    return basic
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=8), VALUES, max_size=4), st.integers(0, 3))
+def test_locator_finds_every_key_and_decodes_every_string(doc, style):
+    text = "".join(f'{_string(k)} = {toml_value(v, style)}  # {k!r} "\n' for k, v in doc.items())
+    parsed = tomllib.loads(text)
+    assert parsed == doc  # the test's own writer is right
+    locator = _Locator(text)
+    for k, v in doc.items():
+        assert text.startswith(_string(k), locator.keys[(k,)])
+        if isinstance(v, str):
+            decoded, offsets, _ = locator._decode(locator.values[(k,)])
+            assert decoded == v
+            assert all(
+                text[o] == c
+                for o, c in zip(offsets, v, strict=True)
+                if c not in '"\\\n\t\b\f\r' and c.isprintable()
+            )
+        if isinstance(v, list):
+            for i in range(len(v)):
+                assert (k, i) in locator.values
