@@ -322,7 +322,7 @@ class _Reader:
         if n.endswith("_prev"):
             self.fail(
                 f"{what} {n!r}: names ending in _prev are the previous step's values "
-                "(list the value under state instead)",
+                f"(of the state variable {n.removesuffix('_prev')!r}, listed under state)",
                 path,
                 key=True,
             )

@@ -355,7 +355,11 @@ def derivation_document(d: Derivation, values=None, parts=ALL_PARTS) -> list[Blo
             else Line(_term_path(d, t), (Factors(t.factors),), _gate_note(t))
             for t in d.terms
         ]
-        blocks += [Block("heading", "Terms"), Block("lines", terms)]
+        # An entry with no path from source to target (a lower layer's state
+        # Jacobian entry) has no terms: an empty align* would not compile.
+        none = f"None: {d.target} does not depend on {d.source} within one step."
+        listed = Block("lines", terms) if terms else Block("para", none)
+        blocks += [Block("heading", "Terms"), listed]
     if "sum" in parts:
         blocks += [Block("heading", "Sum"), Block("lines", [Line(lhs, (total,))])]
     if "check" in parts:

@@ -9,6 +9,8 @@ import io
 import json
 import random
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -186,6 +188,28 @@ def test_every_example_derives_and_checks(path, capsys):
     data = json.loads(out)
     assert data["cell"] == load_cell(path).name
     assert data["check"]["passed"] is True
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@pytest.mark.parametrize(
+    ("name", "wrt"),
+    # \tilde{c}_t from [latex]; a state Jacobian with an entry of no terms (dh1/dh2_prev).
+    [("peephole-lstm.toml", []), ("indrnn.toml", ["--wrt", "state"])],
+)
+def test_user_cells_give_latex_that_compiles(name, wrt, tmp_path, capsys):
+    code, out, _ = run(
+        ["derive", "--cell-file", str(EXAMPLES / name), *wrt, "--standalone"], capsys
+    )
+    assert code == 0
+    (tmp_path / "doc.tex").write_text(out)
+    result = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
 
 
 # ---------------------------------------------------------------- README
