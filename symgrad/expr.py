@@ -70,8 +70,10 @@ class sigmoid(sympy.Function):  # noqa: N801  (named like SymPy's tanh)
     def _eval_is_positive(self):
         return self.args[0].is_real
 
-    def _latex(self, printer):
-        return rf"\sigma\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        # exp: SymPy's printer asks for sigma(u)**n as \sigma^{n}(u).
+        power = "" if exp is None else f"^{{{exp}}}"
+        return rf"\sigma{power}\left({printer._print(self.args[0])}\right)"
 
     def _numpycode(self, printer):
         # exp(-log(1 + e^{-u})): no overflow for any u, relative error of a
@@ -126,8 +128,9 @@ class relu(sympy.Function):  # noqa: N801
     def _eval_evalf(self, prec):
         return sympy.Max(0, self.args[0]).evalf(prec_to_dps(prec))
 
-    def _latex(self, printer):
-        return rf"\operatorname{{relu}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        power = "" if exp is None else f"^{{{exp}}}"
+        return rf"\operatorname{{relu}}{power}\left({printer._print(self.args[0])}\right)"
 
     def _numpycode(self, printer):
         mx = printer._module_format(printer._module + ".maximum")
@@ -151,8 +154,9 @@ class softplus(sympy.Function):  # noqa: N801
     def _eval_evalf(self, prec):
         return sympy.log(1 + sympy.exp(self.args[0])).evalf(prec_to_dps(prec))
 
-    def _latex(self, printer):
-        return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        power = "" if exp is None else f"^{{{exp}}}"
+        return rf"\operatorname{{softplus}}{power}\left({printer._print(self.args[0])}\right)"
 
     def _numpycode(self, printer):
         lae = printer._module_format(printer._module + ".logaddexp")
@@ -258,7 +262,7 @@ def parse_equation(text: str, names: dict[str, sympy.Symbol], evaluate: bool = T
         raise ExprError(f"syntax error: {err.msg}", lead + col) from None
     except (RecursionError, MemoryError, ValueError):
         raise ExprError("equation too complex to parse") from None
-    builder = _Builder(body, names, lead)
+    builder = _Builder(body, names, lead, checks=evaluate)
     if evaluate:
         expr = builder.build(tree.body, 0)
         if expr.has(*_NOT_FINITE):
@@ -282,10 +286,13 @@ def _index(text: str, lineno: int | None, col: int) -> int:
 class _Builder:
     """SymPy objects from a whitelisted :mod:`ast` tree; every refusal names its place."""
 
-    def __init__(self, text, names, offset):
+    def __init__(self, text, names, offset, checks=True):
         self.text = text
         self.names = names
         self.offset = offset
+        # Value checks need SymPy's evaluation (exp(0) is 1); unevaluated, the
+        # text is only rebuilt as written, after an evaluated parse passed.
+        self.checks = checks
 
     def fail(self, node, message):
         # ASCII only (checked above), so ast's byte offsets are character offsets.
@@ -351,10 +358,11 @@ class _Builder:
         if negative and base == 0:
             self.fail(node, "division by zero (0 to a negative power)")
         # Decide before SymPy multiplies out: (1e6**8)**8 would already be 384 digits.
-        try:
-            check_growth(base, power=n)
-        except ExprError as err:
-            self.fail(node, str(err))
+        if self.checks:
+            try:
+                check_growth(base, power=n)
+            except ExprError as err:
+                self.fail(node, str(err))
         return base ** (-n if negative else n)
 
     def constant(self, node):
@@ -401,6 +409,8 @@ class _Builder:
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             self.fail(node, f"{node.func.id}() takes exactly one argument")
         result = function(self.build(node.args[0], depth + 1))
+        if not self.checks:
+            return result
         if result.has(*_NOT_FINITE):
             self.fail(node, f"{node.func.id}() of this argument is not a finite real number")
         try:

@@ -120,3 +120,30 @@ def _apply_edits(base_and_edits):
             lines.insert(m, line)
             text = "\n".join(lines)
     return text
+
+
+def equation_texts(names=("x", "W", "U", "b", "h_prev")):
+    """Random well-formed equation text: names, small numbers, + - * /, powers up
+    to the limit and beyond, calls of the eight functions, nested at random."""
+    atoms = st.one_of(
+        st.sampled_from(names),
+        st.integers(0, 9).map(str),
+        st.sampled_from(("0.5", "1e-3", "2.5e2")),
+    )
+
+    def grow(inner):
+        return st.one_of(
+            st.tuples(inner, st.sampled_from(("+", "-", "*", "/")), inner).map(
+                lambda t: f"({t[0]} {t[1]} {t[2]})"
+            ),
+            st.tuples(inner, st.integers(-9, 9)).map(lambda t: f"{t[0]}**{t[1]}"),
+            st.tuples(
+                st.sampled_from(
+                    ("sigmoid", "tanh", "relu", "softplus", "exp", "log", "sqrt", "abs")
+                ),
+                inner,
+            ).map(lambda t: f"{t[0]}({t[1]})"),
+            inner.map(lambda e: f"-{e}"),
+        )
+
+    return st.recursive(atoms, grow, max_leaves=12)

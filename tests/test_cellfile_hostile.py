@@ -31,7 +31,7 @@ from symgrad.cellfile import (
 from symgrad.cells import BUILTIN, Cell, get_cell
 from symgrad.cli import main
 from symgrad.expr import MAX_DEGREE, MAX_TERMS, ExprError, check_growth, parse_equation, tanh
-from tests.strategies import cell_file_texts, mutated
+from tests.strategies import cell_file_texts, equation_texts, mutated
 
 ROOT = Path(__file__).resolve().parent.parent
 #: A hang guard, not a performance bar: the slowest clean outcome takes well
@@ -317,6 +317,37 @@ def test_mutated_valid_files_are_a_cell_or_a_clean_error(text):
         code = main(["derive", "--cell-file", str(path), "--format", "json"], out=_Sink())
         assert code in (0, 1, 2)
         assert time.perf_counter() - start < HANG_SECONDS
+
+
+@given(equation_texts())
+def test_random_equations_derive_and_print_or_are_refused(equation):
+    text = CELL.format(equation=json.dumps(equation))
+    if not isinstance(assert_cell_or_clean_error(text), Cell):
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "cell.toml"
+        path.write_text(text)
+        for fmt in ("latex", "text"):  # the two printers (markdown and JSON reuse LaTeX)
+            code = main(["derive", "--cell-file", str(path), "--format", fmt], out=_Sink())
+            assert code in (0, 1)
+
+
+@pytest.mark.parametrize(
+    "equation",
+    [
+        "h_prev / -sigmoid(U)",  # 1/sigma(U): SymPy prints it through _print_Mul(Pow)
+        "sigmoid(x)**2 * h_prev + relu(x)**3 + softplus(U)**2",  # f(u)^n asks _latex(exp=n)
+        "abs((W / W)**-8) * tanh(U*h_prev)",  # SymPy's LaTeX printer loops on this as written
+        "sigmoid(exp(0)) * h_prev",  # exp(0) is 1 when evaluated, a call as written
+    ],
+)
+def test_equations_that_once_crashed_the_printers(equation, tmp_path, capsys):
+    path = tmp_path / "cell.toml"
+    write_cell(path, equation)
+    for command in ("show", "derive"):
+        for fmt in ("latex", "markdown", "text", "json"):
+            assert main([command, "--cell-file", str(path), "--format", fmt]) == 0
+    capsys.readouterr()
 
 
 def test_mutations_do_reach_both_outcomes():
