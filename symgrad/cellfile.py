@@ -351,15 +351,24 @@ class _Reader:
             self.fail(
                 f"description longer than {MAX_DESCRIPTION_CHARS} characters", ("description",)
             )
+        # Printed as plain text in LaTeX documents, which pdflatex must compile:
+        # a backslash would start a command, ^ needs math mode, and pdflatex
+        # knows no Greek or other non-Latin letters in text.
         for ch in doc:
-            # Printed as plain text in LaTeX output, where a backslash would start a command.
-            if ch == "\\" or (not ch.isprintable() and ch not in "\n\t"):
-                what = "a backslash" if ch == "\\" else f"the control character {ch!r}"
+            if not (" " <= ch <= "~" or ch in "\n\t") or ch in "\\^":
+                what = {"\\": "a backslash", "^": "'^'"}.get(ch, repr(ch))
                 self.fail(
-                    f"description contains {what}: it is plain text, printed as is in "
-                    "LaTeX output (write LaTeX names in [latex])",
+                    f"description contains {what}: it is plain ASCII text without \\ or ^, "
+                    "printed as is in LaTeX documents (write sigma, tanh**2, ...)",
                     ("description",),
                 )
+        depth = 0
+        for ch in doc:
+            depth += {"{": 1, "}": -1}.get(ch, 0)
+            if depth < 0:
+                break
+        if depth:
+            self.fail("description has unbalanced braces { }", ("description",))
 
     def latex_names(self, declared) -> dict:
         table = self.data.get("latex", {})

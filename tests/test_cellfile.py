@@ -359,6 +359,14 @@ ERRORS = [
     (mistake("[equations]", "[latex]\nh_prev = 'h'\n[equations]"), 8, 1, "follows from that of h"),
     (mistake("[equations]", "[latex]\nh = '{h_t'\n[equations]"), 8, 5, "never closed"),
     (mistake('= "mini"', '= "mini"\ndescription = "a \\\\ b"'), 2, 15, "contains a backslash"),
+    (mistake('= "mini"', '= "mini"\ndescription = "tanh^2"'), 2, 15, "contains '\\^'"),
+    (
+        mistake('= "mini"', '= "mini"\ndescription = "\u03c3"'),
+        2,
+        15,
+        "contains '\u03c3': it is plain",
+    ),
+    (mistake('= "mini"', '= "mini"\ndescription = "a}"'), 2, 15, "unbalanced braces"),
     ('name = "m"\nstate = ["h"]\n[equations]\nh = "exp(exp(h_prev))"\n', 4, 6, "inside exp"),
     (
         'name = "m"\nstate = ["h"]\n[equations]\ng = "exp(h_prev)"\nh = "sigmoid(g)"\n',
