@@ -208,8 +208,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_claim_run_arguments(parser) -> None:
     """The Monte Carlo and long-horizon settings of verify and prove."""
-    from .sampling import INITS
-
     parser.add_argument(
         "--seed", type=int, default=None, help="seed of every random draw (default: 20201113)"
     )
@@ -219,11 +217,12 @@ def _add_claim_run_arguments(parser) -> None:
         default=None,
         help="Monte Carlo points per cell for the one-step claims (default: 100000)",
     )
+    # No choices= here: symgrad.sampling (the list's owner) imports NumPy, which
+    # building the parser must not; Settings validates and names the choices.
     parser.add_argument(
         "--init",
-        choices=tuple(INITS),
         default="normal",
-        help="weight distribution (default: normal, SPEC section 3's)",
+        help="weight distribution: normal (default, SPEC section 3's), xavier or orthogonal",
     )
     parser.add_argument(
         "--forget-bias",

@@ -238,6 +238,15 @@ def test_bad_settings_are_usage_errors(capsys, argv):
     assert code == 2 and err.count("\n") == 1
 
 
+def test_help_names_every_initialisation(capsys):
+    from symgrad.sampling import INITS
+
+    with pytest.raises(SystemExit):
+        main(["verify", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(name in text for name in INITS)
+
+
 def test_no_progress_when_stderr_is_not_a_terminal(capsys):
     code, _ = run("verify", "gru-fewer-gates")
     assert code == 0 and capsys.readouterr().err == ""
