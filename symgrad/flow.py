@@ -289,29 +289,36 @@ def run_flow(
     return _result(cell, engine, stream, settings, time.perf_counter() - start)
 
 
-def state_jacobian_product(cell: Cell | str, params: dict, inputs: dict, dim: int = 1):
-    """The exact d s_T/d s_0 along the trajectory from s_0 = 0 driven by ``inputs``.
+def state_jacobian_product(
+    cell: Cell | str, params: dict, inputs: dict, initial: dict | None = None
+):
+    """The exact d s_T/d s_0 along the trajectory from s_0 driven by ``inputs``.
 
-    ``params``: name -> array of shape ``(N,)`` (``dim == 1``) or the shapes of
-    :func:`draw_vector_params`; ``inputs``: name -> array ``(T, N)`` or
-    ``(T, N, n)``. Returns ``(log_scale, direction)`` with ``log_scale`` of
-    shape ``(N,)`` and ``direction`` of shape ``(N, d, d)``, d the state size
-    (states in the cell's order, each n wide), Frobenius norm 1 (or 0):
-    d s_T/d s_0 = exp(log_scale) * direction, finite for any T.
+    ``inputs``: name -> array ``(T, N)`` for one-dimensional cells, or
+    ``(T, N, n)`` for n-dimensional ones (n = 1 included: the vector
+    program); ``params``: name -> array ``(N,)``, or the shapes of
+    :func:`draw_vector_params`; ``initial``: state name -> s_0 of shape
+    ``(N,)`` or ``(N, n)`` (default 0). Returns ``(log_scale, direction)``
+    with ``log_scale`` of shape ``(N,)`` and ``direction`` of shape
+    ``(N, d, d)``, d the state size (states in the cell's order, each n wide),
+    Frobenius norm 1 (or 0): d s_T/d s_0 = exp(log_scale) * direction, finite
+    for any T. With T = 1 this is the one-step state Jacobian at
+    (inputs, params, s_0).
     """
     if isinstance(cell, str):
         cell = get_cell(cell)
     names = sorted(inputs)
-    steps, samples = np.shape(inputs[names[0]])[:2]
-    if dim == 1:
+    shape = np.shape(inputs[names[0]])
+    steps, samples = shape[:2]
+    if len(shape) == 2:
         engine = _ScalarEngine(cell, {k: np.asarray(v, dtype=float) for k, v in params.items()})
     else:
-        engine = _VectorEngine(VectorProgram(cell, dim), params)
+        engine = _VectorEngine(VectorProgram(cell, shape[2]), params)
 
     def source(t0, k):
         return {name: np.asarray(inputs[name][t0 : t0 + k], dtype=float) for name in names}
 
-    _drive(engine, source, None, steps, samples, None)
+    _drive(engine, source, None, steps, samples, None, initial)
     return engine.log_scale.copy(), engine.direction()
 
 
@@ -396,23 +403,10 @@ def _kernel(expr):
 # ---------------------------------------------------------------- one-dimensional cells
 
 
-class _ScalarEngine:
-    """Forward pass and exact state Jacobians of a one-dimensional cell, chunk by chunk.
+class _ScalarProgram:
+    """A one-dimensional cell compiled for :class:`_ScalarEngine` (see there)."""
 
-    The forward step is each equation's right-hand side compiled as written
-    (the state after step t is what the cell's equations make of it), with
-    the parts that read only inputs and parameters (``W_f*x + b_f``) computed
-    for the whole chunk at once. The Jacobian entries are the gate-form totals
-    of ``derive(cell, "state")``, whose value symbols (f, c_hat, ...) are bound
-    to the forward pass's values of the same step, so no gate is computed
-    twice; they are evaluated for the whole chunk in one kernel. The product
-    d s_t/d s_0 = exp(log_scale) * P is updated step by step with P of
-    Frobenius norm one (layout ``P[i, j, sample]``).
-    """
-
-    def __init__(self, cell: Cell, params: dict):
-        self.cell = cell
-        self.params = params
+    def __init__(self, cell: Cell):
         parallel, inputs = set(cell.params) | set(cell.inputs), set(cell.inputs)
         # Activation calls inside an equation (the LSTM's tanh c_t in o_t tanh c_t)
         # become values of their own, so the Jacobian reuses them, and their
@@ -431,13 +425,13 @@ class _ScalarEngine:
         ]
         self.hoisted = [(symbol.name, _kernel(expr)) for expr, symbol in hoisted.items()]
         shift = {cell.symbol(v): cell.symbol(prev_name(v)) for v in cell.values}
-        self.calls = {}  # call name -> its expression, for those with a previous-step value
+        self.calls = {}  # call name -> kernel, for calls with a previous-step value
         rename = {}
         for expr, symbol in calls.items():
             rename[expr] = symbol
             if not {s.name for s in expr.free_symbols} & inputs:
                 rename[expr.xreplace(shift)] = sympy.Symbol(prev_name(symbol.name), real=True)
-                self.calls[symbol.name] = expr
+                self.calls[symbol.name] = _kernel(expr)
         self.carried = [*cell.values, *self.calls]
 
         jacobian = derive(cell, "state")
@@ -454,22 +448,53 @@ class _ScalarEngine:
         timed = {name for v in self.carried for name in (v, prev_name(v))}
         self.recorded = sorted(set(self.kernel_names) & timed)
         self.size = len(cell.state)
+        self.entry = None
         if self.article:
             self.entry = (
                 cell.state.index(self.article.target),
                 cell.state.index(self.article.source.removesuffix("_prev")),
             )
 
+
+_programs: dict = {}
+
+
+def _scalar_program(cell: Cell) -> _ScalarProgram:
+    """The compiled program of ``cell``, built once per distinct cell (derive is slow)."""
+    key = (cell.name, cell.inputs, cell.params, cell.state, cell.equations)
+    if key not in _programs:
+        _programs[key] = _ScalarProgram(cell)
+    return _programs[key]
+
+
+class _ScalarEngine:
+    """Forward pass and exact state Jacobians of a one-dimensional cell, chunk by chunk.
+
+    The forward step is each equation's right-hand side compiled as written
+    (the state after step t is what the cell's equations make of it), with
+    the parts that read only inputs and parameters (``W_f*x + b_f``) computed
+    for the whole chunk at once. The Jacobian entries are the gate-form totals
+    of ``derive(cell, "state")``, whose value symbols (f, c_hat, ...) are bound
+    to the forward pass's values of the same step, so no gate is computed
+    twice; they are evaluated for the whole chunk in one kernel. The product
+    d s_t/d s_0 = exp(log_scale) * P is updated step by step with P of
+    Frobenius norm one (layout ``P[i, j, sample]``).
+    """
+
+    def __init__(self, cell: Cell, params: dict):
+        self.cell = cell
+        self.params = params
+        self.program = _scalar_program(cell)
+        self.article = self.program.article
+
     def start(self, samples: int):
-        size = self.size
+        size = self.program.size
         self.env = {name: np.broadcast_to(v, (samples,)) for name, v in self.params.items()}
         zero = {}
         for v in self.cell.values:  # state_0 = 0, and every value of step 0 with it
-            self.env[prev_name(v)] = zero[self.cell.symbol(v)] = np.zeros(samples)
-        for name, expr in self.calls.items():  # tanh c_0 and the like, of those zeros
-            names, fn = _kernel(expr)
-            arrays = {**self.params, **{s.name: a for s, a in zero.items()}}
-            self.env[prev_name(name)] = _evaluate((names, fn), arrays, (samples,)).copy()
+            self.env[prev_name(v)] = zero[v] = np.zeros(samples)
+        for name, kernel in self.program.calls.items():  # tanh c_0 and the like
+            self.env[prev_name(name)] = _evaluate(kernel, {**self.params, **zero}, (samples,))
         self.P = np.zeros((size, size, samples))
         for i in range(size):
             self.P[i, i] = 1.0
@@ -479,32 +504,38 @@ class _ScalarEngine:
     def direction(self) -> np.ndarray:
         return np.moveaxis(self.P, -1, 0).copy()
 
+    def set_previous(self, state: str, value):
+        self.env[prev_name(state)] = np.broadcast_to(value, self.log_scale.shape).copy()
+
     def advance(self, inputs: dict, rows) -> _Chunk:
         """Run ``k`` steps (inputs: name -> (k, N)); one-step norms at ``rows``."""
         k = len(next(iter(inputs.values())))
         shape = (k, len(self.log_scale))
-        env, cell, carried = self.env, self.cell, self.carried
-        record = {name: np.empty(shape) for name in self.recorded}
+        env, cell, program = self.env, self.cell, self.program
+        carried = program.carried
+        record = {name: np.empty(shape) for name in program.recorded}
         # A state may overflow to inf (relu with |U| > 1): its gradient stays
         # defined (U [u > 0]), so the run goes on and the sample is counted.
         with np.errstate(over="ignore", invalid="ignore"):
             chunk_env = {**self.params, **inputs}
-            hoisted = [(name, _evaluate(kernel, chunk_env, shape)) for name, kernel in self.hoisted]
+            hoisted = [
+                (name, _evaluate(kernel, chunk_env, shape)) for name, kernel in program.hoisted
+            ]
             for step in range(k):
                 for name, values in hoisted:
                     env[name] = values[step]
-                for name, args, fn in self.forward:
+                for name, args, fn in program.forward:
                     env[name] = fn(*[env[a] for a in args])
-                for name in self.recorded:
+                for name in program.recorded:
                     record[name][step] = env[name]
                 for v in carried:
                     env[prev_name(v)] = env[v]
             for s in cell.state:
                 self.nonfinite |= ~np.isfinite(env[s])
             arrays = {**self.params, **inputs, **record}
-            outputs = self.kernel(*[arrays[n] for n in self.kernel_names])
+            outputs = program.kernel(*[arrays[n] for n in program.kernel_names])
             outputs = [np.broadcast_to(np.asarray(o, dtype=float), shape) for o in outputs]
-        size = self.size
+        size = program.size
         jac = np.stack(outputs[: size * size]).reshape(
             size, size, *shape
         )  # jac[i, j, step, sample]
@@ -519,7 +550,7 @@ class _ScalarEngine:
     def _multiply(self, jac, chunk):
         ln = chunk.log_norm
         with np.errstate(divide="ignore", invalid="ignore"):
-            if self.size == 1:
+            if self.program.size == 1:
                 ln[:] = np.log(np.abs(jac[0, 0]))
                 # A one-state product needs no direction but its sign.
                 self.P[0, 0] *= np.prod(np.sign(jac[0, 0]), axis=0)
@@ -553,7 +584,7 @@ class _ScalarEngine:
             f2 = np.einsum("ijn,ijn->n", new, new, out=squares[step])
             new /= np.sqrt(np.maximum(f2, _TINY))
             if entry is not None:
-                entry[step] = new[self.entry]
+                entry[step] = new[self.program.entry]
             product = new
         self.P = product
         return squares, entry
@@ -884,6 +915,9 @@ class _VectorEngine:
     def direction(self) -> np.ndarray:
         return self.P.copy()
 
+    def set_previous(self, state: str, value):
+        self.prevs[prev_name(state)] = np.broadcast_to(value, self.prevs[prev_name(state)].shape)
+
     def advance(self, inputs: dict, rows) -> _Chunk:
         k = len(next(iter(inputs.values())))
         ln = np.empty((k, len(self.log_scale)))
@@ -934,11 +968,15 @@ def _random_inputs(cell, samples, dim, rng, fixed):
     return source
 
 
-def _drive(engine, source, stream, steps, samples, progress):
+def _drive(engine, source, stream, steps, samples, progress, initial=None):
     """Run ``engine`` for ``steps`` steps in chunks, feeding ``stream``."""
     per_step = samples * (engine.program.width if isinstance(engine, _VectorEngine) else 1)
     chunk_steps = max(1, CHUNK_ELEMENTS // per_step)
     engine.start(samples)
+    for name, value in (initial or {}).items():
+        if name not in engine.cell.state:
+            raise FlowError(f"{name!r} is not a state of {engine.cell.name}")
+        engine.set_previous(name, np.asarray(value, dtype=float))
     t0 = 0
     while t0 < steps:
         k = min(chunk_steps, steps - t0)
