@@ -6,7 +6,6 @@ import re
 import struct
 import subprocess
 import sys
-from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
@@ -16,8 +15,6 @@ from symgrad.cells import BUILTIN
 from symgrad.derive import derive
 from symgrad.flow import LEVELS, compare_cells, run_flow
 from symgrad.sampling import INITS
-
-README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def run(argv):
@@ -225,27 +222,7 @@ def test_plot_svg_has_one_median_line_per_cell(tmp_path):
     assert "step t" in text and "lstm" in text  # labelled axis, legend
 
 
-# ---------------------------------------------------------------- README and start-up
-
-
-def _readme_commands():
-    text = README.read_text()
-    section = text.split("## Gradient flow")[1].split("\n## ")[0]
-    return [
-        line[2:].split("  #")[0].split()
-        for line in section.splitlines()
-        if line.startswith("$ symgrad ")
-    ]
-
-
-def test_readme_flow_commands_run(tmp_path, monkeypatch):
-    commands = _readme_commands()
-    assert {c[1] for c in commands} == {"flow", "compare"}
-    monkeypatch.chdir(tmp_path)
-    for argv in commands:
-        code, out = run(argv[1:])
-        assert code == 0, argv
-        assert out
+# ---------------------------------------------------------------- start-up
 
 
 def test_cli_start_up_imports_no_numpy():
@@ -257,15 +234,3 @@ def test_cli_start_up_imports_no_numpy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
-
-
-def test_readme_flow_python_example():
-    import doctest
-
-    section = README.read_text().split("## Gradient flow")[1].split("\n## ")[0]
-    parser = doctest.DocTestParser()
-    test = parser.get_doctest(section, {}, "README flow", str(README), 0)
-    assert test.examples
-    runner = doctest.DocTestRunner()
-    runner.run(test)
-    assert runner.summarize(verbose=False).failed == 0
