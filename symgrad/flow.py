@@ -419,10 +419,20 @@ class _ScalarProgram:
                     forward.append((symbol.name, sub.xreplace(calls)))
                     calls[sub] = symbol
             forward.append((eq.name, eq.rhs.xreplace(calls)))
+        # One function per step returning every value: each equation composed
+        # into the earlier ones, the sharing recovered by common subexpression
+        # elimination (one Python call per step instead of one per equation).
         hoisted: dict = {}
-        self.forward = [
-            (name, *_kernel(_hoist(rhs, parallel, inputs, hoisted))) for name, rhs in forward
-        ]
+        defs: dict = {}
+        self.outputs, exprs = [], []
+        for name, rhs in forward:
+            expr = _hoist(rhs, parallel, inputs, hoisted).xreplace(defs)
+            defs[sympy.Symbol(name, real=True)] = expr
+            self.outputs.append(name)
+            exprs.append(expr)
+        args = sorted(set().union(*(e.free_symbols for e in exprs)), key=lambda x: x.name)
+        self.step_args = tuple(a.name for a in args)
+        self.step = _lambdify(args, exprs, cse=True)
         self.hoisted = [(symbol.name, _kernel(expr)) for expr, symbol in hoisted.items()]
         shift = {cell.symbol(v): cell.symbol(prev_name(v)) for v in cell.values}
         self.calls = {}  # call name -> kernel, for calls with a previous-step value
@@ -489,12 +499,10 @@ class _ScalarEngine:
 
     def start(self, samples: int):
         size = self.program.size
-        self.env = {name: np.broadcast_to(v, (samples,)) for name, v in self.params.items()}
-        zero = {}
-        for v in self.cell.values:  # state_0 = 0, and every value of step 0 with it
-            self.env[prev_name(v)] = zero[v] = np.zeros(samples)
+        zero = {v: np.zeros(samples) for v in self.cell.values}  # state_0 = 0, every value too
+        self.last = dict(zero)  # each output's value at the previous step
         for name, kernel in self.program.calls.items():  # tanh c_0 and the like
-            self.env[prev_name(name)] = _evaluate(kernel, {**self.params, **zero}, (samples,))
+            self.last[name] = _evaluate(kernel, {**self.params, **zero}, (samples,))
         self.P = np.zeros((size, size, samples))
         for i in range(size):
             self.P[i, i] = 1.0
@@ -505,40 +513,57 @@ class _ScalarEngine:
         return np.moveaxis(self.P, -1, 0).copy()
 
     def set_previous(self, state: str, value):
-        self.env[prev_name(state)] = np.broadcast_to(value, self.log_scale.shape).copy()
+        self.last[state] = np.broadcast_to(value, self.log_scale.shape).copy()
 
     def advance(self, inputs: dict, rows) -> _Chunk:
         """Run ``k`` steps (inputs: name -> (k, N)); one-step norms at ``rows``."""
+        program, cell = self.program, self.cell
         k = len(next(iter(inputs.values())))
         shape = (k, len(self.log_scale))
-        env, cell, program = self.env, self.cell, self.program
-        carried = program.carried
-        record = {name: np.empty(shape) for name in program.recorded}
+        index = {name: i for i, name in enumerate(program.outputs)}
         # A state may overflow to inf (relu with |U| > 1): its gradient stays
         # defined (U [u > 0]), so the run goes on and the sample is counted.
         with np.errstate(over="ignore", invalid="ignore"):
             chunk_env = {**self.params, **inputs}
-            hoisted = [
-                (name, _evaluate(kernel, chunk_env, shape)) for name, kernel in program.hoisted
-            ]
+            for name, kernel in program.hoisted:
+                chunk_env[name] = _evaluate(kernel, chunk_env, shape)
+            args, per_step, carried = [], [], []
+            for position, name in enumerate(program.step_args):
+                if name.endswith("_prev"):
+                    args.append(self.last[name.removesuffix("_prev")])
+                    carried.append((position, index[name.removesuffix("_prev")]))
+                elif name in self.params:
+                    args.append(self.params[name])
+                else:
+                    args.append(None)
+                    per_step.append((position, chunk_env[name]))
+            step_fn, history = program.step, []
             for step in range(k):
-                for name, values in hoisted:
-                    env[name] = values[step]
-                for name, args, fn in program.forward:
-                    env[name] = fn(*[env[a] for a in args])
-                for name in program.recorded:
-                    record[name][step] = env[name]
-                for v in carried:
-                    env[prev_name(v)] = env[v]
+                for position, rows_of in per_step:
+                    args[position] = rows_of[step]
+                out = step_fn(*args)
+                history.append(out)
+                for position, i in carried:
+                    args[position] = out[i]
+            record = {}
+            for name in program.recorded:
+                i = index[name.removesuffix("_prev")]
+                column = [h[i] for h in history]
+                if name.endswith("_prev"):
+                    column = [self.last[name.removesuffix("_prev")], *column[:-1]]
+                if any(np.ndim(c) == 0 for c in column[:2]):  # a constant value
+                    column = [np.broadcast_to(c, shape[1:]) for c in column]
+                record[name] = np.stack(column)
+            self.last = {
+                name: np.broadcast_to(history[-1][i], shape[1:]) for name, i in index.items()
+            }
             for s in cell.state:
-                self.nonfinite |= ~np.isfinite(env[s])
+                self.nonfinite |= ~np.isfinite(self.last[s])
             arrays = {**self.params, **inputs, **record}
             outputs = program.kernel(*[arrays[n] for n in program.kernel_names])
             outputs = [np.broadcast_to(np.asarray(o, dtype=float), shape) for o in outputs]
         size = program.size
-        jac = np.stack(outputs[: size * size]).reshape(
-            size, size, *shape
-        )  # jac[i, j, step, sample]
+        jac = np.stack(outputs[: size * size]).reshape(size, size, *shape)  # [i, j, step, n]
         chunk = _Chunk(np.empty(shape))
         if self.article:
             with np.errstate(divide="ignore"):
@@ -1013,19 +1038,19 @@ class _Stream:
     def feed(self, t0: int, chunk: _Chunk):
         ln = chunk.log_norm
         k = len(ln)
-        log10 = ln / math.log(10)
         if self.vanish_step is None:
             median = np.quantile(ln, 0.5, axis=1, method=_QUANTILE_METHOD)
             below = np.flatnonzero(median < math.log(VANISH))
             if below.size:
                 self.vanish_step = t0 + 1 + int(below[0])
-        for row in range(k):
-            t = t0 + row + 1
-            if t in self.grid:
-                q = _quantiles(log10[row])
+        rows = [row for row in range(k) if t0 + row + 1 in self.grid]
+        if rows:
+            table = np.quantile(ln[rows], LEVELS, axis=1, method=_QUANTILE_METHOD) / math.log(10)
+            for row, q in zip(rows, table.T.tolist(), strict=True):
+                t = t0 + row + 1
                 self.curve[t] = (q[0], q[2], q[4])
                 if t in self.checkpoints:
-                    self.table[t] = q
+                    self.table[t] = tuple(q)
                     if chunk.log_article is not None:
                         self.article[t] = self._article_row(chunk, row)
         self.one_step += [v for v in chunk.one_step.values()]
