@@ -35,35 +35,50 @@ peak = tracemalloc.get_traced_memory()[1]
 print(peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, base)
 """
 
-TORCH = """
-import resource, sys, time
-import numpy as np, torch
-torch.set_num_threads(int(sys.argv[3]))
-T, N = int(sys.argv[1]), int(sys.argv[2])
-torch.manual_seed(0)
-cell = torch.nn.LSTMCell(1, 1, dtype=torch.float64)
-x = torch.randn(T, N, 1, dtype=torch.float64)
+# Peak RSS of one run of each method in a fresh interpreter, over its RSS just
+# before the run: Linux resets the high-water mark VmHWM when "5" is written
+# to /proc/self/clear_refs, so import-time peaks do not hide the run's own.
+PEAK = """
+import sys
+import numpy as np
 
-def grad():
-    h0 = torch.zeros(N, 1, dtype=torch.float64, requires_grad=True)
-    h, c = h0, torch.zeros(N, 1, dtype=torch.float64)
-    for t in range(T):
-        h, c = cell(x[t], (h, c))
-    h.sum().backward()  # samples are independent: the sum's gradient is d h_T/d h_0 per sample
-    return h0.grad[:, 0].numpy()
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(key + ":"))
 
-grad()  # warm up
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-times = []
-for _ in range(int(sys.argv[4])):
-    start = time.perf_counter()
-    g = grad()
-    times.append(time.perf_counter() - start)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-np.save(sys.argv[5], g)
-w = {k: v.detach().numpy() for k, v in cell.named_parameters()}
-np.savez(sys.argv[6], x=x[:, :, 0].numpy(), **w)
-print(sorted(times)[len(times) // 2], peak, base)
+T, N = int(sys.argv[2]), int(sys.argv[3])
+rng = np.random.default_rng(0)
+if sys.argv[1] == "torch":
+    import torch
+    torch.set_num_threads(1)
+    cell = torch.nn.LSTMCell(1, 1, dtype=torch.float64)
+    x = torch.randn(T, N, 1, dtype=torch.float64)
+
+    def run():
+        h0 = torch.zeros(N, 1, dtype=torch.float64, requires_grad=True)
+        h, c = h0, torch.zeros(N, 1, dtype=torch.float64)
+        for t in range(T):
+            h, c = cell(x[t], (h, c))
+        h.sum().backward()
+else:
+    from symgrad.cells import get_cell
+    from symgrad.flow import run_flow, sample, state_jacobian_product
+    cell = get_cell("lstm")
+    params = sample(cell, cell.params, N, rng)
+    x = {"x": rng.standard_normal((T, N))}
+    state_jacobian_product(cell, params, {"x": x["x"][:1]})  # compile (derive, lambdify)
+    run_flow("lstm", steps=1, samples=N)
+    if sys.argv[1] == "product":
+        def run():
+            state_jacobian_product(cell, params, x)
+    else:
+        def run():
+            run_flow("lstm", steps=T, samples=N)
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+base = status("VmRSS")
+run()
+print(status("VmHWM") - base)
 """
 
 
@@ -127,66 +142,97 @@ def speed(runs):
     )
 
 
-def against_torch(runs):
-    import resource
-    import tempfile
+def _torch_gradient(torch, cell, x):
+    """d h_T/d h_0 per sample through torch's autograd of the unrolled sequence."""
+    steps, samples = x.shape[:2]
+    h0 = torch.zeros(samples, 1, dtype=torch.float64, requires_grad=True)
+    h, c = h0, torch.zeros(samples, 1, dtype=torch.float64)
+    for t in range(steps):
+        h, c = cell(x[t], (h, c))
+    h.sum().backward()  # samples are independent: the sum's gradient is d h_T/d h_0 per sample
+    return h0.grad[:, 0].numpy()
 
+
+def _symgrad_params(cell, samples):
+    """torch's LSTMCell weights as symgrad's lstm parameters (one set for all samples)."""
+    import numpy as np
+
+    w = {k: v.detach().numpy() for k, v in cell.named_parameters()}
+    params = {}
+    for g, k in {"i": 0, "f": 1, "c": 2, "o": 3}.items():  # torch's row order: i, f, g, o
+        params[f"W_{g}"] = np.full(samples, w["weight_ih"][k, 0])
+        params[f"U_{g}"] = np.full(samples, w["weight_hh"][k, 0])
+        params[f"b_{g}"] = np.full(samples, w["bias_ih"][k] + w["bias_hh"][k])
+    return params
+
+
+def against_torch(runs):
     import numpy as np
 
     from symgrad.flow import run_flow, state_jacobian_product
 
     try:
-        import torch  # noqa: F401
+        import torch
     except ImportError:
         print("3. PyTorch is not installed: skipped (pip install 'symgrad[torch]')")
         return
+    torch.set_num_threads(1)  # symgrad runs on one core too
     steps, samples = 1_000, 1_000
     print(f"3. against PyTorch autograd: LSTM, hidden size 1, T = {steps:,}, N = {samples:,}")
-    with tempfile.TemporaryDirectory() as tmp:
-        grad_file, weights_file = f"{tmp}/grad.npy", f"{tmp}/weights.npz"
-        torch_time, torch_peak, torch_base = map(
-            float, python(TORCH, steps, samples, 1, runs, grad_file, weights_file)
-        )
-        torch_grad = np.load(grad_file)
-        w = dict(np.load(weights_file))
-    run_flow("lstm", steps=1, samples=samples)  # compile
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    times = []
+    torch.manual_seed(0)
+    cell = torch.nn.LSTMCell(1, 1, dtype=torch.float64)
+    x = torch.randn(steps, samples, 1, dtype=torch.float64)
+    params = _symgrad_params(cell, samples)
+    inputs = {"x": x[:, :, 0].numpy()}
+    _torch_gradient(torch, cell, x[:10])
+    state_jacobian_product("lstm", params, {"x": inputs["x"][:10]})
+    run_flow("lstm", steps=10, samples=samples)
+    # Interleaved, so that the machine's load falls on all three alike.
+    times = {"torch": [], "product": [], "flow": []}
     for _ in range(runs):
-        start = time.perf_counter()
-        run_flow("lstm", steps=steps, samples=samples)
-        times.append(time.perf_counter() - start)
-    ours = statistics.median(times)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        for name, fn in (
+            ("torch", lambda: _torch_gradient(torch, cell, x)),
+            ("product", lambda: state_jacobian_product("lstm", params, inputs)),
+            ("flow", lambda: run_flow("lstm", steps=steps, samples=samples)),
+        ):
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    peak = {k: int(python(PEAK, k, steps, samples)[0]) for k in ("torch", "product", "flow")}
     print(
-        f"   torch forward + backward (1 thread): median {torch_time:.3f} s, "
-        f"peak RSS +{(torch_peak - torch_base) / 1024:.1f} MiB over its warm-up"
+        f"   torch forward + backward (1 thread):         median {med['torch']:.3f} s, "
+        f"peak RSS +{peak['torch'] / 1024:.1f} MiB"
     )
     print(
-        f"   symgrad run_flow (full 2x2 product, statistics): median {ours:.3f} s, "
-        f"peak RSS +{max(peak - base, 0) / 1024:.1f} MiB over its warm-up"
+        f"   symgrad state_jacobian_product (same weights, full 2x2 d s_T/d s_0): median "
+        f"{med['product']:.3f} s, peak RSS +{peak['product'] / 1024:.1f} MiB"
     )
-    print(f"   speed-up: {torch_time / ours:.1f}x  (bar: >= 5x)")
-    # The same weights and inputs through state_jacobian_product: d h_T/d h_0.
-    gates = {"i": 0, "f": 1, "c": 2, "o": 3}  # torch's row order: input, forget, cell, output
-    params = {}
-    for g, k in gates.items():
-        params[f"W_{g}"] = np.full(samples, w["weight_ih"][k, 0])
-        params[f"U_{g}"] = np.full(samples, w["weight_hh"][k, 0])
-        params[f"b_{g}"] = np.full(samples, w["bias_ih"][k] + w["bias_hh"][k])
-    log_scale, direction = state_jacobian_product("lstm", params, {"x": w["x"]})
+    print(
+        f"   symgrad run_flow (own draws per sample, quantiles, article product): median "
+        f"{med['flow']:.3f} s, peak RSS +{peak['flow'] / 1024:.1f} MiB"
+    )
+    print(
+        f"   speed-up over torch: {med['torch'] / med['product']:.1f}x (product), "
+        f"{med['torch'] / med['flow']:.1f}x (run_flow)  (bar: >= 5x; {runs} interleaved runs)"
+    )
+    # Agreement: the same weights and inputs, d h_T/d h_0 = entry (h, h) of the
+    # (c, h) product. At T = 1,000 torch's float64 gradient underflows to 0.
+    log_scale, direction = state_jacobian_product("lstm", params, inputs)
     with np.errstate(divide="ignore"):
-        # state (c, h): the entry d h_T/d h_0, compared in log space
         ours_log = log_scale + np.log(np.abs(direction[:, 1, 1]))
-        torch_log = np.log(np.abs(torch_grad))
-    both = np.isfinite(torch_log) & np.isfinite(ours_log)
-    worst = float(np.max(np.abs(np.expm1(ours_log[both] - torch_log[both])))) if both.any() else 0.0
-    underflow = np.mean((torch_grad == 0) & np.isfinite(ours_log))
+    torch_grad = _torch_gradient(torch, cell, x)
+    underflow = float(np.mean((torch_grad == 0) & np.isfinite(ours_log)))
+    short = 100
+    ls, d = state_jacobian_product("lstm", params, {"x": inputs["x"][:short]})
+    ours = np.exp(ls) * d[:, 1, 1]
+    theirs = _torch_gradient(torch, cell, x[:short])
+    worst = float(np.max(np.abs(ours - theirs) / np.maximum(np.abs(theirs), 1e-300)))
     print(
-        f"   agreement on torch's weights and inputs: largest relative difference of "
-        f"d h_T/d h_0 {worst:.1e} over {both.sum()} samples; torch's gradient underflowed to 0 "
-        f"in {100 * underflow:.1f}% (median log10 |d h_T/d h_0| = "
-        f"{np.median(ours_log) / np.log(10):.1f})"
+        f"   agreement: at T = {short}, largest relative difference of d h_T/d h_0 "
+        f"{worst:.1e}; at T = {steps:,} torch's gradient is 0.0 (underflow) in "
+        f"{100 * underflow:.0f}% of samples, symgrad's median is "
+        f"10^{np.median(ours_log) / np.log(10):.0f}"
     )
 
 

@@ -147,15 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
         "flow",
         help="the gradient over many steps: quantiles, Lyapunov exponents, plots",
         description=(
-            "Run each cell forward on seeded random parameters and inputs (state 0 at "
-            "step 0) and multiply its exact one-step state Jacobians (the full (c, h) "
-            "state for lstm) from step 0 to T, in log space so that 10,000 steps "
-            "neither underflow nor overflow. Prints quantiles over samples of "
-            "log10 |d s_t/d s_0| at log-spaced t, the Lyapunov exponent (mean log growth "
-            "per step) with a 95% confidence interval, the step where the median falls "
-            "below 1e-8 and the fraction that explodes; for lstm also the article's "
-            "product of one-step dc_t/dc_{t-1} beside the exact value. With --dim n the "
-            "cells are n-dimensional (weight matrices n x n) and the classical condition "
+            "Run each cell forward on seeded random parameters and inputs (state 0 at\n"
+            "step 0) and multiply its exact one-step state Jacobians (the full (c, h)\n"
+            "state for lstm) from step 0 to T, in log space so that 10,000 steps neither\n"
+            "underflow nor overflow. Prints quantiles over samples of log10 |d s_t/d s_0|\n"
+            "at log-spaced t, the Lyapunov exponent (mean log growth per step) with a 95%\n"
+            "confidence interval, the step where the median falls below 1e-8 and the\n"
+            "fraction that explodes; for lstm also the article's product of one-step\n"
+            "dc_t/dc_{t-1} beside the exact value. With --dim n the cells are\n"
+            "n-dimensional (weight matrices n x n) and the classical condition\n"
             "sigma_max(U) < 1/gamma is checked where it applies."
         ),
         epilog=(
@@ -191,9 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="one table over all built-in cells",
         description=(
-            "One row per built-in cell: the dominant term of its one-step derivative, the "
-            "gate counts of the minor terms, the Monte Carlo spread of the one-step "
-            "derivative (SPEC section 3's distribution) and the Lyapunov exponent of "
+            "One row per built-in cell: the dominant term of its one-step derivative,\n"
+            "the gate counts of the minor terms, the Monte Carlo spread of the one-step\n"
+            "derivative (SPEC section 3's distribution) and the Lyapunov exponent of\n"
             "symgrad flow."
         ),
         epilog="example:\n  symgrad compare --steps 2000 --samples 500 --format markdown",

@@ -39,6 +39,7 @@ NumPy and SciPy are imported at module level: only the ``flow`` and
 from __future__ import annotations
 
 import math
+import numbers
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -330,17 +331,17 @@ def cell_rng(seed: int, name: str, stream: int = 0) -> np.random.Generator:
 def flow_distribution(init: str, forget_bias: float | None, dim: int) -> str:
     """The distribution of a flow run in one line (parameters, inputs, initial state)."""
     if dim == 1:
-        params = INITS[init]
+        text = f"{INITS[init]}; parameters drawn once per sample, x_t"
     else:
-        params = {
+        text = {
             "normal": f"weight matrices {dim}x{dim} with entries ~ N(0, 1/{dim}), biases ~ N(0, 1)",
             "xavier": f"weight matrices {dim}x{dim} with entries ~ N(0, 2/({dim} + {dim})) "
             "(Glorot), biases 0",
             "orthogonal": f"recurrent matrices Haar-orthogonal {dim}x{dim}, input matrices "
             f"Glorot N(0, 1/{dim}), biases 0",
         }[init]
-        params += f", other parameters ~ N(0, 1); inputs x_t in R^{dim}"
-    text = params.split("; c_{t-1}")[0] + "; x_t ~ N(0, 1) afresh every step; state_0 = 0"
+        text += f", other parameters ~ N(0, 1), drawn once per sample; x_t ~ N(0, I_{dim})"
+    text += " afresh every step; state_0 = 0"
     if forget_bias is not None:
         text += f"; forget bias b_f = {forget_bias:g}"
     return text
@@ -356,11 +357,11 @@ def log_steps(steps: int) -> tuple[int, ...]:
 
 
 def _check_settings(cell, steps, samples, dim, init, forget_bias, fixed):
-    if not isinstance(steps, int) or steps < 1:
+    if not isinstance(steps, numbers.Integral) or steps < 1:
         raise FlowError(f"steps must be a positive integer, not {steps!r}")
-    if not isinstance(samples, int) or samples < 2:
+    if not isinstance(samples, numbers.Integral) or samples < 2:
         raise FlowError(f"samples must be an integer of at least 2, not {samples!r}")
-    if not isinstance(dim, int) or not 1 <= dim <= MAX_DIM:
+    if not isinstance(dim, numbers.Integral) or not 1 <= dim <= MAX_DIM:
         raise FlowError(f"dim must be an integer from 1 to {MAX_DIM}, not {dim!r}")
     if init not in INITS:
         raise FlowError(f"unknown init {init!r}. Valid choices: {', '.join(INITS)}")
@@ -1313,7 +1314,7 @@ def _number(x, digits=4) -> str:
 
 
 def _percent(x) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
+    return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
 def _lyapunov_text(r: FlowResult) -> str:
