@@ -274,6 +274,7 @@ def test_linear_cell_exponent_is_log_of_its_weight():
     assert r.lyapunov_ci[0] == pytest.approx(math.log(0.5), abs=1e-12)
     for t, q in zip(r.checkpoints, r.quantiles, strict=True):
         assert q == pytest.approx([t * math.log10(0.5)] * len(q), abs=1e-9)
+    assert r.median_at(5_000) == pytest.approx(5_000 * math.log10(0.5), abs=1e-9)
     assert r.vanish_step == math.ceil(8 / math.log10(2) + 1e-12)  # 0.5^27 < 1e-8 < 0.5^26
     assert r.explode_fraction == 0.0
     assert r.vanish_fraction == 1.0
