@@ -39,10 +39,19 @@ def _add_format(parser, default):
 
 
 def add_cell_arguments(parser) -> None:
-    """The CELL argument every cell command takes; resolve it with :func:`get_cell_arg`."""
+    """The CELL argument every cell command takes, or ``--cell-file FILE`` in its
+    place; resolve them with :func:`get_cell_arg`."""
     from .cells import BUILTIN
 
-    parser.add_argument("cell", metavar="CELL", help=f"one of: {', '.join(BUILTIN)}")
+    parser.add_argument(
+        "cell", metavar="CELL", nargs="?", help=f"a built-in cell, one of: {', '.join(BUILTIN)}"
+    )
+    parser.add_argument(
+        "--cell-file",
+        metavar="FILE",
+        help="your own cell, from a TOML cell file, instead of CELL ('-': standard input; "
+        "the format is in the README; 'symgrad export CELL' writes a built-in one to start from)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,6 +153,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(p, "text")
 
     p = sub.add_parser(
+        "export",
+        help="a cell as a TOML cell file, to start your own from",
+        description=(
+            "Write a cell as a TOML cell file on standard output: a built-in cell to "
+            "start a cell of your own from, or a --cell-file normalised. Loading the "
+            "file back gives the same cell, so the same derivation."
+        ),
+        epilog="examples:\n  symgrad export gru > my-gru.toml\n"
+        "  symgrad derive --cell-file my-gru.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_cell_arguments(p)
+
+    p = sub.add_parser(
         "flow",
         help="the gradient over many steps: quantiles, Lyapunov exponents, plots",
         description=(
@@ -161,15 +184,23 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "examples:\n  symgrad flow lstm\n  symgrad flow all --steps 2000 --samples 200\n"
             "  symgrad flow lstm gru --forget-bias 1 --plot flow.png\n"
-            "  symgrad flow rnn lstm --dim 8 --steps 1000 --format json"
+            "  symgrad flow rnn lstm --dim 8 --steps 1000 --format json\n"
+            "  symgrad flow lstm --cell-file my-cell.toml"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "cells",
         metavar="CELL",
-        nargs="+",
+        nargs="*",
         help="one or more built-in cells (symgrad list), or 'all'",
+    )
+    p.add_argument(
+        "--cell-file",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="your own cell from a TOML cell file, beside or instead of CELL (repeatable)",
     )
     _add_run_arguments(p)
     p.add_argument(
@@ -390,6 +421,13 @@ def _fraction(what: str, value: str) -> fractions.Fraction:
     raise UsageError(f"symgrad: {what}: {value!r} is not a number (write e.g. 0.5, 1e-3, 1/3)")
 
 
+def cmd_export(args, out) -> int:
+    from .cellfile import dumps_cell
+
+    out.write(dumps_cell(get_cell_arg(args)))
+    return 0
+
+
 def _check_status(check) -> int:
     if check.passed:
         return 0
@@ -398,10 +436,26 @@ def _check_status(check) -> int:
 
 
 def get_cell_arg(args):
-    """The cell named by :func:`add_cell_arguments`' arguments; UsageError if unknown."""
-    from .cells import CellError, get_cell
+    """The cell given by :func:`add_cell_arguments`' arguments: a built-in CELL or
+    a ``--cell-file``; UsageError (one line, naming the choices or the place in
+    the file) unless exactly one of them names a valid cell."""
+    from .cells import BUILTIN, CellError, get_cell
 
+    cell_file = getattr(args, "cell_file", None)
     try:
+        if cell_file is not None:
+            if args.cell is not None:
+                raise UsageError(
+                    f"symgrad {args.command}: give a CELL or --cell-file FILE, not both"
+                )
+            from .cellfile import load_cell
+
+            return load_cell(cell_file)
+        if args.cell is None:
+            raise UsageError(
+                f"symgrad {args.command}: the following arguments are required: CELL "
+                f"(one of: {', '.join(BUILTIN)}) or --cell-file FILE"
+            )
         return get_cell(args.cell)
     except CellError as err:
         raise UsageError(f"symgrad {args.command}: {err}") from None
@@ -453,7 +507,14 @@ def cmd_flow(args, out) -> int:
         for n in BUILTIN if name == "all" else (name,):
             if n not in names:
                 names.append(n)
-    cells = [get_cell_arg(argparse.Namespace(cell=n, command=args.command)) for n in names]
+    if not names and not args.cell_file:
+        raise UsageError(
+            f"symgrad flow: give one or more cells (one of: {', '.join(BUILTIN)}, or all) "
+            "or --cell-file FILE"
+        )
+    given = [argparse.Namespace(cell=n, cell_file=None) for n in names]
+    given += [argparse.Namespace(cell=None, cell_file=f) for f in args.cell_file]
+    cells = [get_cell_arg(argparse.Namespace(**vars(g), command="flow")) for g in given]
     _check_forget_bias(args, cells)
     if args.plot:
         _check_plot_target(args.plot)
@@ -557,7 +618,13 @@ def _progress_done(progress) -> None:
         sys.stderr.flush()
 
 
-COMMANDS = {"list": cmd_list, "show": cmd_show, "derive": cmd_derive, "bound": cmd_bound}
+COMMANDS = {
+    "list": cmd_list,
+    "show": cmd_show,
+    "derive": cmd_derive,
+    "bound": cmd_bound,
+    "export": cmd_export,
+}
 COMMANDS["flow"] = cmd_flow
 COMMANDS["compare"] = cmd_compare
 

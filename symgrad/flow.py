@@ -340,7 +340,9 @@ def flow_distribution(init: str, forget_bias: float | None, dim: int) -> str:
             "orthogonal": f"recurrent matrices Haar-orthogonal {dim}x{dim}, input matrices "
             f"Glorot N(0, 1/{dim}), biases 0",
         }[init]
-        text += f", other parameters ~ N(0, 1), drawn once per sample; x_t ~ N(0, I_{dim})"
+        text += (
+            f", other parameters elementwise ~ N(0, 1), drawn once per sample; x_t ~ N(0, I_{dim})"
+        )
     text += " afresh every step; state_0 = 0"
     if forget_bias is not None:
         text += f"; forget bias b_f = {forget_bias:g}"
@@ -681,20 +683,22 @@ def _scalar_params(cell, samples, rng, init, forget_bias, fixed) -> dict:
 
 
 def _param_kind(name: str) -> str:
-    """``matrix`` (W..., U...: n x n), ``vector`` (b...: R^n) or ``scalar``,
-    by the naming convention of SPEC section 1 that sampling follows too."""
+    """``matrix`` (W..., U...: n x n), ``bias`` (b...: R^n) or ``elementwise``
+    (any other name: a vector in R^n acting unit by unit, as IndRNN's u or a
+    peephole weight), by the naming convention of SPEC section 1 that
+    sampling follows too."""
     kind = name.split("_")[0]
     if kind in ("W", "U"):
         return "matrix"
-    return "vector" if kind == "b" else "scalar"
+    return "bias" if kind == "b" else "elementwise"
 
 
 class VectorProgram:
     """A cell read with vector values in R^n: values and state Jacobians by forward mode.
 
     Every input, previous-step value and value is a vector; parameters are
-    n x n matrices (``W*``, ``U*``), vectors (``b*``) or scalars (other
-    names). A product containing one matrix is the matrix times the
+    n x n matrices (``W*``, ``U*``) or vectors (biases ``b*`` and any other
+    name, acting elementwise). A product containing one matrix is the matrix times the
     (elementwise) product of the other factors: ``U_h*(r*h_prev)`` reads
     :math:`U_h (r_t \\circ h_{t-1})`; everything else is elementwise.
     Each node carries its value and its tangent d(value)/d(s_{t-1}) of shape
@@ -748,7 +752,7 @@ class VectorProgram:
         raise FlowError(f"{self.cell.name}: equation {where!r}: cannot read {expr} with vectors")
 
     def _is_vector(self, expr) -> bool:
-        return any(self.kinds.get(s.name, "vector") != "scalar" for s in expr.free_symbols)
+        return any(self.kinds.get(s.name) != "matrix" for s in expr.free_symbols)
 
     # -- evaluation
 
@@ -757,12 +761,7 @@ class VectorProgram:
         for every state s. Returns the values (name -> (N, n)) and the state
         Jacobian of shape (N, d, d), rows and columns in the state order."""
         samples, n = self.shape(env)
-        pairs = {}
-        for name, value in env.items():
-            kind = self.kinds.get(name)
-            if kind == "scalar":
-                value = np.reshape(value, (samples, 1))
-            pairs[name] = (value, None)
+        pairs = {name: (value, None) for name, value in env.items()}
         for j, s in enumerate(self.cell.state):
             seed = np.zeros((samples, n, self.width))
             seed[:, np.arange(n), j * n + np.arange(n)] = 1.0
@@ -771,7 +770,7 @@ class VectorProgram:
             pairs[name] = node(pairs)
         rows = []
         for s in self.cell.state:
-            value, tangent = pairs[s]
+            _, tangent = pairs[s]
             rows.append(
                 np.zeros((samples, n, self.width))
                 if tangent is None
@@ -887,9 +886,9 @@ def draw_vector_params(
     N(0, 1/n) (``normal`` and ``xavier``: Glorot's 2/(fan_in + fan_out) is
     1/n for a square matrix), or Haar-orthogonal recurrent matrices
     (``orthogonal``). Biases ``(samples, n)``: N(0, 1) under ``normal``, 0
-    otherwise; ``forget_bias`` sets ``b_f``. Other parameters ``(samples,)`` ~
-    N(0, 1). At n = 1 these are the scales of :func:`symgrad.sampling.sample`.
-    ``fixed``: matrices c I, vectors c 1, scalars c.
+    otherwise; ``forget_bias`` sets ``b_f``. Other (elementwise) parameters
+    ``(samples, n)`` ~ N(0, 1). At n = 1 these are the scales of
+    :func:`symgrad.sampling.sample`. ``fixed``: matrices c I, vectors c 1.
     """
     fixed = fixed or {}
     out = {}
@@ -900,11 +899,11 @@ def draw_vector_params(
                 out[name] = _haar_orthogonal(rng, samples, n)
             else:
                 out[name] = rng.standard_normal((samples, n, n)) / math.sqrt(n)
-        elif kind == "vector":
+        elif kind == "bias":
             draw = rng.standard_normal((samples, n))
             out[name] = draw if init == "normal" else np.zeros((samples, n))
         else:
-            out[name] = rng.standard_normal(samples)
+            out[name] = rng.standard_normal((samples, n))
     if forget_bias is not None and "b_f" in out:
         out["b_f"] = np.full((samples, n), float(forget_bias))
     for name, c in fixed.items():

@@ -6,6 +6,7 @@ import re
 import struct
 import subprocess
 import sys
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
@@ -234,3 +235,37 @@ def test_cli_start_up_imports_no_numpy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_flow_takes_cell_files():
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    peephole = str(examples / "peephole-lstm.toml")
+    code, text = run(
+        [
+            "flow",
+            "lstm",
+            "--cell-file",
+            peephole,
+            "--steps",
+            "30",
+            "--samples",
+            "10",
+            "--format",
+            "json",
+        ]
+    )
+    assert code == 0
+    assert [c["cell"] for c in json.loads(text)["cells"]] == ["lstm", "peephole-lstm"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["flow"], "give one or more cells"),
+        (["flow", "--cell-file", "no-such-file.toml"], "no-such-file.toml"),
+    ],
+)
+def test_flow_cell_file_errors(argv, message, capsys):
+    code, _ = run(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
