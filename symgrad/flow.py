@@ -260,6 +260,7 @@ def run_flow(
     fixed = dict(fixed or {})
     if dim == 1:
         engine = _ScalarEngine(cell, _scalar_params(cell, samples, rng, init, forget_bias, fixed))
+        engine.track_sign = False
     else:
         engine = _VectorEngine(
             VectorProgram(cell, dim),
@@ -499,6 +500,7 @@ class _ScalarEngine:
         self.params = params
         self.program = _scalar_program(cell)
         self.article = self.program.article
+        self.track_sign = True  # run_flow reads norms only and turns this off
 
     def start(self, samples: int):
         size = self.program.size
@@ -548,18 +550,21 @@ class _ScalarEngine:
                 history.append(out)
                 for position, i in carried:
                     args[position] = out[i]
+            if any(np.shape(v) != shape[1:] for v in history[0]):  # a constant value
+                history = [[np.broadcast_to(v, shape[1:]) for v in out] for out in history]
+            # values[step, output, sample] in one copy (np.stack per name costs ten times more)
+            values = np.concatenate([v for out in history for v in out]).reshape(
+                k, len(program.outputs), shape[1]
+            )
             record = {}
             for name in program.recorded:
                 i = index[name.removesuffix("_prev")]
-                column = [h[i] for h in history]
                 if name.endswith("_prev"):
-                    column = [self.last[name.removesuffix("_prev")], *column[:-1]]
-                if any(np.ndim(c) == 0 for c in column[:2]):  # a constant value
-                    column = [np.broadcast_to(c, shape[1:]) for c in column]
-                record[name] = np.stack(column)
-            self.last = {
-                name: np.broadcast_to(history[-1][i], shape[1:]) for name, i in index.items()
-            }
+                    before = self.last[name.removesuffix("_prev")]
+                    record[name] = np.concatenate([before[None], values[:-1, i]])
+                else:
+                    record[name] = values[:, i]
+            self.last = {name: values[-1, i].copy() for name, i in index.items()}
             for s in cell.state:
                 self.nonfinite |= ~np.isfinite(self.last[s])
             arrays = {**self.params, **inputs, **record}
@@ -572,16 +577,16 @@ class _ScalarEngine:
             with np.errstate(divide="ignore"):
                 chunk.log_article = np.log(np.abs(outputs[-1]))
         chunk.one_step = {r: _spectral_norms(jac[:, :, r, :]) for r in rows}
-        self._multiply(jac, chunk)
+        self._multiply(jac, chunk, rows)
         return chunk
 
-    def _multiply(self, jac, chunk):
+    def _multiply(self, jac, chunk, rows):
         ln = chunk.log_norm
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.program.size == 1:
                 ln[:] = np.log(np.abs(jac[0, 0]))
-                # A one-state product needs no direction but its sign.
-                self.P[0, 0] *= np.prod(np.sign(jac[0, 0]), axis=0)
+                if self.track_sign:  # a one-state product's direction is its sign
+                    self.P[0, 0] *= np.prod(np.sign(jac[0, 0]), axis=0)
                 ln[:] = np.cumsum(ln, axis=0) + self.log_scale
                 self.log_scale = ln[-1].copy()
                 return
@@ -594,8 +599,11 @@ class _ScalarEngine:
             lost = squares < _TINY  # rare: the norm itself, not the divisor
             ln[lost] += 0.5 * np.log(squares[lost]) - kept[lost]
             self.log_scale = scale[-1].copy()
-            if entry is not None:
-                chunk.log_exact = np.log(np.abs(entry)) + scale
+            if entry is not None:  # only where the stream reads it: checkpoints, the last step
+                with np.errstate(divide="ignore"):
+                    chunk.log_exact = {
+                        r: np.log(np.abs(entry[r])) + scale[r] for r in {*rows, len(ln) - 1}
+                    }
 
     def _product_loop(self, jac):
         """P <- J_k P for every step k of the chunk, renormalised; the squared
@@ -976,7 +984,7 @@ class _Chunk:
 
     log_norm: np.ndarray
     log_article: np.ndarray | None = None
-    log_exact: np.ndarray | None = None
+    log_exact: dict | None = None  # row -> ln |exact entry|, at checkpoints and the last row
     one_step: dict = field(default_factory=dict)
 
 
@@ -1058,7 +1066,7 @@ class _Stream:
             self.last = ln[-1].copy()
             if chunk.log_article is not None:
                 self.last_article = self.article_total + np.sum(chunk.log_article, axis=0)
-                self.last_exact = chunk.log_exact[-1].copy()
+                self.last_exact = chunk.log_exact[k - 1].copy()
         if chunk.log_article is not None:
             self.article_total = self.article_total + np.sum(chunk.log_article, axis=0)
 
