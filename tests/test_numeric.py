@@ -114,3 +114,12 @@ def test_saturated_gates_evaluate_without_overflow():
     total, _terms = f(**point)
     assert np.all(np.isfinite(total))
     assert total[0] == pytest.approx(0.0, abs=1e-300) and total[1] == pytest.approx(1.0)
+
+
+def test_activations_lambdify_to_mpmath():
+    # The mpmath printer must register its imports (a bare "mpmath.exp" is a NameError).
+    x = sympy.Symbol("x", real=True)
+    f = sympy.lambdify(x, symgrad.expr.sigmoid(x) + symgrad.expr.softplus(x), "mpmath")
+    with mpmath.workdps(30):
+        expected = 1 / (1 + mpmath.exp(-0.5)) + mpmath.log(1 + mpmath.exp(0.5))
+        assert abs(f(mpmath.mpf(0.5)) - expected) < DIGITS30
