@@ -290,8 +290,8 @@ def check_points(derivations, points: dict, progress=None) -> CheckReport:
 
 
 def derivative_label(d: Derivation) -> str:
-    """``dc/dc_prev`` (ASCII names)."""
-    return f"d{d.target}/d{d.source}"
+    """``dc/dc_prev`` (ASCII names), ``dc/dc_prev (one-step)`` under the one-step convention."""
+    return f"d{d.target}/d{d.source}" + (" (one-step)" if d.carry else "")
 
 
 def _derivations(cell_or_name, wrt):
@@ -771,11 +771,13 @@ def render_report(report: CheckReport, fmt: str = "text") -> str:
         )
         for c in report.comparisons
     ]
-    header = ("derivative", "quantity", "method", "step", "max rel error", "tolerance", "result")
+    header = ("derivative", "term (via)", "method", "step", "max rel error", "tolerance", "result")
     seed = "given points" if report.seed is None else f"seed {report.seed}"
     intro = f"{report.samples} points, {seed}, init {report.init}: {report.distribution}."
     conventions = [
-        f"{label}: one-step convention " + ", ".join(f"{p} = {e}" for p, e in carry.items())
+        f"{label}: the article's one-step convention, "
+        + ", ".join(f"{p} = {e}" for p, e in carry.items())
+        + " differentiated too (the other derivatives are entries of the exact state Jacobian)."
         for label, carry in report.conventions.items()
     ]
     worst = report.worst
@@ -832,4 +834,5 @@ def render_report(report: CheckReport, fmt: str = "text") -> str:
 def _tex(text: str) -> str:
     import re
 
-    return re.sub(r"([_%&#$^])", r"\\\1", text).replace("|", "$|$")
+    text = re.sub(r"([_%&#$])", r"\\\1", text)
+    return text.replace("^", r"\^{}").replace("~", r"$\sim$").replace("|", "$|$")
