@@ -632,7 +632,8 @@ class _Plan:
         self.step = COMPLEX_STEP if self.analytic else CENTRAL_STEP
         # The forward pass reads more names than the derivative may (dc/dc_prev = f
         # without a carry needs no b_c, but c itself does).
-        self.names = tuple(sorted({s.name for s in raw.free_symbols} | set(d.free_names)))
+        names = {s.name for s in raw.free_symbols} | set(d.free_names) | {d.source}
+        self.names = tuple(sorted(names))
         self.arguments = sorted(
             {a.args[0] for a in raw.atoms(*_ACTIVATIONS)}, key=sympy.default_sort_key
         )
