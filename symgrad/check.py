@@ -335,7 +335,7 @@ class _Evaluator:
 
     def __init__(self, env: dict, complements: dict | None = None):
         self.env = env
-        self.complements = complements or {}
+        self.complements = {} if complements is None else complements
         self.memo: dict = {}
 
     def __call__(self, expr):
