@@ -84,16 +84,22 @@ def tanh_sech2(u):
     sign of u, or its Taylor series below |u| = 1/8 where 1 - e would cancel.
     """
     u = np.asarray(u, dtype=float)
+    shape = u.shape
+    u = u.reshape(-1)
     a = np.abs(u)
     e = np.exp(-2.0 * a)
     r = 1.0 / (1.0 + e)
     sech2 = 4.0 * e * r * r
-    v = u * u
-    poly = _TANH_SERIES[0]
-    for c in _TANH_SERIES[1:]:
-        poly = poly * v + c
-    t = np.where(a < _TANH_SERIES_BELOW, u * poly, np.copysign((1.0 - e) * r, u))
-    return t, sech2
+    t = np.copysign((1.0 - e) * r, u)
+    small = np.flatnonzero(a < _TANH_SERIES_BELOW)
+    if small.size:
+        us = u[small]
+        v = us * us
+        poly = _TANH_SERIES[0]
+        for c in _TANH_SERIES[1:]:
+            poly = poly * v + c
+        t[small] = us * poly
+    return t.reshape(shape), sech2.reshape(shape)
 
 
 # ---------------------------------------------------------------- kernels
