@@ -105,6 +105,45 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(p, "latex")
 
     p = sub.add_parser(
+        "bound",
+        help="a supremum: SciPy optimum and certified enclosure",
+        description=(
+            "Compute a named supremum two ways: SciPy's global optimum and maximiser "
+            "(dense grid, then L-BFGS-B), and an interval [lo, hi] certified by interval "
+            "arithmetic on python-flint's arb with branch and bound (an unbounded tail cut "
+            "off by a stated, checked lemma). A claimed inequality is proved only by the "
+            "certificate; exit 1 if it fails. Without NAME: the list of bounds."
+        ),
+        epilog=(
+            "examples:\n  symgrad bound\n  symgrad bound lstm-saturation\n"
+            "  symgrad bound rnn-tanh --param a=2 --param h=0.5 --format json\n"
+            "  symgrad bound lstm-saturation --below 0.44     (refused: exit 1)"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("name", metavar="NAME", nargs="?", help="a bound (omit to list them)")
+    p.add_argument(
+        "--param",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="a parameter of the bound (repeatable; e.g. a=1, h=1/2); values are plain "
+        "numbers or fractions",
+    )
+    p.add_argument(
+        "--below",
+        metavar="VALUE",
+        help="claim sup < VALUE instead of the bound's own claim, and try to prove it",
+    )
+    p.add_argument(
+        "--tolerance",
+        metavar="WIDTH",
+        default="1e-9",
+        help="largest width of the certified interval (default: 1e-9)",
+    )
+    _add_format(p, "text")
+
+    p = sub.add_parser(
         "check",
         help="symbolic derivatives against finite differences",
         description=(
@@ -236,6 +275,43 @@ def cmd_derive(args, out) -> int:
     return _check_status(result.check)
 
 
+def cmd_bound(args, out) -> int:
+    from .bounds import BoundError, check_params, compute_bound, format_catalog, format_result
+
+    if args.name is None:
+        out.write(format_catalog(args.format))
+        return 0
+    params = {}
+    for item in args.param:
+        for part in item.split(","):
+            name, eq, value = (x.strip() for x in part.partition("="))
+            if not eq or not _IDENT.match(name):
+                raise UsageError(f"symgrad bound: --param expects NAME=VALUE, got {part!r}")
+            if name in params:
+                raise UsageError(f"symgrad bound: --param gives {name} twice")
+            params[name] = _fraction(f"--param {name}", value)
+    below = None if args.below is None else _fraction("--below", args.below)
+    tolerance = _fraction("--tolerance", args.tolerance)
+    try:
+        check_params(args.name, params)
+        result = compute_bound(args.name, below=below, tolerance=tolerance, **params)
+    except BoundError as err:
+        raise UsageError(f"symgrad bound: {err}") from None
+    out.write(format_result(result, args.format))
+    return 0 if result.passed else 1
+
+
+def _fraction(what: str, value: str) -> fractions.Fraction:
+    """A plain number or fraction (``0.5``, ``1e-3``, ``1/3``), never evaluated."""
+    value = value.strip()
+    try:
+        if _NUMBER.match(value):
+            return fractions.Fraction(value)
+    except ZeroDivisionError:
+        pass
+    raise UsageError(f"symgrad: {what}: {value!r} is not a number (write e.g. 0.5, 1e-3, 1/3)")
+
+
 def cmd_check(args, out) -> int:
     from .check import check_derivation, render_report
 
@@ -322,7 +398,13 @@ def _tex(text: str) -> str:
     return re.sub(r"([_%&#$])", r"\\\1", text)
 
 
-COMMANDS = {"list": cmd_list, "show": cmd_show, "derive": cmd_derive, "check": cmd_check}
+COMMANDS = {
+    "list": cmd_list,
+    "show": cmd_show,
+    "derive": cmd_derive,
+    "bound": cmd_bound,
+    "check": cmd_check,
+}
 
 
 def main(argv=None, out=None) -> int:

@@ -506,6 +506,17 @@ def derivation_latex(d: Derivation, standalone=False, environment=None, steps=Tr
     return render(derivation_document(d), "latex", d.cell, d.ranges, standalone)
 
 
+def jacobian_matrix_latex(j: StateJacobian) -> str:
+    """The Jacobian as one ``pmatrix`` of the entries' sums, in gate form."""
+    cell, ranges = j.cell, j.entries[0][0].ranges
+    printer = LatexMath(cell, ranges)
+    rows = [
+        " & ".join(printer.item(Sum(tuple(Factors(t.factors) for t in d.terms))) for d in row)
+        for row in j.entries
+    ]
+    return "\\begin{pmatrix} " + " \\\\ ".join(rows) + " \\end{pmatrix}"
+
+
 def jacobian_latex(j: StateJacobian, standalone=False) -> str:
     ranges = j.entries[0][0].ranges
     return render(jacobian_document(j), "latex", j.cell, ranges, standalone)

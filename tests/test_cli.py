@@ -1,0 +1,206 @@
+"""The command line: every command and format, exit codes, one-line errors."""
+
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import sympy
+
+import symgrad
+from symgrad.cells import BUILTIN
+from symgrad.cli import main, parse_point
+
+# An exponential in printed math: exp(...), \exp, e^{...}. ("expand" is prose.)
+EXPONENTIAL = re.compile(r"\bexp\s*[({\\]|\\exp\b|e\^\{")
+
+
+def run(*argv):
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def run_error(capsys, *argv):
+    code, out = run(*argv)
+    err = capsys.readouterr().err
+    return code, out, err
+
+
+# ---------------------------------------------------------------- every command, every format
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "json"])
+def test_list(fmt):
+    code, out = run("list", "--format", fmt)
+    assert code == 0
+    for name in BUILTIN:
+        assert name in out
+    if fmt == "json":
+        assert [c["name"] for c in json.loads(out)["cells"]] == list(BUILTIN)
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+@pytest.mark.parametrize("fmt", ["latex", "text", "markdown"])
+def test_show(name, fmt):
+    code, out = run("show", name, "--format", fmt)
+    assert code == 0
+    cell = symgrad.get_cell(name)
+    marker = {"latex": "\\begin{align*}", "markdown": "$$", "text": "="}[fmt]
+    assert marker in out and len(cell.equations) <= out.count("=")
+
+
+def test_show_json_is_the_cell():
+    code, out = run("show", "lstm", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["state"] == ["c", "h"]
+    assert [e["name"] for e in data["equations"]] == ["f", "i", "o", "c_hat", "c", "h"]
+    assert data["default"] == {"target": "c", "source": "c_prev"}
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_derive_json_carries_the_terms(name):
+    code, out = run("derive", name, "--format", "json")
+    data = json.loads(out)
+    d = symgrad.derive(name)
+    assert code == 0
+    assert [t["name"] for t in data["terms"]] == [t.name for t in d.terms]
+    assert [t["gate_count"] for t in data["terms"]] == [t.gate_count for t in d.terms]
+    assert [t["dominant"] for t in data["terms"]] == [t.dominant for t in d.terms]
+    assert data["check"]["passed"] is True and data["check"]["method"] == d.check.method
+    assert not EXPONENTIAL.search(out)
+
+
+@pytest.mark.parametrize("fmt", ["latex", "text", "markdown"])
+def test_derive_prints_the_steps(fmt):
+    code, out = run("derive", "lstm", "--format", fmt)
+    assert code == 0
+    for heading in ["Cell", "Convention", "Chain rule", "Partials", "Terms", "Sum", "Check"]:
+        assert heading in out
+    assert "dominant" in out and "4 gates" in out and not EXPONENTIAL.search(out)
+    assert EXPONENTIAL.search("1/(1 + exp(-u))") and EXPONENTIAL.search(r"e^{-u}")
+
+
+def test_derive_latex_is_the_articles_forget_term():
+    code, out = run("derive", "lstm")
+    assert code == 0
+    assert r"f_t \left(1 - f_t\right) o_{t-1} \left(1 - \tanh^{2} c_{t-1}\right) c_{t-1} U_f" in out
+
+
+def test_derive_state_jacobian():
+    code, out = run("derive", "lstm", "--wrt", "state", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["state"] == ["c", "h"]
+    assert [[e["source"] for e in row] for row in data["entries"]] == [["c_prev", "h_prev"]] * 2
+    assert data["entries"][0][0]["terms"][0]["latex"] == "f_t"
+
+
+def test_derive_at_equals_evaluate():
+    at = "x=1,W=1/2,U=2,b=0,h_prev=0.3"
+    code, out = run("derive", "rnn", "--at", at, "--format", "json")
+    data = json.loads(out)
+    expected, _ = symgrad.derive("rnn").evaluate(parse_point([at]))
+    assert code == 0 and data["total_value"] == float(expected)
+    assert data["terms"][0]["value"] == float(expected)
+    assert data["point"]["W"] == 0.5
+
+
+def test_at_values_are_exact_rationals():
+    assert parse_point(["a=0.1, b=-3/4", "c=1e-3"]) == {
+        "a": sympy.Rational(1, 10),
+        "b": sympy.Rational(-3, 4),
+        "c": sympy.Rational(1, 1000),
+    }
+
+
+# ---------------------------------------------------------------- user errors: exit 2, one line
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["derive", "lstmm"], "unknown cell 'lstmm'. Valid cells: rnn, rnn-relu, lstm"),
+        (["show", "gruu"], "Valid cells:"),
+        (["derive", "lstm", "--format", "pdf"], "invalid choice: 'pdf'"),
+        (["derive", "lstm", "--wrt", "x"], "Valid choices: c_prev, h_prev, state"),
+        (["derive", "lstm", "--of", "q"], "Valid targets:"),
+        (["derive", "rnn", "--at", "x=1,W=0.5"], "missing values for U, b, h_prev"),
+        (["derive", "rnn", "--at", "x=1,W=1,U=1,b=1,h_prev=1,q=2"], "unknown names q"),
+        (["derive", "rnn", "--at", "x=__import__('os')"], "is not a number"),
+        (["derive", "rnn", "--at", "x=inf"], "is not a number"),
+        (["derive", "rnn", "--at", "x=nan"], "is not a number"),
+        (["derive", "rnn", "--at", "x"], "expects NAME=VALUE"),
+        (["derive", "rnn", "--at", "x=1,x=2"], "gives x twice"),
+        (["derive", "rnn", "--at", "x=1/0"], "is not a number"),
+        (["derive", "rnn", "--standalone", "--format", "text"], "--standalone needs"),
+        (["derive", "lstm", "--wrt", "state", "--at", "x=1"], "not supported"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["derive"], "required: CELL"),
+    ],
+)
+def test_user_errors_are_one_line_with_exit_2(capsys, argv, message):
+    code, _out, err = run_error(capsys, *argv)
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_no_command_prints_help_and_exits_2():
+    code, out = run()
+    assert code == 2 and "derive" in out
+
+
+def test_console_script_and_module_run_without_traceback():
+    result = subprocess.run(
+        [sys.executable, "-m", "symgrad", "derive", "nope"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("symgrad derive: unknown cell 'nope'")
+    result = subprocess.run(
+        [sys.executable, "-m", "symgrad", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and result.stdout.startswith("symgrad ")
+
+
+def test_derive_does_not_import_numeric_libraries():
+    # The start-up bar: derive pays for SymPy and nothing heavier.
+    code = (
+        "import sys, io; from symgrad.cli import main; main(['derive', 'lstm'], out=io.StringIO());"
+        "heavy = [m for m in ('numpy', 'scipy', 'matplotlib', 'torch') if m in sys.modules];"
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == ""
+
+
+def test_symbolic_core_works_without_numpy():
+    code = (
+        "import sys; sys.modules['numpy'] = None;"
+        "import symgrad; d = symgrad.derive('gru'); assert d.check.passed;"
+        "j = symgrad.derive('lstm', 'state'); assert j.check.passed; print(d.latex()[:1])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------- LaTeX that compiles
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@pytest.mark.parametrize("argv", [["derive", "lstm"], ["derive", "gru-torch", "--wrt", "state"]])
+def test_standalone_latex_compiles(tmp_path, argv):
+    code, out = run(*argv, "--standalone")
+    assert code == 0 and out.startswith("\\documentclass")
+    (tmp_path / "doc.tex").write_text(out)
+    result = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert (tmp_path / "doc.pdf").stat().st_size > 1000
