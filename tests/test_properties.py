@@ -12,13 +12,13 @@ import pytest
 import sympy
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from strategies import SATURATION, cell_point, reals
 
 from symgrad.cells import BUILTIN, get_cell
 from symgrad.check import _derivations, _plan, check_points, render_report
 from symgrad.derive import _compose, derive, partial
 from symgrad.expr import sigmoid, tanh
 from symgrad.numeric import sigmoid_pair, tanh_sech2
+from tests.strategies import SATURATION, cell_point, reals
 
 _CACHE: dict = {}
 

@@ -20,11 +20,8 @@ from symgrad.cells import get_cell
 from symgrad.cli import main
 from symgrad.derive import _compose, derive
 from symgrad.sampling import sample
+from tests.tolerances import STEP_VALUE_ABS, TORCH_REL
 
-#: Both sides are float64 and each derivative is a few dozen operations, so
-#: they agree to ~1e-15; 1e-12 (the issue's bar) leaves a factor 1000 for
-#: torch's vectorised transcendental functions (a few ulp each).
-RTOL = 1e-12
 SEED = 20201113
 POINTS = 16
 
@@ -69,14 +66,12 @@ def _forward(cell_name, value, point) -> float:
         return float(f(*(mpmath.mpf(point[n]) for n in names)))
 
 
-def _close(ours, theirs, rtol=RTOL):
+def _close(ours, theirs, rtol=TORCH_REL):
     return abs(ours - theirs) <= rtol * abs(theirs)
 
 
 def _same_value(ours, theirs):
-    # A step's values are sums of parts of size O(1) (|h| < 1, |c| a few): float64
-    # rounds them to ~1e-16 absolute, not relative, when the parts nearly cancel.
-    return abs(ours - theirs) <= 1e-14 * (1 + abs(theirs))
+    return abs(ours - theirs) <= STEP_VALUE_ABS * (1 + abs(theirs))
 
 
 # ---------------------------------------------------------------- LSTM
