@@ -776,7 +776,8 @@ def render_report(report: CheckReport, fmt: str = "text") -> str:
     ]
     header = ("derivative", "term (via)", "method", "step", "max rel error", "tolerance", "result")
     seed = "given points" if report.seed is None else f"seed {report.seed}"
-    intro = f"{report.samples} points, {seed}, init {report.init}: {report.distribution}."
+    points = f"{report.samples} point" + ("" if report.samples == 1 else "s")
+    intro = f"{points}, {seed}, init {report.init}: {report.distribution}."
     conventions = [
         f"{label}: the article's one-step convention, "
         + ", ".join(f"{p} = {e}" for p, e in carry.items())
