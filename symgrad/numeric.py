@@ -36,6 +36,8 @@ __all__ = ["make_numeric", "sigmoid_pair", "tanh_sech2"]
 
 # ---------------------------------------------------------------- stable primitives
 
+# e^709 is finite (the largest double is e^709.78); sigma(-709) = 1.2e-308.
+_EXP_MAX = 709.0
 # Below this |u|, tanh u = u P(u^2) by its Taylor series: at |u| = 1/8 the first
 # omitted coefficient times (u^2)^8 is 2e-18 relative. Above it, (1 - e)/(1 + e)
 # with e = exp(-2|u|) <= 0.78 loses at most log2(e/(1-e)) < 2 bits to cancellation.
@@ -61,17 +63,18 @@ _TANH_SERIES = tuple(
 def sigmoid_pair(u):
     """:math:`(\\sigma(u), \\sigma(-u))` for u in R, elementwise: a gate and its complement.
 
-    Both from one :math:`e = e^{-|u|} \\in (0, 1]`, so nothing overflows and
-    neither is computed as 1 minus the other: each has a relative error of a
-    few ulp on both tails (:math:`\\sigma(-30) = 9.4\\cdot 10^{-14}` keeps all
-    its digits; ``1 - sigmoid(30)`` would keep three).
+    Both from one :math:`e = e^{-u}`: :math:`\\sigma(u) = 1/(1 + e)`,
+    :math:`\\sigma(-u) = e/(1 + e)`, neither computed as 1 minus the other, so
+    each keeps a relative error of a few ulp on both tails
+    (:math:`\\sigma(-30) = 9.4\\cdot 10^{-14}` keeps all its digits;
+    ``1 - sigmoid(30)`` would keep three). Below u = -709, where e would
+    overflow, :math:`\\sigma(u) < 1.3\\cdot 10^{-308}` is returned as 0.
     """
     u = np.asarray(u, dtype=float)
-    e = np.exp(-np.abs(u))
-    r = 1.0 / (1.0 + e)
-    er = e * r
-    positive = u >= 0
-    return np.where(positive, r, er), np.where(positive, er, r)
+    e = np.exp(-np.maximum(u, -_EXP_MAX))
+    g = 1.0 / (1.0 + e)
+    complement = e * g
+    return g * (u >= -_EXP_MAX), complement
 
 
 def tanh_sech2(u):

@@ -49,3 +49,7 @@ COMPLEX_STEP_REL = 16 * EPS
 #: but for rounding, 13.5 (the extrapolation's amplification) x EPS x |y^7| / H
 #: with H = 2^-6 max(1, |y|): ~3e-12 at |y| = 2.
 RICHARDSON_POLY_ABS = 1e-11
+
+#: sigmoid_pair returns sigma(u) = 0 below u = -709, where the exact value is
+#: under sigma(-709) = 1.2e-308 (subnormal: its relative error means nothing).
+SIGMOID_FLUSH = 1.3e-308
