@@ -39,10 +39,19 @@ def _add_format(parser, default):
 
 
 def add_cell_arguments(parser) -> None:
-    """The CELL argument every cell command takes; resolve it with :func:`get_cell_arg`."""
+    """The CELL argument every cell command takes, or ``--cell-file FILE`` in its
+    place; resolve them with :func:`get_cell_arg`."""
     from .cells import BUILTIN
 
-    parser.add_argument("cell", metavar="CELL", help=f"one of: {', '.join(BUILTIN)}")
+    parser.add_argument(
+        "cell", metavar="CELL", nargs="?", help=f"a built-in cell, one of: {', '.join(BUILTIN)}"
+    )
+    parser.add_argument(
+        "--cell-file",
+        metavar="FILE",
+        help="your own cell, from a TOML cell file, instead of CELL ('-': standard input; "
+        "the format is in the README; 'symgrad export CELL' writes a built-in one to start from)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,6 +192,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="distribution of the weights: normal (default, N(0,1)), xavier or orthogonal",
     )
     _add_format(p, "text")
+
+    p = sub.add_parser(
+        "export",
+        help="a cell as a TOML cell file, to start your own from",
+        description=(
+            "Write a cell as a TOML cell file on standard output: a built-in cell to "
+            "start a cell of your own from, or a --cell-file normalised. Loading the "
+            "file back gives the same cell, so the same derivation."
+        ),
+        epilog="examples:\n  symgrad export gru > my-gru.toml\n"
+        "  symgrad derive --cell-file my-gru.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_cell_arguments(p)
     return parser
 
 
@@ -343,6 +366,13 @@ def cmd_check(args, out) -> int:
     return 0
 
 
+def cmd_export(args, out) -> int:
+    from .cellfile import dumps_cell
+
+    out.write(dumps_cell(get_cell_arg(args)))
+    return 0
+
+
 def _check_status(check) -> int:
     if check.passed:
         return 0
@@ -351,10 +381,26 @@ def _check_status(check) -> int:
 
 
 def get_cell_arg(args):
-    """The cell named by :func:`add_cell_arguments`' arguments; UsageError if unknown."""
-    from .cells import CellError, get_cell
+    """The cell given by :func:`add_cell_arguments`' arguments: a built-in CELL or
+    a ``--cell-file``; UsageError (one line, naming the choices or the place in
+    the file) unless exactly one of them names a valid cell."""
+    from .cells import BUILTIN, CellError, get_cell
 
+    cell_file = getattr(args, "cell_file", None)
     try:
+        if cell_file is not None:
+            if args.cell is not None:
+                raise UsageError(
+                    f"symgrad {args.command}: give a CELL or --cell-file FILE, not both"
+                )
+            from .cellfile import load_cell
+
+            return load_cell(cell_file)
+        if args.cell is None:
+            raise UsageError(
+                f"symgrad {args.command}: the following arguments are required: CELL "
+                f"(one of: {', '.join(BUILTIN)}) or --cell-file FILE"
+            )
         return get_cell(args.cell)
     except CellError as err:
         raise UsageError(f"symgrad {args.command}: {err}") from None
@@ -404,6 +450,7 @@ COMMANDS = {
     "derive": cmd_derive,
     "bound": cmd_bound,
     "check": cmd_check,
+    "export": cmd_export,
 }
 
 

@@ -143,7 +143,9 @@ class LatexMath(LatexPrinter):
         self.ordering = _Ordering(cell, ranges)
 
     def _print_Mul(self, expr):  # noqa: N802 (SymPy's printer protocol)
-        if any(f.is_Pow and f.exp.is_negative for f in expr.args):
+        # SymPy prints 1/u through _print_Mul(Pow): ordering that Pow as a product
+        # of itself would recurse forever.
+        if expr.is_Pow or any(f.is_Pow and f.exp.is_negative for f in expr.args):
             return super()._print_Mul(expr)
         coeff, factors = self.ordering.ordered(expr, self.as_written)
         parts = [self.parenthesize(f, PRECEDENCE["Mul"], strict=False) for f in factors]
@@ -260,6 +262,11 @@ def _item(printer, it) -> str:
         printer.as_written = True
         try:
             return printer.doprint(it.expr)
+        except RecursionError:
+            # SymPy's LaTeX printer loops on a few unevaluated forms such as
+            # (W/W)**-8: print the expression as SymPy evaluates it instead.
+            printer.as_written = False
+            return printer.doprint(it.expr.doit())
         finally:
             printer.as_written = False
     return printer.doprint(it)
@@ -355,7 +362,11 @@ def derivation_document(d: Derivation, values=None, parts=ALL_PARTS) -> list[Blo
             else Line(_term_path(d, t), (Factors(t.factors),), _gate_note(t))
             for t in d.terms
         ]
-        blocks += [Block("heading", "Terms"), Block("lines", terms)]
+        # An entry with no path from source to target (a lower layer's state
+        # Jacobian entry) has no terms: an empty align* would not compile.
+        none = f"None: {d.target} does not depend on {d.source} within one step."
+        listed = Block("lines", terms) if terms else Block("para", none)
+        blocks += [Block("heading", "Terms"), listed]
     if "sum" in parts:
         blocks += [Block("heading", "Sum"), Block("lines", [Line(lhs, (total,))])]
     if "check" in parts:
