@@ -682,10 +682,14 @@ class _Plan:
         kink_args = [a.args[0] for a in piece.expr.atoms(*_NOT_ANALYTIC) if a.args]
         value, truncation, big, usable = _central(f, y, lambda v: at(v, kink_args))
         f_scale = _Magnitude(_Evaluator(base, held), self.definitions)(piece.expr)
-        scale = np.maximum(points.magnitude(piece.symbolic), TINY)
+        scale = points.magnitude(piece.symbolic)
         # Each evaluation of f errs by rounding * |f|; the extrapolated quotient
-        # amplifies that by _AMPLIFICATION / H.
-        bound = (_AMPLIFICATION * rounding * f_scale / big + truncation) / scale
+        # amplifies that by _AMPLIFICATION / H. Where the derivative is exactly 0
+        # (an inactive relu, an entry with no terms) f is locally constant and the
+        # quotient must be exactly 0 too: no allowance.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bound = (_AMPLIFICATION * rounding * f_scale / big + truncation) / scale
+        bound = np.where(scale > 0, bound, 0.0)
         return value, bound, usable
 
     def verdict(self, q: _Quantity, errors: _Errors, points: _Points, free: dict) -> Comparison:

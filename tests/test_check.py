@@ -335,6 +335,29 @@ def test_a_derivative_with_no_terms_is_checked_as_zero():
     assert zero[0].max_rel_error == 0.0
 
 
+def test_an_exact_zero_gets_no_allowance_from_central_differences():
+    # dh1/dh2_prev of two stacked relu layers has no terms: the quotient must be
+    # exactly 0, and a tolerance scaled by |f| / |f'| = |f| / 0 must not appear.
+    cell = make_cell(
+        "stacked",
+        "Two relu layers.",
+        inputs="x",
+        params="W V U b",
+        state=["h1", "h2"],
+        equations=[
+            ("h1", None, "relu(W*x + U*h1_prev + b)", None),
+            ("h2", None, "relu(V*h1 + U*h2_prev + b)", None),
+        ],
+        wrt=("h2", "h2_prev"),
+    )
+    report = check_derivation(cell, wrt="state", samples=SAMPLES)
+    assert report.passed and report.method == "central-richardson"
+    (zero,) = [c for c in report.comparisons if c.derivative == "dh1/dh2_prev"]
+    assert zero.max_rel_error == 0.0
+    assert zero.tolerance < 1e-12
+    assert all(c.tolerance < 1e-6 for c in report.comparisons)
+
+
 def test_check_points_names_what_is_missing():
     with pytest.raises(ValueError, match=r"points lack U, W, b"):
         check_points(derive("rnn"), {"x": 1.0, "h_prev": 0.5})
