@@ -64,6 +64,9 @@ RICHARDSON_LEVELS = 4
 SAFETY = 4.0
 #: Below this a quantity is subnormal: its relative error is not meaningful.
 TINY = 2.2250738585072014e-308
+#: Errors are relative to max(magnitude, FLOOR): below TINY/h the complex step's
+#: imaginary part h f' is itself subnormal.
+FLOOR = TINY / COMPLEX_STEP
 DEFAULT_SAMPLES = 200
 DEFAULT_SEED = 0
 #: Most points a check draws (each is a few kilobytes of work).
@@ -81,13 +84,15 @@ _ACTIVATIONS = (sigmoid, sympy.tanh, softplus, sympy.exp, relu, sympy.Abs)
 class Comparison:
     """One quantity (a term or a total) of one derivative, symbolic against finite differences.
 
-    ``max_rel_error`` is the largest, over the points, of
-    ``|symbolic - reference| / magnitude``, the magnitude being the term's
-    value with every sum inside it taken in absolute value (the scale of its
-    rounding error; equal to ``|value|`` when the term is a plain product) and,
-    for a total, the sum of its terms' magnitudes. ``tolerance`` is derived from
-    ``method`` as ``tolerance_reason`` says; ``worst_point`` is where the error
-    is largest (name -> value).
+    The error at a point is ``|symbolic - reference| / magnitude``, the
+    magnitude being the term's value with every sum inside it taken in absolute
+    value (the scale of its rounding error; ``|value|`` when the term is a
+    plain product) and, for a total, the sum of its terms' magnitudes.
+    ``tolerance`` is derived from ``method`` as ``tolerance_reason`` says: the
+    same at every point for the complex step, per point for central
+    differences. ``max_rel_error`` and ``tolerance`` are those of the decisive
+    point ``worst_point`` (name -> value), where the error is the largest
+    fraction of its tolerance; for the complex step that is the largest error.
     """
 
     derivative: str
@@ -687,31 +692,34 @@ class _Plan:
         # amplifies that by _AMPLIFICATION / H. Where the derivative is exactly 0
         # (an inactive relu, an entry with no terms) f is locally constant and the
         # quotient must be exactly 0 too: no allowance.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bound = (_AMPLIFICATION * rounding * f_scale / big + truncation) / scale
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            bound = (_AMPLIFICATION * rounding * f_scale / big + truncation) / np.maximum(
+                scale, FLOOR
+            )
         bound = np.where(scale > 0, bound, 0.0)
         return value, bound, usable
 
     def verdict(self, q: _Quantity, errors: _Errors, points: _Points, free: dict) -> Comparison:
         rounding = q.ops * points.cond * UNIT_ROUNDOFF
         if self.analytic:
-            tolerance = SAFETY * rounding
+            errors.judge(SAFETY * rounding)
             reason = (
                 f"complex step (h = {COMPLEX_STEP:g}): no subtraction, truncation "
                 "h^2 |f'''/f'|/6 ~ 1e-41, so only float64 rounding remains: "
                 f"{SAFETY:g} (safety) x {q.ops} operations (forward pass and term) x condition "
                 f"{points.cond:.3g} (1 + 2 max|activation argument| at these points) "
-                f"x u (2^-53) = {tolerance:.2g}"
+                f"x u (2^-53) = {errors.tolerance:.2g}"
             )
         else:
-            tolerance = SAFETY * (rounding + errors.largest_bound)
+            errors.judge(SAFETY * (rounding + errors.bound))
             reason = (
                 f"central differences, first step H = {CENTRAL_STEP:g} max(1, |s|) halved "
                 f"{RICHARDSON_LEVELS - 1} times, Richardson extrapolation to "
-                f"O(h^{2 * RICHARDSON_LEVELS}): {SAFETY:g} (safety) x [{q.ops} operations x "
-                f"condition {points.cond:.3g} x u (the symbolic side) + the largest over the "
-                f"points of {_AMPLIFICATION:.3g} x operations x condition x u x |f|/(H |f'|) "
-                f"(rounding in f) + the table's truncation estimate] = {tolerance:.2g}"
+                f"O(h^{2 * RICHARDSON_LEVELS}); a tolerance per point, {SAFETY:g} (safety) x "
+                f"[{q.ops} operations x condition {points.cond:.3g} x u (the symbolic side) + "
+                f"{_AMPLIFICATION:.3g} x operations x condition x u x |f|/(H |f'|) (rounding "
+                "in f, amplified by the extrapolation) + the table's truncation estimate], "
+                f"here {errors.tolerance:.2g} at the point where the error comes closest to it"
             )
             if errors.excluded:
                 reason += f"; {errors.excluded} points whose steps cross a relu kink left out"
@@ -721,7 +729,7 @@ class _Plan:
             method=self.method,
             step=self.step,
             max_rel_error=errors.largest,
-            tolerance=tolerance,
+            tolerance=errors.tolerance,
             tolerance_reason=reason,
             points=errors.points,
             excluded=errors.excluded,
@@ -730,26 +738,38 @@ class _Plan:
 
 
 class _Errors:
-    """Relative errors of one quantity at the usable points."""
+    """Relative errors of one quantity at the usable points, and their verdict.
+
+    The error at a point is |symbolic - reference| / max(magnitude, FLOOR);
+    :meth:`judge` compares it with the tolerance at the same point and keeps
+    the decisive point, where the error is the largest fraction of its tolerance.
+    """
 
     def __init__(self, symbolic, reference, scale, bound, usable):
         shape = np.shape(reference)
         diff = np.abs(np.broadcast_to(symbolic, shape) - reference)
         scale = np.broadcast_to(scale, shape)
-        usable = np.broadcast_to(usable, shape)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # Below TINY/h the complex step's imaginary part is subnormal.
-            error = np.where(diff == 0, 0.0, diff / np.maximum(scale, TINY / COMPLEX_STEP))
-        error = np.where(np.isnan(error), np.inf, error)
-        self.points = int(np.count_nonzero(usable))
+        self.usable = np.broadcast_to(usable, shape)
+        self.bound = np.broadcast_to(bound, shape)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            error = np.where(diff == 0, 0.0, diff / np.maximum(scale, FLOOR))
+        self.error = np.where(np.isnan(error), np.inf, error)
+        self.points = int(np.count_nonzero(self.usable))
         self.excluded = int(error.size - self.points)
-        self.worst = int(np.argmax(np.where(usable, error, -1.0))) if self.points else None
-        self.largest = float(error[self.worst]) if self.points else math.nan
-        bound = np.broadcast_to(bound, shape)
-        self.largest_bound = float(np.max(np.where(usable, bound, 0.0))) if self.points else 0.0
+        self.worst, self.largest, self.tolerance = None, math.nan, math.nan
+
+    def judge(self, tolerance) -> None:
+        tolerance = np.broadcast_to(tolerance, self.error.shape)
+        if not self.points:
+            return
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(self.error == 0, 0.0, self.error / tolerance)
+        self.worst = int(np.argmax(np.where(self.usable, ratio, -1.0)))
+        self.largest = float(self.error[self.worst])
+        self.tolerance = float(tolerance[self.worst])
 
     def at(self, free: dict) -> dict:
-        """The point of the largest error, name -> value (empty if no point was usable)."""
+        """The decisive point, name -> value (empty if no point was usable)."""
         if self.worst is None:
             return {}
         return {k: float(np.ravel(v)[self.worst]) for k, v in free.items()}
