@@ -13,6 +13,7 @@ index. ``sigmoid`` is the logistic sigmoid.
 
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -248,7 +249,7 @@ def _check_name(name, kind):
             f"{kind} name {name!r} is not a plain name (letters, digits, _; a letter first)",
             where=str(name),
         )
-    if name in _RESERVED or name.startswith("__"):
+    if name in _RESERVED or name.startswith("__") or keyword.iskeyword(name):
         raise CellError(f"{kind} name {name!r} is reserved", where=name)
 
 

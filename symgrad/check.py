@@ -249,7 +249,7 @@ def check_derivation(
         samples=samples,
         seed=seed,
         init=init,
-        distribution=describe(init, forget_bias),
+        distribution=describe(init, forget_bias, cell),
         derivatives=report.derivatives,
         conventions=report.conventions,
         comparisons=report.comparisons,

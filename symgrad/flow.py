@@ -1275,7 +1275,7 @@ def compare_cells(
         magnitude = np.abs(total)
         q10, q50, q90 = np.quantile(total, (0.1, 0.5, 0.9), method=_QUANTILE_METHOD)
         one_step = {
-            "distribution": describe(init, forget_bias if "b_f" in cell.params else None),
+            "distribution": describe(init, forget_bias if "b_f" in cell.params else None, cell),
             "median": float(q50),
             "q10": float(q10),
             "q90": float(q90),
