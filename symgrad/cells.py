@@ -13,6 +13,7 @@ index. ``sigmoid`` is the logistic sigmoid.
 
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -248,7 +249,7 @@ def _check_name(name, kind):
             f"{kind} name {name!r} is not a plain name (letters, digits, _; a letter first)",
             where=str(name),
         )
-    if name in _RESERVED or name.startswith("__"):
+    if name in _RESERVED or name.startswith("__") or keyword.iskeyword(name):
         raise CellError(f"{kind} name {name!r} is reserved", where=name)
 
 
@@ -376,7 +377,14 @@ goes through o_{t-1} = r_{t-1} h_{t-1} with r_{t-1} held fixed.""",
 article's GRU: z_t keeps h_{t-1} (h_t = (1 - z_t) n_t + z_t h_{t-1}) and the reset
 gate multiplies U_n h_{t-1} + b_hn after the matrix product. Parameters are named
 after torch's: weight_ih rows (W_r, W_z, W_n), weight_hh rows (U_r, U_z, U_n),
-bias_ih (b_ir, b_iz, b_in), bias_hh (b_hr, b_hz, b_hn).""",
+bias_ih (b_ir, b_iz, b_in), bias_hh (b_hr, b_hz, b_hn).
+Where it differs from gru: (1) z and 1 - z swap roles, a reparametrisation (gru's
+z_t is 1 - z_t here, with W_z, U_z and the bias negated); (2) r_t multiplies
+U_n h_{t-1} after the matrix product, gru's r_t multiplies h_{t-1} before U_h, the
+same only in one dimension; (3) the bias b_hn sits inside the reset, r_t b_hn,
+which no bias of gru can match: dh_t/dh_{t-1} gains r_t (1 - r_t) U_r b_hn in its
+n_t term. In one dimension with b_hn = 0 the two cells coincide
+(tests/test_torch.py checks all three against GRUCell).""",
         inputs="x",
         params="W_r W_z W_n U_r U_z U_n b_ir b_iz b_in b_hr b_hz b_hn",
         state=["h"],

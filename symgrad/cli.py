@@ -153,6 +153,47 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(p, "text")
 
     p = sub.add_parser(
+        "check",
+        help="symbolic derivatives against finite differences",
+        description=(
+            "Compare every derivative the engine derives for a cell (the default one, "
+            "under the article's one-step convention, and every entry of the exact state "
+            "Jacobian), term by term and in total, with finite differences of the cell's "
+            "raw forward pass at seeded random points: the complex step where the cell is "
+            "analytic, central differences with Richardson extrapolation where it is not "
+            "(relu). Each tolerance is derived from its method and printed with it. Exit "
+            "code 1 if any comparison fails."
+        ),
+        epilog=(
+            "examples:\n  symgrad check lstm\n  symgrad check gru --samples 1000 --seed 7\n"
+            "  symgrad check lstm --wrt state --format json\n"
+            "  symgrad check rnn-relu --init xavier"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_cell_arguments(p)
+    p.add_argument(
+        "--samples", type=int, default=200, metavar="N", help="random points (default: 200)"
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="seed of the points (default: 0)"
+    )
+    p.add_argument(
+        "--wrt",
+        metavar="SOURCE",
+        default="all",
+        help="'all' (default: the default derivative and the state Jacobian), 'state', "
+        "or a previous-step state such as h_prev (that derivative only)",
+    )
+    p.add_argument(
+        "--init",
+        metavar="INIT",
+        default="normal",
+        help="distribution of the weights: normal (default, N(0,1)), xavier or orthogonal",
+    )
+    _add_format(p, "text")
+
+    p = sub.add_parser(
         "export",
         help="a cell as a TOML cell file, to start your own from",
         description=(
@@ -165,6 +206,73 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_cell_arguments(p)
+
+    p = sub.add_parser(
+        "flow",
+        help="the gradient over many steps: quantiles, Lyapunov exponents, plots",
+        description=(
+            "Run each cell forward on seeded random parameters and inputs (state 0 at\n"
+            "step 0) and multiply its exact one-step state Jacobians (the full (c, h)\n"
+            "state for lstm) from step 0 to T, in log space so that 10,000 steps neither\n"
+            "underflow nor overflow. Prints quantiles over samples of log10 |d s_t/d s_0|\n"
+            "at log-spaced t, the Lyapunov exponent (mean log growth per step) with a 95%\n"
+            "confidence interval, the step where the median falls below 1e-8 and the\n"
+            "fraction that explodes; for lstm also the article's product of one-step\n"
+            "dc_t/dc_{t-1} beside the exact value. With --dim n the cells are\n"
+            "n-dimensional (weight matrices n x n) and the classical condition\n"
+            "sigma_max(U) < 1/gamma is checked where it applies."
+        ),
+        epilog=(
+            "examples:\n  symgrad flow lstm\n  symgrad flow all --steps 2000 --samples 200\n"
+            "  symgrad flow lstm gru --forget-bias 1 --plot flow.png\n"
+            "  symgrad flow rnn lstm --dim 8 --steps 1000 --format json\n"
+            "  symgrad flow lstm --cell-file my-cell.toml"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "cells",
+        metavar="CELL",
+        nargs="*",
+        help="one or more built-in cells (symgrad list), or 'all'",
+    )
+    p.add_argument(
+        "--cell-file",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="your own cell from a TOML cell file, beside or instead of CELL (repeatable)",
+    )
+    _add_run_arguments(p)
+    p.add_argument(
+        "--dim",
+        type=_int_from(1),
+        default=1,
+        metavar="n",
+        help="hidden size n: values in R^n, weights n x n matrices (default: 1)",
+    )
+    p.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="also draw log10 |d s_t/d s_0| against t (median, 10-90%% band) to FILE.png "
+        "or FILE.svg (needs matplotlib: pip install 'symgrad[plot]')",
+    )
+    p.add_argument("--format", choices=_RUN_FORMATS, default="text", help="output format")
+
+    p = sub.add_parser(
+        "compare",
+        help="one table over all built-in cells",
+        description=(
+            "One row per built-in cell: the dominant term of its one-step derivative,\n"
+            "the gate counts of the minor terms, the Monte Carlo spread of the one-step\n"
+            "derivative (SPEC section 3's distribution) and the Lyapunov exponent of\n"
+            "symgrad flow."
+        ),
+        epilog="example:\n  symgrad compare --steps 2000 --samples 500 --format markdown",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_run_arguments(p)
+    p.add_argument("--format", choices=_RUN_FORMATS, default="text", help="output format")
 
     p = sub.add_parser(
         "verify",
@@ -217,10 +325,9 @@ def _add_claim_run_arguments(parser) -> None:
         default=None,
         help="Monte Carlo points per cell for the one-step claims (default: 100000)",
     )
-    # No choices= here: symgrad.sampling (the list's owner) imports NumPy, which
-    # building the parser must not; Settings validates and names the choices.
     parser.add_argument(
         "--init",
+        choices=INIT_CHOICES,
         default="normal",
         help="weight distribution: normal (default, SPEC section 3's), xavier or orthogonal",
     )
@@ -240,6 +347,66 @@ def _add_claim_run_arguments(parser) -> None:
         default=200,
         metavar="N",
         help="long-horizon trajectories per cell (default: 200)",
+    )
+
+
+# ---------------------------------------------------------------- flow and compare arguments
+
+_RUN_FORMATS = ("text", "markdown", "json")
+# The choices of symgrad.sampling.INITS, spelled out here: importing sampling
+# would import NumPy into every command's start-up (a test keeps them equal).
+INIT_CHOICES = ("normal", "xavier", "orthogonal")
+
+
+def _int_from(low):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is below the minimum {low}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def _finite_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _add_run_arguments(p) -> None:
+    p.add_argument(
+        "--steps", type=_int_from(1), default=10_000, metavar="T", help="steps (default: 10000)"
+    )
+    p.add_argument(
+        "--samples",
+        type=_int_from(2),
+        metavar="N",
+        help="random cells (default: 1000; 100 with --dim > 1)",
+    )
+    p.add_argument(
+        "--seed", type=_int_from(0), default=0, metavar="S", help="random seed (default: 0)"
+    )
+    p.add_argument(
+        "--init",
+        choices=INIT_CHOICES,
+        default="normal",
+        help="weight distribution: normal (N(0,1), or N(0,1/n) for n x n matrices), xavier "
+        "(Glorot, biases 0) or orthogonal recurrent weights (default: normal)",
+    )
+    p.add_argument(
+        "--forget-bias",
+        type=_finite_float,
+        metavar="B",
+        help="set the forget gate's bias b_f to B (cells that have one)",
     )
 
 
@@ -484,6 +651,37 @@ def _fraction(what: str, value: str) -> fractions.Fraction:
     raise UsageError(f"symgrad: {what}: {value!r} is not a number (write e.g. 0.5, 1e-3, 1/3)")
 
 
+def cmd_check(args, out) -> int:
+    from .check import check_derivation, render_report
+
+    cell = get_cell_arg(args)
+    progress = None
+    if sys.stderr.isatty():
+
+        def progress(message):
+            print(f"\rsymgrad check: {message}\033[K", end="", file=sys.stderr, flush=True)
+
+    try:
+        report = check_derivation(
+            cell,
+            wrt=args.wrt,
+            samples=args.samples,
+            seed=args.seed,
+            init=args.init,
+            progress=progress,
+        )
+    except ValueError as err:
+        raise UsageError(f"symgrad check: {err}") from None
+    finally:
+        if progress is not None:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+    out.write(render_report(report, args.format))
+    if not report.passed:
+        print(f"symgrad: check FAILED for {cell.name}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_export(args, out) -> int:
     from .cellfile import dumps_cell
 
@@ -566,15 +764,137 @@ def _tex(text: str) -> str:
     return re.sub(r"([_%&#$])", r"\\\1", text)
 
 
+def cmd_flow(args, out) -> int:
+    from .cells import BUILTIN
+
+    names = []
+    for name in args.cells:
+        for n in BUILTIN if name == "all" else (name,):
+            if n not in names:
+                names.append(n)
+    if not names and not args.cell_file:
+        raise UsageError(
+            f"symgrad flow: give one or more cells (one of: {', '.join(BUILTIN)}, or all) "
+            "or --cell-file FILE"
+        )
+    given = [argparse.Namespace(cell=n, cell_file=None) for n in names]
+    given += [argparse.Namespace(cell=None, cell_file=f) for f in args.cell_file]
+    cells = [get_cell_arg(argparse.Namespace(**vars(g), command="flow")) for g in given]
+    _check_forget_bias(args, cells)
+    if args.plot:
+        _check_plot_target(args.plot)
+    from .flow import FlowError, format_flow, run_flow
+
+    progress = _progress("flow")
+    try:
+        results = [
+            run_flow(
+                cell,
+                steps=args.steps,
+                samples=args.samples,
+                dim=args.dim,
+                seed=args.seed,
+                init=args.init,
+                forget_bias=args.forget_bias,
+                progress=progress,
+            )
+            for cell in cells
+        ]
+    except FlowError as err:
+        raise UsageError(f"symgrad flow: {err}") from None
+    finally:
+        _progress_done(progress)
+    out.write(format_flow(results, args.format))
+    if args.plot:
+        from .plot import plot_flow
+
+        try:
+            plot_flow(results, args.plot)
+        except OSError as err:
+            raise UsageError(f"symgrad flow --plot: cannot write {args.plot}: {err}") from None
+    return 0
+
+
+def cmd_compare(args, out) -> int:
+    from .cells import cells
+
+    _check_forget_bias(args, cells())
+    from .flow import compare_cells, format_compare
+
+    progress = _progress("compare")
+    try:
+        rows = compare_cells(
+            steps=args.steps,
+            samples=args.samples or 1_000,
+            seed=args.seed,
+            init=args.init,
+            forget_bias=args.forget_bias,
+            progress=progress,
+        )
+    finally:
+        _progress_done(progress)
+    out.write(format_compare(rows, args.format))
+    return 0
+
+
+def _check_forget_bias(args, cells) -> None:
+    if args.forget_bias is not None and not any("b_f" in c.params for c in cells):
+        from .cells import cells as builtin
+
+        having = [c.name for c in builtin() if "b_f" in c.params]
+        raise UsageError(
+            f"symgrad {args.command}: --forget-bias sets b_f, which none of "
+            f"{', '.join(c.name for c in cells)} has (cells with b_f: {', '.join(having)})"
+        )
+
+
+def _check_plot_target(path) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    target = Path(path)
+    if target.suffix.lower() not in (".png", ".svg"):
+        raise UsageError(f"symgrad flow --plot: {path!r} must end in .png or .svg")
+    if not target.parent.is_dir():
+        raise UsageError(f"symgrad flow --plot: directory {str(target.parent)!r} does not exist")
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError(
+            "symgrad flow --plot needs matplotlib, which is not installed: "
+            "pip install 'symgrad[plot]'"
+        )
+
+
+def _progress(command):
+    """A progress callback writing one self-overwriting line to stderr, or None
+    when stderr is not a terminal (then nothing extra is printed)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def report(cell, step, steps):
+        sys.stderr.write(f"\rsymgrad {command}: {cell} {step:,}/{steps:,} steps   ")
+        sys.stderr.flush()
+
+    return report
+
+
+def _progress_done(progress) -> None:
+    if progress is not None:
+        sys.stderr.write("\r" + " " * 60 + "\r")
+        sys.stderr.flush()
+
+
 COMMANDS = {
     "list": cmd_list,
     "show": cmd_show,
     "derive": cmd_derive,
     "bound": cmd_bound,
+    "check": cmd_check,
     "export": cmd_export,
     "verify": cmd_verify,
     "prove": cmd_prove,
 }
+COMMANDS["flow"] = cmd_flow
+COMMANDS["compare"] = cmd_compare
 
 
 def main(argv=None, out=None) -> int:

@@ -452,17 +452,34 @@ def evaluate_point(d: Derivation, point: dict, digits: int = 30):
         raise ValueError(
             "; ".join(problems) + f" (this derivative needs: {', '.join(sorted(needed))})"
         )
-    prec = digits + 10  # guard digits: the terms are sums and products of a few dozen ops
-    env = {
-        d.cell.symbol(n): sympy.Float(sympy.nsimplify(v) if isinstance(v, float) else v, prec)
-        for n, v in point.items()
-    }
+    exact = {d.cell.symbol(n): sympy.Rational(v) for n, v in point.items()}
+    # Complements such as 1 - c_hat^2 cancel digits in saturation (|u| = 40 loses
+    # 35 of them), so work at growing precision until two runs agree to `digits`.
+    dps, previous = digits + 10, None
+    while True:
+        with mpmath.workdps(dps):
+            terms = _mp_terms(d, exact)
+            if previous is not None and all(
+                abs(a - b) <= mpmath.mpf(10) ** -(digits + 2) * abs(a)
+                for a, b in zip(terms, previous, strict=True)
+            ):
+                break
+            if dps > 64 * (digits + 10):
+                break  # exact zeros, or cancellation no precision can save: report as is
+            previous, dps = terms, 2 * dps
+    with mpmath.workdps(dps):
+        total = mpmath.fsum(terms)
+        return sympy.Float(total, digits), [sympy.Float(t, digits) for t in terms]
+
+
+def _mp_terms(d: Derivation, exact: dict) -> list:
+    env = {sym: mpmath.mpf(r.p) / r.q for sym, r in exact.items()}
     for prev, expr in d.carry.items():
-        env[prev] = expr.xreplace(env).evalf(prec)
+        env[prev] = mp_evaluate(expr, env)
     for eq in d.cell.equations:
-        env[eq.symbol] = eq.rhs.xreplace(env).evalf(prec)
-    per_term = [t.expr.xreplace(env).evalf(digits) for t in d.terms]
-    return sympy.Add(*per_term).evalf(digits), per_term
+        if eq.rhs.free_symbols <= env.keys():
+            env[eq.symbol] = mp_evaluate(eq.rhs, env)
+    return [mp_evaluate(t.expr, env) for t in d.terms]
 
 
 # ---------------------------------------------------------------- gate counting

@@ -84,8 +84,8 @@ class sigmoid(sympy.Function):  # noqa: N801  (named like SymPy's tanh)
         return f"{np}(-{lae}(0, -({arg})))"
 
     def _mpmathcode(self, printer):
-        arg = printer._print(self.args[0])
-        return f"1/(1 + mpmath.exp(-({arg})))"
+        exp = printer._module_format("mpmath.exp")  # registers the import for lambdify
+        return f"1/(1 + {exp}(-({printer._print(self.args[0])})))"
 
 
 class tanh(sympy.tanh):  # noqa: N801
@@ -163,7 +163,8 @@ class softplus(sympy.Function):  # noqa: N801
         return f"{lae}(0, {printer._print(self.args[0])})"
 
     def _mpmathcode(self, printer):
-        return f"mpmath.log(1 + mpmath.exp({printer._print(self.args[0])}))"
+        log, exp = printer._module_format("mpmath.log"), printer._module_format("mpmath.exp")
+        return f"{log}(1 + {exp}({printer._print(self.args[0])}))"
 
 
 #: Functions an equation may call, by the name it is called with.

@@ -1,44 +1,377 @@
-"""NumPy kernels of derivations: vectorised, gate values computed once.
+"""NumPy kernels of derivations: generated once, gate values shared, stable in saturation.
+
+:func:`make_numeric` turns a :class:`~symgrad.derive.Derivation` into a
+vectorised function of its free names. The function is generated as straight
+Python/NumPy code, once per derivation (cached by content), in three steps:
+
+1. *lowering*: every activation is computed once from its pre-activation u,
+   together with the complement the gate form needs: :math:`\\sigma(u)` with
+   :math:`1 - \\sigma(u) = \\sigma(-u)` (:func:`sigmoid_pair`), :math:`\\tanh u`
+   with :math:`1 - \\tanh^2 u = \\operatorname{sech}^2 u` (:func:`tanh_sech2`);
+   the terms' factors ``1 - f`` and ``1 - c_hat**2`` are replaced by these, so
+   no term ever subtracts two numbers close to 1;
+2. common subexpressions of the terms (``o_prev*sech2(c_prev)`` in three LSTM
+   terms) are computed once (:func:`sympy.cse`);
+3. large batches are cut into cache-sized chunks, shared between threads
+   (NumPy releases the GIL inside its loops).
 
 NumPy is imported here and only here among the symbolic layers, so that
-``symgrad derive`` never pays for it.
+``symgrad derive`` never pays for it. The generated code contains no text of
+the cell: every name is replaced by a positional one (``a0``, ``v3``).
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
 import numpy as np
 import sympy
+from sympy.printing.numpy import NumPyPrinter
 
-from .derive import Derivation, _compose
+from .derive import Derivation
 
-__all__ = ["make_numeric"]
+__all__ = ["make_numeric", "sigmoid_pair", "tanh_sech2"]
+
+# ---------------------------------------------------------------- stable primitives
+
+# e^709 is finite (the largest double is e^709.78); sigma(-709) = 1.2e-308.
+_EXP_MAX = 709.0
+# Below this |u|, tanh u = u P(u^2) by its Taylor series: at |u| = 1/8 the first
+# omitted coefficient times (u^2)^8 is 2e-18 relative. Above it, (1 - e)/(1 + e)
+# with e = exp(-2|u|) <= 0.78 loses at most log2(e/(1-e)) < 2 bits to cancellation.
+_TANH_SERIES_BELOW = 0.125
+# Taylor coefficients of tanh(u)/u in v = u^2, highest first (2^2n (2^2n - 1) B_2n / (2n)!).
+_TANH_SERIES = tuple(
+    float(c)
+    for c in reversed(
+        [
+            sympy.Integer(1),
+            sympy.Rational(-1, 3),
+            sympy.Rational(2, 15),
+            sympy.Rational(-17, 315),
+            sympy.Rational(62, 2835),
+            sympy.Rational(-1382, 155925),
+            sympy.Rational(21844, 6081075),
+            sympy.Rational(-929569, 638512875),
+        ]
+    )
+)
+
+
+def sigmoid_pair(u):
+    """:math:`(\\sigma(u), \\sigma(-u))` for u in R, elementwise: a gate and its complement.
+
+    Both from one :math:`e = e^{-u}`: :math:`\\sigma(u) = 1/(1 + e)`,
+    :math:`\\sigma(-u) = e/(1 + e)`, neither computed as 1 minus the other, so
+    each keeps a relative error of a few ulp on both tails
+    (:math:`\\sigma(-30) = 9.4\\cdot 10^{-14}` keeps all its digits;
+    ``1 - sigmoid(30)`` would keep three). Below u = -709, where e would
+    overflow, :math:`\\sigma(u) < 1.3\\cdot 10^{-308}` is returned as 0.
+    """
+    u = np.asarray(u, dtype=float)
+    e = np.exp(-np.maximum(u, -_EXP_MAX))
+    g = 1.0 / (1.0 + e)
+    complement = e * g
+    return g * (u >= -_EXP_MAX), complement
+
+
+def tanh_sech2(u):
+    """:math:`(\\tanh u, \\operatorname{sech}^2 u)` for u in R, elementwise.
+
+    :math:`\\operatorname{sech}^2 u = 1 - \\tanh^2 u = 4e/(1 + e)^2` with
+    :math:`e = e^{-2|u|} \\in (0, 1]`: relative error of a few ulp for every u
+    (``1 - tanh(u)**2`` is 0 from |u| = 19.1 on, and has lost half its digits
+    at |u| = 9). :math:`\\tanh u` itself is :math:`(1 - e)/(1 + e)` with the
+    sign of u, or its Taylor series below |u| = 1/8 where 1 - e would cancel.
+    """
+    u = np.asarray(u, dtype=float)
+    shape = u.shape
+    u = u.reshape(-1)
+    a = np.abs(u)
+    e = np.exp(-2.0 * a)
+    r = 1.0 / (1.0 + e)
+    sech2 = 4.0 * e * r * r
+    t = np.copysign((1.0 - e) * r, u)
+    small = np.flatnonzero(a < _TANH_SERIES_BELOW)
+    if small.size:
+        us = u[small]
+        v = us * us
+        poly = _TANH_SERIES[0]
+        for c in _TANH_SERIES[1:]:
+            poly = poly * v + c
+        t[small] = us * poly
+    return t.reshape(shape), sech2.reshape(shape)
+
+
+# ---------------------------------------------------------------- kernels
 
 
 def make_numeric(d: Derivation):
     """A function ``f(**arrays) -> (total, terms)`` evaluating ``d`` elementwise.
 
-    Keyword arguments are :attr:`Derivation.free_names` (ASCII names), arrays or
-    scalars that broadcast together; ``terms`` is a tuple in the order of
-    ``d.terms``. Common subexpressions (each gate's pre-activation and value)
-    are computed once and shared by all terms.
+    Keyword arguments are :attr:`Derivation.free_names` (ASCII names), float
+    arrays or scalars that broadcast together; ``terms`` is a tuple of float64
+    arrays of the broadcast shape, in the order of ``d.terms``, and ``total``
+    their sum. ``f.names`` lists the arguments; ``f.source`` is the generated
+    code. Finite inputs give finite outputs with no floating-point warning, at
+    any pre-activation (gates and tanh' in their stable forms, see
+    :func:`sigmoid_pair`, :func:`tanh_sech2`). Generated once per derivation
+    content and cached.
     """
-    names = d.free_names
-    symbols = [d.cell.symbol(n) for n in names]
-    exprs = [_compose(d.cell, d.carry, t.expr) for t in d.terms]
-    kernel = sympy.lambdify(symbols, exprs, modules="numpy", cse=True)
+    return _make_numeric(_content_key(d), d.cell.name, d.target, d.source)
+
+
+def _content_key(d: Derivation) -> tuple:
+    """What the kernel depends on, hashable: names, definitions, terms."""
+    definitions = tuple((eq.symbol, eq.rhs) for eq in d.cell.equations)
+    return (
+        tuple(d.free_names),
+        definitions,
+        tuple(d.carry.items()),
+        tuple(t.expr for t in d.terms),
+    )
+
+
+@lru_cache(maxsize=256)
+def _make_numeric(key: tuple, cell_name: str, target: str, source: str):
+    names, definitions, carry, exprs = key
+    kernel, code = _generate(names, dict(carry), dict(definitions), exprs, f"{target}_{source}")
+    n_terms = len(exprs)
 
     def numeric(**arrays):
         missing = [n for n in names if n not in arrays]
         unknown = [n for n in arrays if n not in names]
         if missing or unknown:
             raise TypeError(
-                f"numeric() of {d.cell.name} needs exactly {', '.join(names)}"
+                f"numeric() of {cell_name} d{target}/d{source} needs exactly {', '.join(names)}"
                 + (f"; missing {', '.join(missing)}" if missing else "")
                 + (f"; unknown {', '.join(unknown)}" if unknown else "")
             )
-        args = np.broadcast_arrays(*(np.asarray(arrays[n], dtype=float) for n in names))
-        terms = tuple(np.broadcast_to(v, args[0].shape) * 1.0 for v in kernel(*args))
-        return sum(terms[1:], terms[0]), terms
+        args = [np.asarray(arrays[n], dtype=float) for n in names]
+        shape = np.broadcast_shapes(*(a.shape for a in args))
+        size = int(np.prod(shape))
+        out = np.empty((n_terms + 1, size))
+        if size <= CHUNK:
+            _run(kernel, [np.broadcast_to(a, shape).reshape(-1) for a in args], out, 0, size)
+        else:
+            _prime_allocator()
+            flat = [np.broadcast_to(a, shape).reshape(-1) for a in args]
+            starts = range(0, size, CHUNK)
+            pool = _pool() if size >= PARALLEL_FROM else None
+            if pool is None:
+                for s in starts:
+                    _run(kernel, flat, out, s, min(s + CHUNK, size))
+            else:
+                jobs = [
+                    pool.submit(_run, kernel, flat, out, s, min(s + CHUNK, size)) for s in starts
+                ]
+                for job in jobs:
+                    job.result()
+        out = out.reshape((n_terms + 1, *shape))
+        return out[0], tuple(out[1:])
 
     numeric.names = names
+    numeric.source = code
+    numeric.__name__ = f"d{target}_d{source}"
+    numeric.__qualname__ = numeric.__name__
     return numeric
+
+
+#: Points per chunk: 2^13 float64 = 64 KiB per temporary, so the kernel's
+#: temporaries stay in cache and below glibc's 128 KiB mmap threshold (at 2^14
+#: every temporary was a fresh mmap: tanh_sech2 cost 2.5x more). Above
+#: PARALLEL_FROM points the chunks go to threads.
+CHUNK = 1 << 13
+PARALLEL_FROM = 1 << 17
+_POOL: list = []
+_PRIMED: list = []
+
+
+def _prime_allocator() -> None:
+    """Free one 4 MiB block, once, so that chunk temporaries stay on the heap.
+
+    glibc returns heap memory above its trim threshold (128 KiB in a fresh
+    process) to the system whenever it is freed, so every chunk's temporaries
+    were mapped and page-faulted anew: the LSTM kernel took 1000 ns a point
+    instead of 110. Freeing a block obtained by mmap raises the threshold to
+    twice its size (glibc's dynamic mmap threshold); elsewhere this is a no-op.
+    """
+    if not _PRIMED:
+        block = np.empty(1 << 19)
+        block[::512] = 0.0  # touch a page in eight, so the block is real
+        del block
+        _PRIMED.append(True)
+
+
+def _pool():
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2:
+        return None
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(workers, thread_name_prefix="symgrad-kernel"))
+    return _POOL[0]
+
+
+def _run(kernel, flat, out, start, stop) -> None:
+    terms = kernel(*(a[start:stop] for a in flat))
+    total = out[0, start:stop]
+    total[...] = 0.0
+    for k, value in enumerate(terms, start=1):
+        out[k, start:stop] = value
+        total += out[k, start:stop]
+
+
+# ---------------------------------------------------------------- code generation
+
+
+class _Lowering:
+    """Rewrites expressions over cell values into straight-line assignments.
+
+    Each value (gate, candidate, state, carried previous value) and each
+    activation call is assigned once; ``complement[g]`` is the symbol of
+    1 - g for a sigmoid value g, ``sech2[t]`` that of 1 - t^2 for a tanh value t.
+    """
+
+    def __init__(self, free, carry, definitions):
+        self.free = set(free)
+        self.definitions = {**carry, **definitions}
+        self.lines: list = []  # (targets, kind, expression)
+        self.local: dict = {}
+        self.calls: dict = {}
+        self.complement: dict = {}
+        self.sech2: dict = {}
+
+    def fresh(self):
+        return sympy.Dummy("v", real=True)
+
+    def atom(self, expr):
+        """``expr`` lowered and, unless a symbol or number, assigned to a fresh local."""
+        low = self.lower(expr)
+        if low.is_Symbol or low.is_Number:
+            return low
+        v = self.fresh()
+        self.lines.append(((v,), "expr", low))
+        return v
+
+    def value(self, symbol):
+        if symbol in self.local:
+            return self.local[symbol]
+        if symbol in self.free or symbol not in self.definitions:
+            return symbol
+        rhs = self.definitions[symbol]
+        low = self.lower(rhs)
+        if not (low.is_Symbol or low.is_Number):
+            v = self.fresh()
+            self.lines.append(((v,), "expr", low))
+            low = v
+        self.local[symbol] = low
+        return low
+
+    def activation(self, kind, arg):
+        u = self.atom(arg)
+        key = (kind, u)
+        if key not in self.calls:
+            value, partner = self.fresh(), self.fresh()
+            self.lines.append(((value, partner), kind, u))
+            (self.complement if kind == "sigmoid_pair" else self.sech2)[value] = partner
+            self.calls[key] = value
+        return self.calls[key]
+
+    def lower(self, expr):
+        from .expr import sigmoid
+
+        if expr.is_Symbol:
+            return self.value(expr)
+        if expr.is_Number or not expr.args:
+            return expr
+        if isinstance(expr, sigmoid):
+            return self.activation("sigmoid_pair", expr.args[0])
+        if isinstance(expr, sympy.tanh):
+            return self.activation("tanh_sech2", expr.args[0])
+        args = [self.lower(a) for a in expr.args]
+        if expr.is_Add:
+            return self.stable_sum(args)
+        return expr.func(*args)
+
+    def stable_sum(self, args):
+        """``1 - g`` -> complement(g), ``1 - t**2`` -> sech2(t), within any sum."""
+        for k, arg in enumerate(args):
+            coeff, rest = arg.as_coeff_Mul()
+            if abs(coeff) != 1:
+                continue
+            if rest in self.complement:
+                partner = self.complement[rest]
+            elif rest.is_Pow and rest.exp == 2 and rest.base in self.sech2:
+                partner = self.sech2[rest.base]
+            else:
+                continue
+            one = -coeff  # 1 - g is +gc; g - 1 is -gc (likewise 1 - t^2, t^2 - 1)
+            if one in args:
+                others = [a for j, a in enumerate(args) if j != k]
+                others.remove(one)
+                return sympy.Add(one * partner, *others)
+        return sympy.Add(*args)
+
+
+class _Printer(NumPyPrinter):
+    """NumPy code with integer powers as products/quotients and a plain heaviside."""
+
+    def __init__(self):
+        super().__init__({"order": "none", "fully_qualified_modules": True})
+
+    def _print_Pow(self, expr, rational=False):  # noqa: N802 (SymPy's printer protocol)
+        exp = expr.exp
+        if exp.is_Integer and exp != 0 and abs(exp) <= 4:
+            base = self.parenthesize(expr.base, 100)
+            power = base if abs(exp) == 1 else f"{base}**{abs(int(exp))}"
+            return power if exp > 0 else f"(1.0/{power})" if abs(exp) > 1 else f"(1.0/{base})"
+        if exp == sympy.Rational(1, 2):
+            return f"numpy.sqrt({self._print(expr.base)})"
+        return super()._print_Pow(expr, rational)
+
+    def _print_Heaviside(self, expr):  # noqa: N802 (SymPy's printer protocol)
+        h0 = expr.args[1] if len(expr.args) > 1 else sympy.Rational(1, 2)
+        return f"numpy.heaviside({self._print(expr.args[0])}, {float(h0)!r})"
+
+    def _print_Abs(self, expr):  # noqa: N802 (SymPy's printer protocol)
+        return f"numpy.abs({self._print(expr.args[0])})"
+
+
+def _generate(names, carry, definitions, exprs, label):
+    """Compile the kernel ``f(a0, a1, ...) -> tuple of term arrays``; returns (f, code)."""
+    free = [sympy.Symbol(n, real=True) for n in names]
+    lowering = _Lowering(free, carry, definitions)
+    outputs = [lowering.lower(e) for e in exprs]
+    replacements, outputs = sympy.cse(outputs, symbols=_dummies(), order="none")
+
+    # Positional names only: the generated code never contains a cell's own names.
+    rename = {s: sympy.Symbol(f"a{k}", real=True) for k, s in enumerate(free)}
+    local = [t for targets, _, _ in lowering.lines for t in targets] + [s for s, _ in replacements]
+    rename.update({s: sympy.Symbol(f"v{k}", real=True) for k, s in enumerate(local)})
+    printer = _Printer()
+
+    def text(e):
+        return printer.doprint(sympy.sympify(e).xreplace(rename))
+
+    body = []
+    for targets, kind, e in lowering.lines:
+        lhs = ", ".join(text(t) for t in targets)
+        rhs = text(e) if kind == "expr" else f"{kind}({text(e)})"
+        body.append(f"    {lhs} = {rhs}")
+    body += [f"    {text(s)} = {text(e)}" for s, e in replacements]
+    results = ", ".join(text(e) for e in outputs)
+    params = ", ".join(text(s) for s in free)
+    comma = "," if outputs else ""
+    code = f"def kernel({params}):\n" + "\n".join(body) + f"\n    return ({results}{comma})\n"
+    namespace = {"numpy": np, "sigmoid_pair": sigmoid_pair, "tanh_sech2": tanh_sech2}
+    # As in lambdify: the code is printed from SymPy objects with positional
+    # names only, so nothing of a cell's text reaches exec.
+    exec(compile(code, f"<symgrad kernel {label}>", "exec"), namespace)
+    return namespace["kernel"], code
+
+
+def _dummies():
+    while True:
+        yield sympy.Dummy("w", real=True)

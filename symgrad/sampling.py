@@ -29,9 +29,21 @@ INITS = {
 }
 
 
-def describe(init: str = "normal", forget_bias: float | None = None) -> str:
-    """The distribution in one line, for printing beside every Monte Carlo figure."""
-    text = INITS[init] + "; c_{t-1} ~ N(0,1); previous gates ~ U(0,1); h_{t-1} ~ U(-1,1)"
+def describe(
+    init: str = "normal", forget_bias: float | None = None, cell: Cell | None = None
+) -> str:
+    """The distribution in one line, for printing beside every Monte Carlo figure.
+
+    With ``cell``, the previous-step states are named with the distribution
+    :func:`sample` really draws them from; without, SPEC section 3's defaults.
+    """
+    if cell is None:
+        prevs = "c_{t-1} ~ N(0,1); previous gates ~ U(0,1); h_{t-1} ~ U(-1,1)"
+    else:
+        ranges = {sym.name: r for sym, r in value_ranges(cell).items()}
+        states = [f"{s}_{{t-1}} ~ {_PREVIOUS[_kind(ranges[s])]}" for s in cell.state]
+        prevs = "; ".join([*states, "previous gates ~ U(0,1)"])
+    text = INITS[init] + "; " + prevs
     if forget_bias is not None:
         text += f"; forget bias b_f = {forget_bias:g}"
     return text
@@ -81,12 +93,26 @@ def _parameter(name: str, n: int, rng, init: str) -> np.ndarray:
     return rng.standard_normal(n) * math.sqrt(2.0 / (1 + 1))
 
 
-def _previous(interval, n: int, rng) -> np.ndarray:
+_PREVIOUS = {"gate": "U(0,1)", "bounded": "U(-1,1)", "nonnegative": "|N(0,1)|", "free": "N(0,1)"}
+
+
+def _kind(interval) -> str:
     lo, hi = interval
     if lo >= 0.0 and hi <= 1.0:
-        return rng.uniform(0.0, 1.0, n)
+        return "gate"
     if lo >= -1.0 and hi <= 1.0:
-        return rng.uniform(-1.0, 1.0, n)
+        return "bounded"
     if lo >= 0.0:
-        return np.abs(rng.standard_normal(n))  # relu states are never negative
+        return "nonnegative"  # relu states are never negative
+    return "free"
+
+
+def _previous(interval, n: int, rng) -> np.ndarray:
+    kind = _kind(interval)
+    if kind == "gate":
+        return rng.uniform(0.0, 1.0, n)
+    if kind == "bounded":
+        return rng.uniform(-1.0, 1.0, n)
+    if kind == "nonnegative":
+        return np.abs(rng.standard_normal(n))
     return rng.standard_normal(n)

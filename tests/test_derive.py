@@ -223,3 +223,18 @@ def test_repr_latex_renders_the_sum():
     text = symgrad.derive("gru")._repr_latex_()
     assert text.startswith("$$") and r"\frac{\partial h_t}{\partial h_{t-1}}" in text
     assert r"\left(1 - \hat{h}_t^{2}\right)" in text
+
+
+def test_python_keywords_are_not_names():
+    with pytest.raises(symgrad.CellError, match="'lambda' is reserved"):
+        symgrad.make_cell(
+            "k", "", ["x"], ["lambda"], ["h"], [("h", None, "tanh(x)", None)], ("h", "h_prev")
+        )
+
+
+def test_sampling_describes_what_it_draws():
+    from symgrad.sampling import describe
+
+    assert "c_{t-1} ~ N(0,1); h_{t-1} ~ U(-1,1)" in describe("normal", None, get_cell("lstm"))
+    assert "h_{t-1} ~ |N(0,1)|" in describe("normal", None, get_cell("rnn-relu"))
+    assert "c_{t-1}" not in describe("normal", None, get_cell("gru"))

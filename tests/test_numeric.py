@@ -114,3 +114,34 @@ def test_saturated_gates_evaluate_without_overflow():
     total, _terms = f(**point)
     assert np.all(np.isfinite(total))
     assert total[0] == pytest.approx(0.0, abs=1e-300) and total[1] == pytest.approx(1.0)
+
+
+def test_activations_lambdify_to_mpmath():
+    # The mpmath printer must register its imports (a bare "mpmath.exp" is a NameError).
+    x = sympy.Symbol("x", real=True)
+    f = sympy.lambdify(x, symgrad.expr.sigmoid(x) + symgrad.expr.softplus(x), "mpmath")
+    with mpmath.workdps(30):
+        expected = 1 / (1 + mpmath.exp(-0.5)) + mpmath.log(1 + mpmath.exp(0.5))
+        assert abs(f(mpmath.mpf(0.5)) - expected) < DIGITS30
+
+
+def test_evaluate_keeps_30_digits_in_deep_saturation():
+    # Weights and biases 1 but b_c = 40: c_hat's pre-activation is 41 + h_{t-1}, so
+    # 1 - c_hat^2 ~ 1e-35 cancels 35 digits of a fixed-precision run.
+    d, names, _, _ = oracle("lstm")
+    point = {n: 1 for n in names}
+    point.update(b_c=40, c_prev=0.5, o_prev=0.5)
+    _, terms = d.evaluate({n: sympy.Rational(v) for n, v in point.items()})
+    with mpmath.workdps(120):
+        u = 1 + mpmath.tanh(mpmath.mpf(0.5)) / 2 + 40
+        i = 1 / (1 + mpmath.exp(-(2 + mpmath.tanh(mpmath.mpf(0.5)) / 2)))  # b_i = 1
+        candidate = i * (1 - mpmath.tanh(u) ** 2) * mpmath.mpf(0.5) * (1 - mpmath.tanh(0.5) ** 2)
+        assert abs(mpmath.mpf(str(terms[3])) - candidate) <= DIGITS30 * candidate
+
+
+def test_evaluate_takes_floats_at_their_exact_value():
+    d = symgrad.derive("gru")
+    point = {n: 0.1 * (k + 1) for k, n in enumerate(d.free_names)}
+    from_floats, _ = d.evaluate(point)
+    exact, _ = d.evaluate({n: sympy.Rational(v) for n, v in point.items()})
+    assert from_floats == exact

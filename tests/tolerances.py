@@ -21,3 +21,35 @@ DIGITS30 = 1e-25
 def scale(point: dict) -> float:
     """The size of the unbounded factors a term can multiply: (1 + max |value|)^3."""
     return (1.0 + max(abs(float(v)) for v in point.values())) ** 3
+
+
+#: symgrad's kernels against torch.autograd, both float64: each derivative is a
+#: few dozen operations on either side (~1e-15 apart); 1e-12 is the issue's bar
+#: and leaves a factor 1000 for torch's vectorised exp and tanh (a few ulp each).
+TORCH_REL = 1e-12
+
+#: A step's values against torch: sums of parts of size O(1) (|h| < 1, |c| a few)
+#: carry ~EPS absolute, not relative, error where the parts nearly cancel.
+STEP_VALUE_ABS = 1e-14
+
+#: The stable primitives sigmoid_pair and tanh_sech2: the worst error measured
+#: is 5.2 ulp (tanh near |u| = 1/8, where 1 - e^{-2|u|} loses two bits).
+PRIMITIVE_REL = 8 * EPS
+
+#: A product of gates (no sum inside) from the kernel against 60 digits, at
+#: saturated points: up to ~8 factors of a few ulp each, and the relative
+#: condition 2|u| <= 60 of sech^2 u on the pre-activation's rounding.
+SATURATED_PRODUCT_REL = 1e-13
+
+#: The complex step of one library function (sin, sigma) against its closed-form
+#: derivative: a few ulp on either side.
+COMPLEX_STEP_REL = 16 * EPS
+
+#: Central differences of y^7 at |y| <= 2 with Richardson extrapolation: exact
+#: but for rounding, 13.5 (the extrapolation's amplification) x EPS x |y^7| / H
+#: with H = 2^-6 max(1, |y|): ~3e-12 at |y| = 2.
+RICHARDSON_POLY_ABS = 1e-11
+
+#: sigmoid_pair returns sigma(u) = 0 below u = -709, where the exact value is
+#: under sigma(-709) = 1.2e-308 (subnormal: its relative error means nothing).
+SIGMOID_FLUSH = 1.3e-308
