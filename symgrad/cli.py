@@ -547,7 +547,7 @@ def _claim_context(args):
     return Context(settings, steps=args.steps, flow_samples=args.flow_samples)
 
 
-def _progress():
+def _claims_progress():
     """A progress line on stderr when it is a terminal, else None."""
     if not sys.stderr.isatty():
         return None
@@ -563,7 +563,7 @@ def _run_claims(args, ids):
     from .claims import ClaimError, verify
 
     ctx = _claim_context(args)
-    progress = _progress()
+    progress = _claims_progress()
     try:
         results = verify(ids, ctx, progress=progress)
     except ClaimError as err:
