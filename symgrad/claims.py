@@ -1225,7 +1225,8 @@ def _check_state_jacobian(claim, ctx):
             rec.require(
                 _same(cell, d.carry, d.total, one_step),
                 f"`{name}`: the article's one-step derivative = the Jacobian's row through "
-                f"$\\partial {prev.name}/\\partial {d.source}$: exact for one step",
+                f"$\\partial {cell.latex[prev.name]}/\\partial {cell.latex[d.source]}$: exact for "
+                "one step",
             )
             shift = {cell.symbol(f"{v}_prev"): cell.symbol(v) for v in cell.values}
             now = partial(expr.xreplace(shift), cell.symbol(d.source.removesuffix("_prev")))
