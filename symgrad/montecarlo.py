@@ -43,6 +43,7 @@ __all__ = [
     "StateGap",
     "Summary",
     "mean_ci",
+    "make_step",
     "one_step",
     "quantile_ci",
     "rng_for",
