@@ -277,3 +277,31 @@ def test_list_shows_claims_beside_cells():
     assert code == 0 and [c["id"] for c in data["claims"]] == [i for i, _ in SPEC_TABLE]
     code, out = run("list")
     assert code == 0 and "Claims" in out and "lstm-saturation-045" in out
+
+
+def test_json_is_strict_and_carries_the_required_figures(catalog):
+    from symgrad.report import verify_json
+
+    results, ctx = catalog
+    data = json.loads(json.dumps(verify_json(results, ctx), allow_nan=False))
+    by_id = {c["id"]: c for c in data["claims"]}
+    required = {
+        "vanish-explode": ["rnn", "lstm", "gru"],
+        "gru-less-stable": ["gru", "lstm"],
+        "lstm-minor-terms": None,
+        "lstm-forget-dominant": None,
+        "lstm-state-jacobian": ["lstm", "gru-late-reset"],
+    }
+    for claim_id, cells in required.items():
+        (m,) = [e for e in by_id[claim_id]["evidence"] if e["kind"] == "M"]
+        reports = [m] if cells is None else [m["cells"][c] for c in cells]
+        for r in reports:
+            r = r.get("one_step", r)
+            assert r["seed"] == ctx.settings.seed and r["samples"] == ctx.settings.samples
+            for key in ("abs_dominant", "abs_minor_sum"):
+                if r[key] is None:  # a one-term cell
+                    continue
+                assert set(r[key]) == {"mean", "p50", "p90", "p99"}
+                assert all(len(v["ci"]) == 2 for v in r[key].values())
+            assert 0 <= r["abs_derivative_exceeds_1"]["value"] <= 1
+            assert "minor_outweighs_dominant" in r and "distribution" in r
