@@ -38,7 +38,7 @@ from numbers import Real
 import sympy
 
 from .cells import Cell, get_cell
-from .derive import _compose, derive, partial
+from .derive import compose, derive, partial
 from .expr import sigmoid
 from .render import Factors
 
@@ -893,7 +893,7 @@ def _rnn_s(a: Fraction, h: Fraction):
     W, x, b, U, h_prev = (d.cell.symbol(n) for n in ("W", "x", "b", "U", "h_prev"))  # noqa: N806
     v = sympy.Symbol("v", real=True)
     a_, h_ = _rational(a), _rational(h)
-    raw = _compose(d.cell, d.carry, term.expr)
+    raw = compose(d.cell, d.carry, term.expr)
     in_v = raw.xreplace({b: a_ - W * x, h_prev: h_}).xreplace({U: (v - a_) / h_})
     return _absorb(in_v * h_, v), v
 

@@ -32,7 +32,7 @@ import numpy as np
 import sympy
 
 from .cells import Cell, get_cell, prev_name
-from .derive import Derivation, StateJacobian, _compose, derive
+from .derive import Derivation, StateJacobian, compose, derive
 from .expr import relu, sigmoid, softplus
 from .numeric import _content_key, make_numeric
 from .sampling import INITS, describe, sample
@@ -617,7 +617,7 @@ class _Plan:
         self.definitions = dict(d.carry)
         for eq in cell.equations:
             self.definitions[eq.symbol] = eq.rhs
-        raw = _compose(cell, d.carry, cell.equation(d.target).symbol)
+        raw = compose(cell, d.carry, cell.equation(d.target).symbol)
         raw_ops = sympy.count_ops(raw)
         rhs = cell.equation(d.target).rhs
         self.quantities = []
@@ -625,12 +625,12 @@ class _Plan:
             via = cell.symbol(t.via)
             pieces = [_Piece(rhs, via, True, t.coefficient, raw_ops + sympy.count_ops(rhs))]
             if via != self.source:
-                composed = _compose(cell, d.carry, via)
+                composed = compose(cell, d.carry, via)
                 ops = sympy.count_ops(composed)
                 pieces.append(_Piece(composed, self.source, False, t.path, ops))
-            ops = raw_ops + sympy.count_ops(_compose(cell, d.carry, t.expr))
+            ops = raw_ops + sympy.count_ops(compose(cell, d.carry, t.expr))
             self.quantities.append(_Quantity(t.via, tuple(pieces), t.expr, ops))
-        total_ops = raw_ops + sympy.count_ops(_compose(cell, d.carry, d.total))
+        total_ops = raw_ops + sympy.count_ops(compose(cell, d.carry, d.total))
         total = _Piece(raw, self.source, False, d.total, raw_ops)
         self.quantities.append(_Quantity("total", (total,), None, total_ops))
         exprs = [p.expr for q in self.quantities for p in q.pieces]

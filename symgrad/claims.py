@@ -32,7 +32,7 @@ from types import MappingProxyType
 import sympy
 
 from .cells import get_cell
-from .derive import _compose, derive, partial, value_ranges
+from .derive import compose, derive, partial, value_ranges
 from .expr import parse_equation
 
 __all__ = [
@@ -271,7 +271,7 @@ def _same(cell, carry, a, b) -> bool:
     """``a == b`` exactly: in gate form, else with every value composed out."""
     if sympy.expand(a - b) == 0:
         return True
-    return sympy.expand(_compose(cell, carry, a - b)) == 0
+    return sympy.expand(compose(cell, carry, a - b)) == 0
 
 
 def _fmt(x, digits: int = 4) -> str:
@@ -493,8 +493,8 @@ def _check_recursion(claim, ctx):
             cell = get_cell(name)
             d = derive(cell)
             h, h_prev, x = cell.symbol(d.target), cell.symbol(d.source), cell.symbol("x")
-            raw = _compose(cell, {}, h)
-            a = _compose(cell, {}, d.total)
+            raw = compose(cell, {}, h)
+            a = compose(cell, {}, d.total)
             xs = sympy.symbols(f"x1:{horizon + 1}", real=True)
             hs = [sympy.Symbol("h_0", real=True)]
             for t in range(horizon):
@@ -738,7 +738,7 @@ def _check_rnn_tanh_bounded(claim, ctx):
         d = derive(cell)
         u, w, b, x, h_prev = (cell.symbol(n) for n in ("U", "W", "b", "x", "h_prev"))
         v, a = sympy.symbols("v a", real=True)
-        total = _compose(cell, {}, d.total)
+        total = compose(cell, {}, d.total)
         # U = (v - a)/h_{t-1}, a = W x_t + b: for h_{t-1} != 0 a bijection of U onto v.
         substituted = total.xreplace({u: (v - w * x - b) / h_prev})
         claimed = parse_equation(given["substituted"], {"v": v, "a": a, "h_prev": h_prev})

@@ -45,6 +45,7 @@ __all__ = [
     "StateJacobian",
     "Term",
     "check_terms",
+    "compose",
     "count_gates",
     "derive",
 ]
@@ -128,7 +129,7 @@ class Derivation:
     def free_names(self) -> tuple[str, ...]:
         """Names a point must give to evaluate this derivation (see :meth:`evaluate`)."""
         return tuple(
-            sorted(s.name for s in _compose(self.cell, self.carry, self.total).free_symbols)
+            sorted(s.name for s in compose(self.cell, self.carry, self.total).free_symbols)
         )
 
     def evaluate(self, point: dict, digits: int = 30) -> tuple[sympy.Float, list]:
@@ -430,8 +431,12 @@ def _gate(expr, rules):
     return expr.xreplace(rules)
 
 
-def _compose(cell: Cell, carries: dict, expr):
-    """``expr`` with every value replaced by its definition, down to the free names."""
+def compose(cell: Cell, carries: dict, expr):
+    """``expr`` with every value replaced by its definition, down to the free names.
+
+    ``carries`` (a :attr:`Derivation.carry`) replaces previous-step values too,
+    so the result is the raw forward pass the derivative differentiates.
+    """
     defs = dict(carries)
     for eq in cell.equations:
         defs[eq.symbol] = eq.rhs.xreplace(defs)
@@ -680,8 +685,8 @@ def check_terms(derivation: Derivation) -> Check:
     """
     cell, carries = derivation.cell, derivation.carry
     s = cell.symbol(derivation.source)
-    raw = _compose(cell, carries, cell.equation(derivation.target).symbol)
-    claimed = _compose(cell, carries, derivation.total)
+    raw = compose(cell, carries, cell.equation(derivation.target).symbol)
+    claimed = compose(cell, carries, derivation.total)
     if sympy.expand(claimed - partial(raw, s)) == 0:
         return Check(
             "symbolic",

@@ -9,8 +9,8 @@ from symgrad.derive import (
     Check,
     Derivation,
     Term,
-    _compose,
     check_terms,
+    compose,
     partial,
     value_ranges,
 )
@@ -47,9 +47,9 @@ def test_terms_equal_sympys_own_derivative_of_the_exp_form(name):
     # SymPy's diff of the composed definition with sigma written through exp.
     d = symgrad.derive(name)
     cell, s = d.cell, S(d.source)
-    raw = _compose(cell, d.carry, cell.equation(d.target).symbol)
+    raw = compose(cell, d.carry, cell.equation(d.target).symbol)
     reference = sympy.diff(as_sympy(raw.rewrite(sympy.exp)), s)
-    claimed = as_sympy(_compose(cell, d.carry, d.total))
+    claimed = as_sympy(compose(cell, d.carry, d.total))
     point = {
         sym: sympy.Rational(k % 7 - 3, 4) + sympy.Rational(1, 9)
         for k, sym in enumerate(sorted(reference.free_symbols | claimed.free_symbols, key=str))
@@ -64,8 +64,8 @@ def test_state_jacobian_entries_are_exact(name):
     assert j.check.passed
     for row in j.entries:
         for d in row:
-            raw = _compose(cell, {}, cell.equation(d.target).symbol)
-            assert same(_compose(cell, {}, d.total), sympy.diff(as_sympy(raw), S(d.source)))
+            raw = compose(cell, {}, cell.equation(d.target).symbol)
+            assert same(compose(cell, {}, d.total), sympy.diff(as_sympy(raw), S(d.source)))
 
 
 @pytest.mark.parametrize("name", BUILTIN)

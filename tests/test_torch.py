@@ -18,7 +18,7 @@ import sympy
 
 from symgrad.cells import get_cell
 from symgrad.cli import main
-from symgrad.derive import _compose, derive
+from symgrad.derive import compose, derive
 from symgrad.sampling import sample
 from tests.tolerances import STEP_VALUE_ABS, TORCH_REL
 
@@ -52,7 +52,7 @@ def _kernel_value(d, point) -> float:
 @functools.cache
 def _step(cell_name, value):
     cell = get_cell(cell_name)
-    expr = _compose(cell, {}, cell.symbol(value))
+    expr = compose(cell, {}, cell.symbol(value))
     names = sorted(s.name for s in expr.free_symbols)
     symbols = [cell.symbol(n) for n in names]
     # expr.sigmoid prints as mpmath.exp(...): the module itself must be in scope.
