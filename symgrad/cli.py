@@ -352,7 +352,7 @@ def _add_claim_run_arguments(parser) -> None:
 
 # ---------------------------------------------------------------- flow and compare arguments
 
-_RUN_FORMATS = ("text", "markdown", "json")
+_RUN_FORMATS = ("text", "markdown", "json", "latex")
 # The choices of symgrad.sampling.INITS, spelled out here: importing sampling
 # would import NumPy into every command's start-up (a test keeps them equal).
 INIT_CHOICES = ("normal", "xavier", "orthogonal")
@@ -804,7 +804,7 @@ def cmd_flow(args, out) -> int:
         raise UsageError(f"symgrad flow: {err}") from None
     finally:
         _progress_done(progress)
-    out.write(format_flow(results, args.format))
+    out.write(_report(format_flow, results, args.format))
     if args.plot:
         from .plot import plot_flow
 
@@ -833,8 +833,17 @@ def cmd_compare(args, out) -> int:
         )
     finally:
         _progress_done(progress)
-    out.write(format_compare(rows, args.format))
+    out.write(_report(format_compare, rows, args.format))
     return 0
+
+
+def _report(formatter, results, fmt: str) -> str:
+    """flow and compare write Markdown; their LaTeX is that Markdown converted."""
+    if fmt != "latex":
+        return formatter(results, fmt)
+    from .render import markdown_to_latex
+
+    return markdown_to_latex(formatter(results, "markdown"))
 
 
 def _check_forget_bias(args, cells) -> None:

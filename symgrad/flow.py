@@ -1365,8 +1365,11 @@ def _settings_lines(settings) -> list[str]:
 
 def _table(header, rows, markdown) -> list[str]:
     if markdown:
-        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        return out + ["| " + " | ".join(row) + " |" for row in rows]
+        # A pipe inside a cell (P(|D| > 1)) must be escaped or it splits the cell.
+        def line(cells):
+            return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+        return [line(header), "|" + "---|" * len(header), *(line(row) for row in rows)]
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
     return [
         "  ".join(

@@ -587,6 +587,92 @@ def cell_json(cell: Cell) -> dict:
     }
 
 
+# ---------------------------------------------------------------- Markdown reports as LaTeX
+
+_UNICODE_TEX = {
+    "\u2265": r"$\geq$",  # greater-than or equal
+    "\u2264": r"$\leq$",
+    "\u2192": r"$\to$",
+    "\u00d7": r"$\times$",
+    "\u03c3": r"$\sigma$",
+    "\u2202": r"$\partial$",
+    "\u00b2": r"$^2$",
+    "\u2212": "-",  # minus sign
+    "\u2013": "--",  # en dash
+    # OT1 text fonts print | < > as an em dash and inverted marks.
+    "|": "$|$",
+    "<": "$<$",
+    ">": "$>$",
+}
+
+
+def markdown_to_latex(markdown: str) -> str:
+    """A report written as simple Markdown (``#`` headings, ``-`` bullets, pipe
+    tables, ``$...$`` math, ``**bold**``) as a LaTeX fragment that pdflatex
+    compiles: sections, itemize, tabular. Math passes through untouched."""
+    out, items, table = [], [], []
+
+    def flush():
+        if items:
+            out.extend(["\\begin{itemize}", *(f"  \\item {i}" for i in items), "\\end{itemize}"])
+            items.clear()
+        if table:
+            cols = len(table[0])
+            rows = [" & ".join(r) + " \\\\" for r in table]
+            out.extend(
+                [
+                    "\\begin{tabular}{" + "l" * cols + "}",
+                    rows[0],
+                    "\\hline",
+                    *rows[1:],
+                    "\\end{tabular}",
+                ]
+            )
+            table.clear()
+
+    for line in markdown.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|"):
+            inner = stripped.strip("|")
+            cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", inner)]
+            if not all(set(c) <= set("-: ") for c in cells):
+                table.append([_tex_text(c) for c in cells])
+            continue
+        if stripped.startswith("- "):
+            items.append(_tex_text(stripped[2:]))
+            continue
+        flush()
+        if stripped.startswith("#"):
+            level, _, title = stripped.partition(" ")
+            command = "section*" if len(level) == 1 else "subsection*"
+            out.append(f"\\{command}{{{_tex_text(title)}}}")
+        elif stripped:
+            out.append(_tex_text(stripped))
+        else:
+            out.append("")
+    flush()
+    return "\n".join(out).strip() + "\n"
+
+
+def _tex_text(text: str) -> str:
+    """Prose escaped for LaTeX, ``$...$`` kept as math, ``**x**`` as bold."""
+    pieces = re.split(r"(\$[^$]*\$)", text)
+    out = []
+    for k, piece in enumerate(pieces):
+        if k % 2:
+            out.append(piece)
+            continue
+        piece = re.sub(r"([\\{}])", r"\\\1", piece)
+        piece = re.sub(r"([_%&#])", r"\\\1", piece)
+        piece = (
+            piece.replace("^", r"\^{}").replace("~", r"\~{}").replace("\\\\", r"\textbackslash{}")
+        )
+        piece = re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", piece)
+        piece = piece.replace("`", "")
+        out.append("".join(_UNICODE_TEX.get(ch, ch) for ch in piece))
+    return "".join(out)
+
+
 def dumps(data) -> str:
     import json
 

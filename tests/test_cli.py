@@ -204,3 +204,39 @@ def test_standalone_latex_compiles(tmp_path, argv):
     )
     assert result.returncode == 0, result.stdout[-2000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 1000
+
+
+def test_markdown_reports_convert_to_latex():
+    from symgrad.render import markdown_to_latex
+
+    tex = markdown_to_latex(
+        "# Title\n\n- a_b ~ 50% **bold** $f_t$ \u03c3\n\n"
+        "| t | P(\\|D\\| > 1) |\n|---|---|\n| 1 | 2% |\n"
+    )
+    assert "\\section*{Title}" in tex
+    assert "\\item a\\_b \\~{} 50\\% \\textbf{bold} $f_t$ $\\sigma$" in tex
+    assert "t & P($|$D$|$ $>$ 1) \\\\" in tex and "1 & 2\\% \\\\" in tex
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["flow", "lstm", "gru-torch", "--steps", "30", "--samples", "20"],
+        ["compare", "--steps", "30", "--samples", "20"],
+    ],
+)
+def test_run_reports_in_latex_compile(tmp_path, argv):
+    from symgrad.render import latex_document
+
+    code, out = run(*argv, "--format", "latex")
+    assert code == 0 and "\\begin{tabular}" in out
+    (tmp_path / "doc.tex").write_text(latex_document(out))
+    result = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]

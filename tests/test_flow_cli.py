@@ -101,7 +101,7 @@ def test_flow_dim_reports_the_classical_condition():
         (["flow", "gru", "--forget-bias", "1"], "which none of gru has (cells with b_f: lstm)"),
         (["flow", "rnn", "--plot", "out.pdf"], "must end in .png or .svg"),
         (["flow", "rnn", "--plot", "no/such/dir/out.png"], "does not exist"),
-        (["compare", "--format", "latex"], "invalid choice: 'latex'"),
+        (["compare", "--format", "pdf"], "invalid choice: 'pdf'"),
     ],
 )
 def test_usage_errors_are_one_line(argv, message, capsys):
