@@ -353,7 +353,8 @@ def _generate(names, carry, definitions, exprs, label):
     printer = _Printer()
 
     def text(e):
-        return printer.doprint(sympy.sympify(e).xreplace(rename))
+        # strict: SymPy objects and numbers only, never a string.
+        return printer.doprint(sympy.sympify(e, strict=True).xreplace(rename))
 
     body = []
     for targets, kind, e in lowering.lines:
