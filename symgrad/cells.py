@@ -309,10 +309,12 @@ BUILTIN_SPECS = {
         wrt=("h", "h_prev"),
     ),
     "lstm": dict(
-        doc="""LSTM with forget gate (Hochreiter & Schmidhuber 1997; Gers et al. 2000),
-no peepholes, as torch.nn.LSTMCell with one bias per gate. State (c, h); the
-article's derivative is dc_t/dc_{t-1}, taken through h_{t-1} = o_{t-1} tanh c_{t-1}
-with o_{t-1} held fixed.""",
+        doc="""LSTM with forget gate; the article's derivative is dc_t/dc_{t-1}.
+
+Hochreiter & Schmidhuber 1997 with the forget gate of Gers et al. 2000, no
+peepholes, as torch.nn.LSTMCell with one bias per gate. State (c, h); the
+derivative is taken through h_{t-1} = o_{t-1} tanh c_{t-1} with o_{t-1} held
+fixed.""",
         inputs="x",
         params=_LSTM_PARAMS,
         state=["c", "h"],
@@ -327,7 +329,9 @@ with o_{t-1} held fixed.""",
         wrt=("c", "c_prev"),
     ),
     "gru": dict(
-        doc="""GRU as in the article (Cho et al. 2014 with z and 1 - z swapped):
+        doc="""GRU as in the article: z_t weighs the candidate, r_t resets before U_h.
+
+Cho et al. 2014 with z and 1 - z swapped:
 h_t = (1 - z_t) h_{t-1} + z_t hat h_t, the reset gate applied before the
 recurrent weight: hat h_t = tanh(W_h x_t + U_h (r_t h_{t-1}) + b_h).""",
         inputs="x",
@@ -342,9 +346,10 @@ recurrent weight: hat h_t = tanh(W_h x_t + U_h (r_t h_{t-1}) + b_h).""",
         wrt=("h", "h_prev"),
     ),
     "gru-merged": dict(
-        doc="""The article's "more extreme" GRU: one gate r_t serves as both update and
-reset gate: h_t = (1 - r_t) h_{t-1} + r_t hat h_t,
-hat h_t = tanh(W_h x_t + U_h (r_t h_{t-1}) + b_h).""",
+        doc="""The article's "more extreme" GRU: one gate r_t for update and reset.
+
+One gate r_t serves as both update and reset gate:
+h_t = (1 - r_t) h_{t-1} + r_t hat h_t, hat h_t = tanh(W_h x_t + U_h (r_t h_{t-1}) + b_h).""",
         inputs="x",
         params="W_r U_r b_r W_h U_h b_h",
         state=["h"],
@@ -356,10 +361,12 @@ hat h_t = tanh(W_h x_t + U_h (r_t h_{t-1}) + b_h).""",
         wrt=("h", "h_prev"),
     ),
     "gru-late-reset": dict(
-        doc="""The article's proposal: "put r_t h_{t-1} at the very end". Gates and
-candidate read o_{t-1}; h_t = (1 - z_t) h_{t-1} + z_t hat h_t; the output
-o_t = r_t h_t is cached as a second state variable. The derivative dh_t/dh_{t-1}
-goes through o_{t-1} = r_{t-1} h_{t-1} with r_{t-1} held fixed.""",
+        doc="""The article's proposal: r_t h_{t-1} moved to the end, o_t = r_t h_t cached.
+
+"Put r_t h_{t-1} at the very end": gates and candidate read o_{t-1};
+h_t = (1 - z_t) h_{t-1} + z_t hat h_t; the output o_t = r_t h_t is cached as a
+second state variable. The derivative dh_t/dh_{t-1} goes through
+o_{t-1} = r_{t-1} h_{t-1} with r_{t-1} held fixed.""",
         inputs="x",
         params="W_z U_z b_z W_r U_r b_r W_h U_h b_h",
         state=["h", "o"],
@@ -373,9 +380,10 @@ goes through o_{t-1} = r_{t-1} h_{t-1} with r_{t-1} held fixed.""",
         wrt=("h", "h_prev"),
     ),
     "gru-torch": dict(
-        doc="""torch.nn.GRUCell (also cuDNN and Keras reset_after=True). Not the
-article's GRU: z_t keeps h_{t-1} (h_t = (1 - z_t) n_t + z_t h_{t-1}) and the reset
-gate multiplies U_n h_{t-1} + b_hn after the matrix product. Parameters are named
+        doc="""torch.nn.GRUCell (also cuDNN, Keras reset_after=True): not the article's GRU.
+
+z_t keeps h_{t-1} (h_t = (1 - z_t) n_t + z_t h_{t-1}) and the reset gate
+multiplies U_n h_{t-1} + b_hn after the matrix product. Parameters are named
 after torch's: weight_ih rows (W_r, W_z, W_n), weight_hh rows (U_r, U_z, U_n),
 bias_ih (b_ir, b_iz, b_in), bias_hh (b_hr, b_hz, b_hn).
 Where it differs from gru: (1) z and 1 - z swap roles, a reparametrisation (gru's
