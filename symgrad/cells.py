@@ -238,9 +238,14 @@ def _as_latex_map(names, timed, where):
     if isinstance(names, dict):
         return {n: (tex or _default_latex(n, timed)) for n, tex in names.items()}
     try:
-        return {n: _default_latex(n, timed) for n in names}
+        names = list(names)
+        latex = {n: _default_latex(n, timed) for n in names}
     except (TypeError, AttributeError):
         raise CellError(f"{where} must be a list of names", where=where) from None
+    if len(latex) < len(names):
+        twice = next(n for k, n in enumerate(names) if n in names[:k])
+        raise CellError(f"{where}: {twice!r} is listed twice", where=twice)
+    return latex
 
 
 def _check_name(name, kind):

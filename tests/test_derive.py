@@ -238,3 +238,16 @@ def test_sampling_describes_what_it_draws():
     assert "c_{t-1} ~ N(0,1); h_{t-1} ~ U(-1,1)" in describe("normal", None, get_cell("lstm"))
     assert "h_{t-1} ~ |N(0,1)|" in describe("normal", None, get_cell("rnn-relu"))
     assert "c_{t-1}" not in describe("normal", None, get_cell("gru"))
+
+
+def test_a_name_listed_twice_is_refused():
+    with pytest.raises(symgrad.CellError, match="parameters: 'U' is listed twice"):
+        symgrad.make_cell(
+            "k",
+            "",
+            ["x"],
+            ["U", "U"],
+            ["h"],
+            [("h", None, "tanh(U*h_prev)", None)],
+            ("h", "h_prev"),
+        )
