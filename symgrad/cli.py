@@ -325,19 +325,7 @@ def _add_claim_run_arguments(parser) -> None:
         default=None,
         help="Monte Carlo points per cell for the one-step claims (default: 100000)",
     )
-    parser.add_argument(
-        "--init",
-        choices=INIT_CHOICES,
-        default="normal",
-        help="weight distribution: normal (default, SPEC section 3's), xavier or orthogonal",
-    )
-    parser.add_argument(
-        "--forget-bias",
-        type=float,
-        default=None,
-        metavar="B",
-        help="fix the LSTM's forget-gate bias b_f to B (common practice: 1)",
-    )
+    _add_distribution(parser, "normal: N(0,1), SPEC section 3's")
     parser.add_argument(
         "--steps", type=int, default=10_000, help="long-horizon steps (default: 10000)"
     )
@@ -395,18 +383,23 @@ def _add_run_arguments(p) -> None:
     p.add_argument(
         "--seed", type=_int_from(0), default=0, metavar="S", help="random seed (default: 0)"
     )
+    _add_distribution(p, "normal: N(0,1), or N(0,1/n) for n x n matrices")
+
+
+def _add_distribution(p, normal: str) -> None:
+    """--init and --forget-bias, the distribution of every seeded run."""
     p.add_argument(
         "--init",
         choices=INIT_CHOICES,
         default="normal",
-        help="weight distribution: normal (N(0,1), or N(0,1/n) for n x n matrices), xavier "
-        "(Glorot, biases 0) or orthogonal recurrent weights (default: normal)",
+        help=f"weight distribution: normal ({normal}; the default), xavier (Glorot, biases 0) "
+        "or orthogonal recurrent weights",
     )
     p.add_argument(
         "--forget-bias",
         type=_finite_float,
         metavar="B",
-        help="set the forget gate's bias b_f to B (cells that have one)",
+        help="set the forget gate's bias b_f to B, in cells that have one (common practice: 1)",
     )
 
 
@@ -547,30 +540,21 @@ def _claim_context(args):
     return Context(settings, steps=args.steps, flow_samples=args.flow_samples)
 
 
-def _claims_progress():
-    """A progress line on stderr when it is a terminal, else None."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(k, n, claim_id):
-        sys.stderr.write(f"\r\033[K[{k + 1}/{n}] {claim_id} ...")
-        sys.stderr.flush()
-
-    return show
+def _claim_status(k, n, claim_id) -> str:
+    return f"[{k + 1}/{n}] {claim_id} ..."
 
 
 def _run_claims(args, ids):
     from .claims import ClaimError, verify
 
     ctx = _claim_context(args)
-    progress = _claims_progress()
+    progress = _progress(args.command, _claim_status)
     try:
         results = verify(ids, ctx, progress=progress)
     except ClaimError as err:
         raise UsageError(f"symgrad {args.command}: {err}") from None
     finally:
-        if progress:
-            sys.stderr.write("\r\033[K")
+        _progress_done(progress)
     return results, ctx
 
 
@@ -655,12 +639,7 @@ def cmd_check(args, out) -> int:
     from .check import check_derivation, render_report
 
     cell = get_cell_arg(args)
-    progress = None
-    if sys.stderr.isatty():
-
-        def progress(message):
-            print(f"\rsymgrad check: {message}\033[K", end="", file=sys.stderr, flush=True)
-
+    progress = _progress("check", str)
     try:
         report = check_derivation(
             cell,
@@ -673,8 +652,7 @@ def cmd_check(args, out) -> int:
     except ValueError as err:
         raise UsageError(f"symgrad check: {err}") from None
     finally:
-        if progress is not None:
-            print("\r\033[K", end="", file=sys.stderr, flush=True)
+        _progress_done(progress)
     out.write(render_report(report, args.format))
     if not report.passed:
         print(f"symgrad: check FAILED for {cell.name}", file=sys.stderr)
@@ -873,14 +851,19 @@ def _check_plot_target(path) -> None:
         )
 
 
-def _progress(command):
-    """A progress callback writing one self-overwriting line to stderr, or None
-    when stderr is not a terminal (then nothing extra is printed)."""
+def _flow_status(cell, step, steps) -> str:
+    return f"{cell} {step:,}/{steps:,} steps"
+
+
+def _progress(command, status=_flow_status):
+    """The progress callback of every long command: one self-overwriting line on
+    stderr, ``status(*args)`` after the command's name; None when stderr is not
+    a terminal (then nothing extra is printed)."""
     if not sys.stderr.isatty():
         return None
 
-    def report(cell, step, steps):
-        sys.stderr.write(f"\rsymgrad {command}: {cell} {step:,}/{steps:,} steps   ")
+    def report(*args):
+        sys.stderr.write(f"\rsymgrad {command}: {status(*args)}\033[K")
         sys.stderr.flush()
 
     return report
@@ -888,7 +871,7 @@ def _progress(command):
 
 def _progress_done(progress) -> None:
     if progress is not None:
-        sys.stderr.write("\r" + " " * 60 + "\r")
+        sys.stderr.write("\033[2K\r")  # erase the line, back to its start
         sys.stderr.flush()
 
 

@@ -10,8 +10,6 @@ import doctest
 import io
 import json
 import re
-import shutil
-import subprocess
 from fractions import Fraction
 from functools import lru_cache, partial
 from pathlib import Path
@@ -48,6 +46,7 @@ from symgrad.certify import (
     make_tail_lemma,
 )
 from symgrad.expr import sigmoid, tanh
+from tests.latex import compile_latex, needs_pdflatex
 
 mpmath.mp.dps = 30
 
@@ -536,21 +535,13 @@ def test_markdown_table_has_every_row():
     assert r"$\lvert o_{t-1} \rvert$" in text
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+@needs_pdflatex
 def test_latex_output_compiles(tmp_path):
     from symgrad.render import latex_document
 
     body = "".join(format_result(result(name), "latex") for name in BOUNDS)
     body += format_catalog("latex")
-    (tmp_path / "bounds.tex").write_text(latex_document(body))
-    proc = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "bounds.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:]
+    compile_latex(tmp_path, "bounds.tex", latex_document(body))
 
 
 def test_readme_bound_commands_run():

@@ -9,8 +9,6 @@ import io
 import json
 import random
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from symgrad.cellfile import MAX_FILE_BYTES, CellFileError, dumps_cell, load_cel
 from symgrad.cells import BUILTIN, Cell, get_cell
 from symgrad.cli import main
 from symgrad.derive import derive
+from tests.latex import compile_latex, needs_pdflatex
 from tests.tolerances import DIGITS30
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,7 +189,7 @@ def test_every_example_derives_and_checks(path, capsys):
     assert data["check"]["passed"] is True
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@needs_pdflatex
 @pytest.mark.parametrize(
     ("name", "wrt"),
     # \tilde{c}_t from [latex]; a state Jacobian with an entry of no terms (dh1/dh2_prev).
@@ -201,15 +200,7 @@ def test_user_cells_give_latex_that_compiles(name, wrt, tmp_path, capsys):
         ["derive", "--cell-file", str(EXAMPLES / name), *wrt, "--standalone"], capsys
     )
     assert code == 0
-    (tmp_path / "doc.tex").write_text(out)
-    result = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout[-2000:]
+    compile_latex(tmp_path, "doc.tex", out)
 
 
 # ---------------------------------------------------------------- README

@@ -9,8 +9,6 @@ import dataclasses
 import json
 import math
 import re
-import shutil
-import subprocess
 
 import mpmath
 import numpy as np
@@ -23,6 +21,7 @@ from symgrad.check import check_derivation, check_points, render_report
 from symgrad.cli import main
 from symgrad.derive import derive
 from symgrad.expr import sigmoid, tanh
+from tests.latex import compile_latex, needs_pdflatex
 from tests.tolerances import COMPLEX_STEP_REL, EPS, RICHARDSON_POLY_ABS
 
 #: Few points: every comparison is vectorised, the count only has to be above
@@ -228,19 +227,12 @@ def test_cli_formats_list_every_comparison(fmt, capsys):
         assert f"{c.tolerance:.1e}" in out
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@needs_pdflatex
 def test_cli_latex_compiles(tmp_path, capsys):
     assert main(["check", "gru-late-reset", "--samples", "8", "--format", "latex"]) == 0
     body = capsys.readouterr().out
-    doc = tmp_path / "check.tex"
-    doc.write_text("\\documentclass{article}\\begin{document}\n" + body + "\\end{document}\n")
-    done = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
-        cwd=tmp_path,
-        capture_output=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout.decode()[-2000:]
+    document = "\\documentclass{article}\\begin{document}\n" + body + "\\end{document}\n"
+    compile_latex(tmp_path, "check.tex", document)
 
 
 @pytest.mark.parametrize(

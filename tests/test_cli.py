@@ -3,7 +3,6 @@
 import io
 import json
 import re
-import shutil
 import subprocess
 import sys
 
@@ -13,6 +12,7 @@ import sympy
 import symgrad
 from symgrad.cells import BUILTIN
 from symgrad.cli import main, parse_point
+from tests.latex import compile_latex, needs_pdflatex
 
 # An exponential in printed math: exp(...), \exp, e^{...}. ("expand" is prose.)
 EXPONENTIAL = re.compile(r"\bexp\s*[({\\]|\\exp\b|e\^\{")
@@ -189,21 +189,12 @@ def test_symbolic_core_works_without_numpy():
 # ---------------------------------------------------------------- LaTeX that compiles
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@needs_pdflatex
 @pytest.mark.parametrize("argv", [["derive", "lstm"], ["derive", "gru-torch", "--wrt", "state"]])
 def test_standalone_latex_compiles(tmp_path, argv):
     code, out = run(*argv, "--standalone")
     assert code == 0 and out.startswith("\\documentclass")
-    (tmp_path / "doc.tex").write_text(out)
-    result = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout[-2000:]
-    assert (tmp_path / "doc.pdf").stat().st_size > 1000
+    assert compile_latex(tmp_path, "doc.tex", out).stat().st_size > 1000
 
 
 def test_markdown_reports_convert_to_latex():
@@ -218,7 +209,7 @@ def test_markdown_reports_convert_to_latex():
     assert "t & P($|$D$|$ $>$ 1) \\\\" in tex and "1 & 2\\% \\\\" in tex
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@needs_pdflatex
 @pytest.mark.parametrize(
     "argv",
     [
@@ -231,12 +222,4 @@ def test_run_reports_in_latex_compile(tmp_path, argv):
 
     code, out = run(*argv, "--format", "latex")
     assert code == 0 and "\\begin{tabular}" in out
-    (tmp_path / "doc.tex").write_text(latex_document(out))
-    result = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout[-2000:]
+    compile_latex(tmp_path, "doc.tex", latex_document(out))

@@ -235,3 +235,23 @@ def test_the_readme_example_still_holds():
     assert round(float(total), 6) == 0.424165
     exact, _ = d.evaluate({name: sympy.Rational(1, 2) for name in f.names}, digits=30)
     assert float(total) == pytest.approx(float(exact), rel=1e-15)
+
+
+def test_generated_kernel_code_carries_no_name_from_the_cell():
+    # The kernel is compiled with exec: only positional names (a0, v0, ...), numbers
+    # and symgrad's own functions may reach its text, never a name a cell file chose.
+    import re
+
+    from symgrad.cellfile import loads_cell
+
+    cell = loads_cell(
+        'name = "odd"\ninputs = ["os_system"]\nparameters = ["Import_W"]\nstate = ["h"]\n'
+        '[equations]\nh = "tanh(Import_W*os_system + h_prev)"\n'
+    )
+    source = make_numeric(derive(cell)).source
+    words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", source))
+    allowed = {"def", "kernel", "return", "numpy", "sigmoid_pair", "tanh_sech2"}
+    assert {w for w in words if not re.fullmatch(r"[av]\d+", w)} <= allowed | {
+        w for w in words if w.startswith("numpy")
+    }
+    assert "os_system" not in source and "Import_W" not in source

@@ -5,15 +5,13 @@ import io
 import re
 import shlex
 import shutil
-import subprocess
 from pathlib import Path
 from types import MappingProxyType
-
-import pytest
 
 from symgrad.claims import CLAIMS
 from symgrad.cli import main
 from symgrad.report import COMBINED, plain, tex_inline, write_proofs
+from tests.latex import compile_latex, needs_pdflatex
 
 ROOT = Path(__file__).parent.parent
 PROOFS = ROOT / "proofs"
@@ -53,19 +51,11 @@ def test_the_reproduce_commands_run():
         assert main(argv, out=io.StringIO()) == 0, line
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@needs_pdflatex
 def test_the_combined_latex_compiles(tmp_path):
     source = PROOFS / COMBINED
     shutil.copy(source, tmp_path / COMBINED)
-    done = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", COMBINED],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout[-2000:]
-    assert (tmp_path / "claims.pdf").stat().st_size > 10_000
+    assert compile_latex(tmp_path, COMBINED).stat().st_size > 10_000
     assert "Missing character" not in (tmp_path / "claims.log").read_text()
 
 
