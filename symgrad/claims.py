@@ -282,16 +282,27 @@ def _fmt(x, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 
 
-def _order(x: float) -> str:
-    """A rounding-level error as a power of ten above it ("below 1e-13"): its
-    digits differ between platforms' libm, its order does not."""
+def _within(x: float, tolerance: float) -> str:
+    """A rounding-level error stated against its tolerance, in words that do not
+    depend on the error's last digits (they differ between CPUs' exp and tanh):
+    "below 1e-13 (tolerance 2.8e-13)", the decade under the tolerance, when the
+    error is below it; else "within the tolerance" or "above the tolerance"."""
     import math
 
-    if x == 0:
-        return "0"
-    if not math.isfinite(x):
-        return str(x)
-    return f"below 1e{math.ceil(math.log10(x))}"
+    if not math.isfinite(x) or x > tolerance:
+        return f"{_sci(x)}, above the tolerance {_sci(tolerance)}"
+    exponent = math.floor(math.log10(tolerance))
+    if 10.0**exponent == tolerance:
+        return f"below the tolerance {_sci(tolerance)}"
+    if x < 10.0**exponent:
+        return f"below 1e{exponent} (tolerance {_sci(tolerance)})"
+    return f"within the tolerance {_sci(tolerance)}"
+
+
+def _sci(x: float) -> str:
+    """Two significant digits in scientific notation: 2.8e-13, 1e-6."""
+    mantissa, _, exponent = f"{x:.1e}".partition("e")
+    return f"{mantissa.removesuffix('.0')}e{int(exponent)}"
 
 
 def _gates(n: int) -> str:
@@ -699,8 +710,7 @@ def _fd_evidence(claim, ctx):
         for c in report.comparisons:
             rec.require(
                 c.passed,
-                f"{c.quantity}: largest relative error {_order(c.max_rel_error)} "
-                f"(tolerance {c.tolerance:.1e})",
+                f"{c.quantity}: largest relative error {_within(c.max_rel_error, c.tolerance)}",
             )
         rec.note(f"{FD_POINTS} points, seed {s.seed}; {report.distribution}")
         rec.note(f"tolerance: {report.tolerance_reason}")
@@ -714,7 +724,7 @@ def _fd_evidence(claim, ctx):
         }
         rec.summary = f"{report.method}: every term within tolerance at {FD_POINTS} points"
         if not report.passed:
-            rec.summary = f"{report.method}: a term is off ({_order(report.max_rel_error)})"
+            rec.summary = f"{report.method}: a term is off ({report.max_rel_error:.1e})"
 
     return _evidence(
         "P",
@@ -1267,11 +1277,12 @@ def _check_state_jacobian(claim, ctx):
             rec.require(
                 g.fd_error <= FD_TOLERANCE,
                 f"`{name}`: exact product = central differences of the forward pass at T = "
-                f"{g.fd_steps} (largest relative difference {_order(g.fd_error)})",
+                f"{g.fd_steps} (largest relative difference {_within(g.fd_error, FD_TOLERANCE)})",
             )
             rec.require(
                 g.t1_gap <= _T1_TOLERANCE,
-                f"`{name}`: at T = 1 the article's product is exact (gap {_order(g.t1_gap)})",
+                f"`{name}`: at T = 1 the article's product is exact "
+                f"(gap {_within(g.t1_gap, _T1_TOLERANCE)})",
             )
             for t in g.horizons[1:]:
                 rec.note(

@@ -2,11 +2,16 @@
 
 import dataclasses
 import io
+import os
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import MappingProxyType
+
+import pytest
 
 from symgrad.claims import CLAIMS
 from symgrad.cli import main
@@ -25,6 +30,34 @@ def test_proofs_are_up_to_date(catalog, tmp_path):
     assert sorted(committed) == sorted(fresh), "files added or removed: run `symgrad prove`"
     stale = [name for name in fresh if fresh[name] != committed[name]]
     assert not stale, f"proofs/ is out of date ({', '.join(stale)}): run `symgrad prove`"
+
+
+def _simd_dispatched() -> list[str]:
+    """NumPy's SIMD dispatch targets this CPU has: those the exp/tanh loops may use."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:  # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    return [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+
+
+def test_proofs_do_not_depend_on_the_cpus_simd(tmp_path):
+    # Another CPU rounds exp and tanh differently in the last bit (NumPy picks
+    # SIMD loops by CPU): regenerated with every dispatched loop disabled, so
+    # with the baseline loops an older CPU would run, proofs/ must not change.
+    features = _simd_dispatched()
+    if not features:
+        pytest.skip("NumPy dispatches no SIMD loop beyond its baseline on this CPU")
+    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(features)}
+    subprocess.run(
+        [sys.executable, "-m", "symgrad", "prove", "--out", str(tmp_path)],
+        env=env,
+        check=False,
+        capture_output=True,
+    )
+    fresh = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    changed = [p.name for p in PROOFS.iterdir() if fresh.get(p.name) != p.read_text()]
+    assert not changed, f"with {features} disabled, these differ: {changed}"
 
 
 def test_one_document_per_claim_with_statement_math_and_command():
