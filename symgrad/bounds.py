@@ -39,7 +39,7 @@ import sympy
 
 from .cells import Cell, get_cell
 from .derive import compose, derive, partial
-from .expr import sigmoid
+from .primitives import sigmoid
 from .render import Factors
 
 __all__ = [
@@ -748,7 +748,7 @@ def _where(problem: Problem, part: Part, run: _Run, argmax: dict) -> tuple[str, 
 
 def _printers(cell: Cell, names: dict):
     """Text and LaTeX printers with the cell's names (and ``names`` for the rest)."""
-    from .derive import value_ranges
+    from .ranges import value_ranges
     from .render import LatexMath, TextMath
 
     ranges = value_ranges(cell)
@@ -830,7 +830,7 @@ def _activation(kind: str, params) -> Problem:
         closed = ClosedForm("1/4 at u = 0", bind(_exact, Fraction(1, 4)), "u", bind(_exact, 0))
         quantity, tex = "sup_u σ'(u) = sup_u σ(u)(1 - σ(u))", r"\sup_u \sigma'(u)"  # noqa: RUF001
     elif kind == "tanh-slope":
-        from .expr import tanh
+        from .primitives import tanh
 
         expr = partial(tanh(u), u)
         closed = ClosedForm("1 at u = 0", bind(_exact, Fraction(1)), "u", bind(_exact, 0))

@@ -34,7 +34,7 @@ import sys
 import tomllib
 from bisect import bisect_right
 
-from .cells import Cell, CellError, make_cell, prev_name
+from .cells import Cell, CellError, default_latex, make_cell, prev_name
 from .expr import FUNCTIONS, ExprError, check_growth
 
 __all__ = [
@@ -695,10 +695,9 @@ def dumps_cell(cell: Cell) -> str:
     LaTeX names are written only where they differ from the default ones.
     The name and description must satisfy the format (every built-in does).
     """
-    from .cells import _default_latex
 
     def default(n, timed):
-        return cell.latex[n] == _default_latex(n, timed)
+        return cell.latex[n] == default_latex(n, timed)
 
     gates, candidates = list(cell.gates), list(cell.candidates)
     lines = [

@@ -13,6 +13,7 @@ index. ``sigmoid`` is the logistic sigmoid.
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 from dataclasses import dataclass, field
@@ -20,9 +21,21 @@ from types import MappingProxyType
 
 import sympy
 
-from .expr import ExprError, parse_equation, sigmoid
+from .expr import ExprError, parse_equation
+from .primitives import sigmoid
 
-__all__ = ["BUILTIN", "Cell", "CellError", "Equation", "cells", "get_cell", "make_cell"]
+__all__ = [
+    "BUILTIN",
+    "Cell",
+    "CellError",
+    "Equation",
+    "cells",
+    "default_latex",
+    "get_cell",
+    "make_cell",
+    "prev_latex",
+    "prev_name",
+]
 
 
 class CellError(ValueError):
@@ -57,6 +70,9 @@ class Cell:
     ``latex`` maps every name the cell knows (inputs, parameters, values and the
     previous-step value of every value) to its LaTeX. ``target``/``source`` are
     the default derivative d target / d source, e.g. ``c``/``c_prev``.
+
+    Immutable and hashable, so everything derived from a cell is cached by the
+    cell itself (equal cells, built-in or read from a file, share the cache).
     """
 
     name: str
@@ -95,6 +111,9 @@ class Cell:
     def symbol(self, name: str) -> sympy.Symbol:
         return sympy.Symbol(name, real=True)
 
+    def __hash__(self) -> int:
+        return hash((self.name, self.equations, self.state, self.target, self.source))
+
 
 def prev_name(name: str) -> str:
     return f"{name}_prev"
@@ -105,7 +124,9 @@ def prev_latex(latex: str) -> str:
     return re.sub(r"_(?:t|\{t\})$", "_{t-1}", latex)
 
 
-def _default_latex(name: str, timed: bool) -> str:
+def default_latex(name: str, timed: bool) -> str:
+    """The LaTeX of an ASCII name: ``W_hn`` -> ``W_{hn}``; a value of step t
+    (``timed``) gets its time index: ``c_hat`` -> ``\\hat{c}_t``, ``f`` -> ``f_t``."""
     base, _, sub = name.partition("_")
     if timed:
         if sub in ("hat", "tilde", "bar"):
@@ -164,7 +185,7 @@ def make_cell(
                 f"value {eq_name!r}: kind must be 'gate' or 'candidate', not {eq_kind!r}",
                 where=eq_name,
             )
-        eq_latex = eq_latex or _default_latex(eq_name, timed=True)
+        eq_latex = eq_latex or default_latex(eq_name, timed=True)
         if prev_latex(eq_latex) == eq_latex:
             raise CellError(
                 f"value {eq_name!r}: LaTeX name {eq_latex!r} must end in _t", where=eq_name
@@ -236,10 +257,10 @@ def _as_latex_map(names, timed, where):
     if isinstance(names, str):
         names = names.split()
     if isinstance(names, dict):
-        return {n: (tex or _default_latex(n, timed)) for n, tex in names.items()}
+        return {n: (tex or default_latex(n, timed)) for n, tex in names.items()}
     try:
         names = list(names)
-        latex = {n: _default_latex(n, timed) for n in names}
+        latex = {n: default_latex(n, timed) for n in names}
     except (TypeError, AttributeError):
         raise CellError(f"{where} must be a list of names", where=where) from None
     if len(latex) < len(names):
@@ -414,16 +435,17 @@ n_t term. In one dimension with b_hn = 0 the two cells coincide
 #: Names of the built-in cells, in the order they are listed.
 BUILTIN = tuple(BUILTIN_SPECS)
 
-_cache: dict[str, Cell] = {}
-
 
 def get_cell(name: str) -> Cell:
     """The built-in cell ``name``; :class:`CellError` lists the valid names."""
     if name not in BUILTIN_SPECS:
         raise CellError(f"unknown cell {name!r}. Valid cells: {', '.join(BUILTIN)}")
-    if name not in _cache:
-        _cache[name] = make_cell(name, **BUILTIN_SPECS[name])
-    return _cache[name]
+    return _builtin(name)
+
+
+@functools.cache
+def _builtin(name: str) -> Cell:
+    return make_cell(name, **BUILTIN_SPECS[name])
 
 
 def cells() -> tuple[Cell, ...]:

@@ -43,7 +43,7 @@ import sympy
 from flint import arb, ctx, fmpq
 
 from .derive import partial
-from .expr import sigmoid
+from .primitives import sigmoid
 
 __all__ = [
     "PREC",

@@ -33,8 +33,8 @@ import sympy
 
 from .cells import Cell, get_cell, prev_name
 from .derive import Derivation, StateJacobian, compose, derive
-from .expr import relu, sigmoid, softplus
 from .numeric import _content_key, make_numeric
+from .primitives import relu, sigmoid, softplus
 from .sampling import INITS, describe, sample
 
 __all__ = [

@@ -18,7 +18,7 @@ A claim passes only when every piece of its evidence passes; each prints the
 caveats under which it holds (SPEC section 3: "a verifier that only confirms
 is not one"). Nothing here derives a cell by hand: derivatives come from
 :func:`symgrad.derive.derive`, gate counts from its terms, ranges from
-:func:`symgrad.derive.value_ranges`.
+:func:`symgrad.ranges.value_ranges`.
 
 NumPy, SciPy and flint are imported inside the checkers that use them.
 """
@@ -32,8 +32,9 @@ from types import MappingProxyType
 import sympy
 
 from .cells import get_cell
-from .derive import compose, derive, partial, value_ranges
+from .derive import compose, derive, partial
 from .expr import parse_equation
+from .ranges import interval, is_gate, value_ranges
 
 __all__ = [
     "CLAIMS",
@@ -801,9 +802,7 @@ def _check_rnn_relu_unbounded(claim, ctx):
 
 def _in_unit(factor, ranges) -> bool:
     """A factor whose value lies in [0, 1]: a gate, or relu's indicator."""
-    from .derive import _is_gate
-
-    return isinstance(factor, sympy.Heaviside) or _is_gate(factor, ranges)
+    return isinstance(factor, sympy.Heaviside) or is_gate(factor, ranges)
 
 
 def _check_clipping(claim, ctx):
@@ -1093,8 +1092,7 @@ def _check_lstm_minor_terms(claim, ctx):
     given = claim.given
 
     def symbolic(rec):
-        from .derive import _interval
-        from .expr import tanh
+        from .primitives import tanh
 
         cell = get_cell("lstm")
         d = derive(cell)
@@ -1110,7 +1108,7 @@ def _check_lstm_minor_terms(claim, ctx):
             for f in rest:
                 if _in_unit(f, d.ranges):
                     continue
-                lo, hi = _interval(f, d.ranges) or (-sympy.oo, sympy.oo)
+                lo, hi = interval(f, d.ranges) or (-sympy.oo, sympy.oo)
                 if lo >= -1 and hi <= 1:
                     continue  # a signed factor in [-1, 1] (c_hat)
                 if f == c_prev and any(_same(cell, {}, g, saturation) for g in rest):
@@ -1444,7 +1442,7 @@ def _arb_eval(expr, env):
     """``expr`` in arb ball arithmetic; ``env`` maps names to arb balls."""
     from flint import arb
 
-    from .expr import relu, sigmoid
+    from .primitives import relu, sigmoid
 
     if expr.is_Symbol:
         return env[expr.name]

@@ -22,13 +22,13 @@ equation, its other operands (:math:`o_{t-1}`, :math:`r_{t-1}`) held fixed.
 ``wrt="state"`` instead gives the exact state Jacobian, every entry split the
 same way, with no such convention.
 
-Every derivation checks itself (:func:`check_terms`): the terms must add up to
+Every derivation checks itself (:func:`self_check`): the terms must add up to
 the derivative of the raw composed definition.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 import random
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -36,18 +36,20 @@ from functools import cached_property
 import mpmath
 import sympy
 
+from . import render
 from .cells import Cell, get_cell, prev_name
-from .expr import relu, sigmoid, softplus, tanh
+from .primitives import MPMATH, evaluate, relu, sigmoid, softplus
+from .ranges import count_gates, factor_rank, value_ranges
 
 __all__ = [
     "Check",
     "Derivation",
     "StateJacobian",
     "Term",
-    "check_terms",
+    "clear_cache",
     "compose",
-    "count_gates",
     "derive",
+    "self_check",
 ]
 
 #: Points and digits of the numeric fallback of the self-check.
@@ -143,19 +145,15 @@ class Derivation:
 
     def numeric(self):
         """A vectorised NumPy function of the free names returning ``(total, terms)``."""
-        from .numeric import make_numeric
+        from .numeric import make_numeric  # NumPy, imported on first use
 
         return make_numeric(self)
 
     def latex(self, **options) -> str:
-        from .render import derivation_latex
-
-        return derivation_latex(self, **options)
+        return render.derivation_latex(self, **options)
 
     def _repr_latex_(self) -> str:
-        from .render import derivation_latex
-
-        return "$$" + derivation_latex(self, environment="aligned", steps=False) + "$$"
+        return "$$" + render.derivation_latex(self, environment="aligned", steps=False) + "$$"
 
 
 @dataclass(frozen=True)
@@ -187,14 +185,10 @@ class StateJacobian:
         return sympy.Matrix([[d.total for d in row] for row in self.entries])
 
     def latex(self, **options) -> str:
-        from .render import jacobian_latex
-
-        return jacobian_latex(self, **options)
+        return render.jacobian_latex(self, **options)
 
     def _repr_latex_(self) -> str:
-        from .render import jacobian_matrix_latex
-
-        return "$$" + jacobian_matrix_latex(self) + "$$"
+        return "$$" + render.jacobian_matrix_latex(self) + "$$"
 
 
 # ---------------------------------------------------------------- the engine
@@ -213,7 +207,7 @@ def derive(cell: Cell | str, wrt: str | None = None, of: str | None = None):
         cell = get_cell(cell)
     if wrt == "state":
         entries = tuple(
-            tuple(_derive(cell, t, prev_name(s), carry=False) for s in cell.state)
+            tuple(_derive(cell, t, prev_name(s), convention=False) for s in cell.state)
             for t in cell.state
         )
         return StateJacobian(cell, entries)
@@ -229,12 +223,21 @@ def derive(cell: Cell | str, wrt: str | None = None, of: str | None = None):
         raise ValueError(
             f"{target!r} is not a value of {cell.name}. Valid targets: {', '.join(cell.values)}"
         )
-    return _derive(cell, target, source, carry=True)
+    return _derive(cell, target, source, convention=True)
 
 
-def _derive(cell: Cell, target: str, source: str, carry: bool) -> Derivation:
+def clear_cache() -> None:
+    """Forget every derivation made so far (after changing a differentiation
+    rule, as the tests that plant a wrong rule do)."""
+    _derive.cache_clear()
+
+
+@functools.lru_cache(maxsize=512)
+def _derive(cell: Cell, target: str, source: str, convention: bool) -> Derivation:
+    """d target/d source, once per cell; ``convention``: apply the article's
+    one-step convention (:func:`_carries`), else hold every other state fixed."""
     s = cell.symbol(source)
-    carries = _carries(cell, source) if carry else {}
+    carries = _carries(cell, source) if convention else {}
     gate_form = _gate_form_rules(cell)
     ranges = value_ranges(cell)
 
@@ -294,7 +297,7 @@ def _derive(cell: Cell, target: str, source: str, carry: bool) -> Derivation:
         ranges,
         Check("none", False, "not checked yet"),
     )
-    return replace(unchecked, check=check_terms(unchecked))
+    return replace(unchecked, check=self_check(unchecked))
 
 
 def _ancestors(cell: Cell, target: str) -> set:
@@ -480,200 +483,17 @@ def evaluate_point(d: Derivation, point: dict, digits: int = 30):
 def _mp_terms(d: Derivation, exact: dict) -> list:
     env = {sym: mpmath.mpf(r.p) / r.q for sym, r in exact.items()}
     for prev, expr in d.carry.items():
-        env[prev] = mp_evaluate(expr, env)
+        env[prev] = evaluate(expr, env, MPMATH)
     for eq in d.cell.equations:
         if eq.rhs.free_symbols <= env.keys():
-            env[eq.symbol] = mp_evaluate(eq.rhs, env)
-    return [mp_evaluate(t.expr, env) for t in d.terms]
-
-
-# ---------------------------------------------------------------- gate counting
-
-
-def value_ranges(cell: Cell) -> dict:
-    """An interval enclosing every value of the cell and of its previous step.
-
-    Each value's interval comes from its equation. A state whose interval is
-    unbounded is tried against the invariant [-1, 1] by induction: if
-    s_{t-1} in [-1, 1] forces s_t in [-1, 1], every step stays there from
-    s_0 = 0 (the GRU's convex combination of h_{t-1} and a tanh). Returns
-    symbol -> (lo, hi); keys are the values and their ``_prev`` symbols.
-    """
-    assumed: dict = {}
-    ranges = _value_ranges(cell, assumed)
-    for state in cell.state:
-        if ranges[cell.symbol(state)] == _UNBOUNDED:
-            trial = _value_ranges(cell, {**assumed, state: (-1.0, 1.0)})
-            lo, hi = trial[cell.symbol(state)]
-            if lo >= -1.0 and hi <= 1.0:
-                assumed[state] = (-1.0, 1.0)
-    return _value_ranges(cell, assumed)
-
-
-def _value_ranges(cell: Cell, assumed: dict) -> dict:
-    ranges: dict = {cell.symbol(prev_name(s)): r for s, r in assumed.items()}
-    for eq in cell.equations:
-        ranges[eq.symbol] = _interval(eq.rhs, ranges)
-    for eq in cell.equations:
-        prev = cell.symbol(prev_name(eq.name))
-        ranges[prev] = assumed.get(eq.name, ranges[eq.symbol])
-    return ranges
-
-
-_UNBOUNDED = (-math.inf, math.inf)
-
-
-def _interval(expr, ranges) -> tuple[float, float] | None:
-    """A crude enclosure of ``expr`` (None: an indicator, never a compressing gate)."""
-    if expr.is_Number:
-        return (float(expr), float(expr))
-    if expr.is_Symbol:
-        return ranges.get(expr, _UNBOUNDED)
-    if isinstance(expr, sigmoid):
-        return (0.0, 1.0)
-    if isinstance(expr, sympy.tanh):
-        return (-1.0, 1.0)
-    if isinstance(expr, sympy.Heaviside):
-        return None
-    if isinstance(expr, relu):
-        inner = _interval(expr.args[0], ranges) or _UNBOUNDED
-        return (max(0.0, inner[0]), max(0.0, inner[1]))
-    if expr.is_Add and len(expr.args) == 2:
-        hull = _convex_combination(expr, ranges)
-        if hull is not None:
-            return hull
-    if expr.is_Add or expr.is_Mul:
-        parts = [_interval(a, ranges) for a in expr.args]
-        if any(p is None for p in parts):
-            return _UNBOUNDED
-        lo, hi = parts[0]
-        for plo, phi in parts[1:]:
-            if expr.is_Add:
-                lo, hi = lo + plo, hi + phi
-            else:
-                products = [a * b for a in (lo, hi) for b in (plo, phi)]
-                if any(math.isnan(p) for p in products):
-                    return _UNBOUNDED
-                lo, hi = min(products), max(products)
-        return (lo, hi)
-    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
-        base = _interval(expr.base, ranges)
-        if base is None:
-            return _UNBOUNDED
-        n = int(expr.exp)
-        lo, hi = base[0] ** n, base[1] ** n
-        if n % 2 == 0 and base[0] < 0 < base[1]:
-            return (0.0, max(lo, hi))
-        return (min(lo, hi), max(lo, hi))
-    return _UNBOUNDED
-
-
-def _convex_combination(expr, ranges):
-    """(1 - g) a + g b with g in [0, 1] lies between a and b: the hull of both."""
-    for first, second in (expr.args, expr.args[::-1]):
-        a_factors, b_factors = sympy.Mul.make_args(first), sympy.Mul.make_args(second)
-        for g in b_factors:
-            if (1 - g) in a_factors and _is_gate(g, ranges):
-                a = _interval(sympy.Mul(*(f for f in a_factors if f != 1 - g)), ranges)
-                b = _interval(sympy.Mul(*(f for f in b_factors if f != g)), ranges)
-                if a is not None and b is not None:
-                    return (min(a[0], b[0]), max(a[1], b[1]))
-    return None
-
-
-def count_gates(expr, ranges: dict) -> int:
-    """Factors of ``expr`` whose value lies in [0, 1] (with multiplicity), constants aside.
-
-    These are the article's "gates": :math:`f_t`, :math:`1 - f_t`,
-    :math:`o_{t-1}`, :math:`1 - \\tanh^2 c_{t-1}`, :math:`1 - \\hat c_t^2`.
-    """
-    count = 0
-    for factor in sympy.Mul.make_args(expr):
-        power = 1
-        if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0:
-            factor, power = factor.base, int(factor.exp)
-        if not factor.is_Number and _is_gate(factor, ranges):
-            count += power
-    return count
-
-
-def factor_rank(factor, ranges, cell) -> int:
-    """Where a factor goes in a printed product: 0 numbers, 1 gates, 2 other, 3 parameters."""
-    if factor.is_Number:
-        return 0
-    if factor.is_Symbol and factor.name in cell.params:
-        return 3
-    return 1 if _is_gate(factor, ranges) else 2
-
-
-def _is_gate(factor, ranges) -> bool:
-    interval = _interval(factor, ranges)
-    return interval is not None and interval[0] >= 0.0 and interval[1] <= 1.0
+            env[eq.symbol] = evaluate(eq.rhs, env, MPMATH)
+    return [evaluate(t.expr, env, MPMATH) for t in d.terms]
 
 
 # ---------------------------------------------------------------- the self-check
 
 
-def _mp_sigmoid(x):
-    return 1 / (1 + mpmath.exp(-x))
-
-
-def _mp_relu(x):
-    return max(mpmath.mpf(0), x)
-
-
-def _mp_softplus(x):
-    return mpmath.log(1 + mpmath.exp(x))
-
-
-_MP_FUNCTIONS = {
-    sigmoid: _mp_sigmoid,
-    tanh: mpmath.tanh,
-    sympy.tanh: mpmath.tanh,
-    relu: _mp_relu,
-    softplus: _mp_softplus,
-    sympy.exp: mpmath.exp,
-    sympy.log: mpmath.log,
-    sympy.Abs: abs,
-}
-
-
-def mp_evaluate(expr, point: dict, _memo=None):
-    """``expr`` at ``point`` (symbol -> mpf) in mpmath at the working precision.
-
-    A direct walk of the tree: independent of SymPy's ``evalf`` and many times
-    faster on the composed expressions of a cell.
-    """
-    memo = {} if _memo is None else _memo
-    if expr in memo:
-        return memo[expr]
-    if expr.is_Symbol:
-        value = point[expr]
-    elif expr.is_Rational:
-        value = mpmath.mpf(expr.p) / expr.q
-    elif expr.is_Number:
-        value = mpmath.mpf(str(expr))
-    else:
-        args = [mp_evaluate(a, point, memo) for a in expr.args]
-        if expr.is_Add:
-            value = mpmath.fsum(args)
-        elif expr.is_Mul:
-            value = mpmath.fprod(args)
-        elif expr.is_Pow:
-            value = args[0] ** args[1]
-        elif isinstance(expr, sympy.Heaviside):
-            x, at_zero = args[0], (args[1] if len(args) > 1 else mpmath.mpf(0.5))
-            value = mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else at_zero)
-        else:
-            function = next((f for cls, f in _MP_FUNCTIONS.items() if type(expr) is cls), None)
-            if function is None:
-                raise TypeError(f"cannot evaluate {type(expr).__name__} numerically")
-            value = function(*args)
-    memo[expr] = value
-    return value
-
-
-def check_terms(derivation: Derivation) -> Check:
+def self_check(derivation: Derivation) -> Check:
     """Check that the terms add up to the derivative of the raw definition.
 
     First exactly: with every value replaced by its definition, the sum of the
@@ -703,8 +523,8 @@ def check_terms(derivation: Derivation) -> Check:
     with mpmath.workdps(CHECK_DIGITS):
         for _ in range(CHECK_POINTS):
             point = {n: mpmath.mpf(rng.randint(-2000, 2000)) / 1000 for n in names}
-            a = mp_evaluate(claimed, point)
-            b = mp_evaluate(reference, point)
+            a = evaluate(claimed, point, MPMATH)
+            b = evaluate(reference, point, MPMATH)
             worst = max(worst, float(abs(a - b) / (1 + abs(b))))
     passed = worst <= CHECK_TOLERANCE
     return Check(

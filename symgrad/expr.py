@@ -1,17 +1,11 @@
-"""The language of cell equations: primitives in gate form, and a safe parser.
+"""The language of cell equations: a safe parser and its growth limits.
 
 Every equation of a cell, built-in or from a user's file, is text such as
 ``sigmoid(W_f*x + U_f*h_prev + b_f)``. It is parsed here with :mod:`ast`
 against a whitelist and turned into SymPy objects by this module's own code;
 the text is never handed to ``eval``, ``exec`` or SymPy's string parsers, so a
-cell file can never run code.
-
-The activation functions are SymPy ``Function`` subclasses whose derivative is
-written through the function itself, so that every derivative comes out in
-*gate form* with no rewriting pass:
-
-.. math::  \\sigma'(u) = \\sigma(u)\\,(1 - \\sigma(u)), \\qquad
-           \\tanh'(u) = 1 - \\tanh^2 u .
+cell file can never run code. The functions it may call are those of
+:data:`symgrad.primitives.PRIMITIVES`.
 """
 
 from __future__ import annotations
@@ -22,162 +16,15 @@ import math
 import operator
 
 import sympy
-from mpmath.libmp import prec_to_dps
 from sympy.core.parameters import evaluate as sympy_evaluate
 
-__all__ = [
-    "FUNCTIONS",
-    "ExprError",
-    "parse_equation",
-    "relu",
-    "sigmoid",
-    "softplus",
-    "tanh",
-]
+from .primitives import PRIMITIVES, primitive_of
 
-# ---------------------------------------------------------------- primitives
-
-
-class sigmoid(sympy.Function):  # noqa: N801  (named like SymPy's tanh)
-    """The logistic sigmoid :math:`\\sigma(u) = 1/(1 + e^{-u})`, u in R, value in (0, 1)."""
-
-    nargs = 1
-
-    def fdiff(self, argindex=1):
-        # sigma' = sigma (1 - sigma): the derivative stays in gate form.
-        return self * (1 - self)
-
-    @classmethod
-    def eval(cls, arg):
-        # Only a literal 0: asking arg.is_zero would run SymPy's assumption
-        # system on every gate, a third of derive's start-up time.
-        if arg.is_Number and arg == 0:
-            return sympy.Rational(1, 2)
-        return None
-
-    def _eval_rewrite_as_exp(self, arg, **kwargs):
-        return 1 / (1 + sympy.exp(-arg))
-
-    def _eval_rewrite_as_tanh(self, arg, **kwargs):
-        return (sympy.tanh(arg / 2) + 1) / 2
-
-    def _eval_evalf(self, prec):
-        return (1 / (1 + sympy.exp(-self.args[0]))).evalf(prec_to_dps(prec))
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_is_positive(self):
-        return self.args[0].is_real
-
-    def _latex(self, printer, exp=None):
-        # exp: SymPy's printer asks for sigma(u)**n as \sigma^{n}(u).
-        power = "" if exp is None else f"^{{{exp}}}"
-        return rf"\sigma{power}\left({printer._print(self.args[0])}\right)"
-
-    def _numpycode(self, printer):
-        # exp(-log(1 + e^{-u})): no overflow for any u, relative error of a
-        # few ulp on both tails (1/(1+exp(-u)) overflows for u < -709).
-        arg = printer._print(self.args[0])
-        np = printer._module_format(printer._module + ".exp")
-        lae = printer._module_format(printer._module + ".logaddexp")
-        return f"{np}(-{lae}(0, -({arg})))"
-
-    def _mpmathcode(self, printer):
-        exp = printer._module_format("mpmath.exp")  # registers the import for lambdify
-        return f"1/(1 + {exp}(-({printer._print(self.args[0])})))"
-
-
-class tanh(sympy.tanh):  # noqa: N801
-    """:math:`\\tanh u`, value in (-1, 1); derivative :math:`1 - \\tanh^2 u` in (0, 1].
-
-    SymPy's ``tanh`` with a cheap ``eval``: SymPy's own consults the assumption
-    system for the sign of every argument (to pull out minus signs), which
-    cost 40 ms of ``symgrad derive lstm``'s start-up and rewrote equations
-    away from how they were written.
-    """
-
-    @classmethod
-    def eval(cls, arg):
-        if arg.is_Number and arg == 0:
-            return sympy.Integer(0)
-        return None
-
-    def fdiff(self, argindex=1):
-        return 1 - self**2
-
-
-class relu(sympy.Function):  # noqa: N801
-    """The rectifier :math:`\\max(0, u)`; derivative the indicator :math:`[u > 0]`."""
-
-    nargs = 1
-
-    def fdiff(self, argindex=1):
-        # relu'(0) taken as 0 (the convention of PyTorch and NumPy code alike).
-        return sympy.Heaviside(self.args[0], 0)
-
-    @classmethod
-    def eval(cls, arg):
-        if arg.is_Number:
-            return sympy.Max(0, arg)
-        return None
-
-    def _eval_rewrite_as_Max(self, arg, **kwargs):  # noqa: N802 (SymPy's rewrite protocol)
-        return sympy.Max(0, arg)
-
-    def _eval_evalf(self, prec):
-        return sympy.Max(0, self.args[0]).evalf(prec_to_dps(prec))
-
-    def _latex(self, printer, exp=None):
-        power = "" if exp is None else f"^{{{exp}}}"
-        return rf"\operatorname{{relu}}{power}\left({printer._print(self.args[0])}\right)"
-
-    def _numpycode(self, printer):
-        mx = printer._module_format(printer._module + ".maximum")
-        return f"{mx}(0, {printer._print(self.args[0])})"
-
-    def _mpmathcode(self, printer):
-        return f"max(0, {printer._print(self.args[0])})"
-
-
-class softplus(sympy.Function):  # noqa: N801
-    """:math:`\\log(1 + e^u)`, whose derivative is :math:`\\sigma(u)`."""
-
-    nargs = 1
-
-    def fdiff(self, argindex=1):
-        return sigmoid(self.args[0])
-
-    def _eval_rewrite_as_exp(self, arg, **kwargs):
-        return sympy.log(1 + sympy.exp(arg))
-
-    def _eval_evalf(self, prec):
-        return sympy.log(1 + sympy.exp(self.args[0])).evalf(prec_to_dps(prec))
-
-    def _latex(self, printer, exp=None):
-        power = "" if exp is None else f"^{{{exp}}}"
-        return rf"\operatorname{{softplus}}{power}\left({printer._print(self.args[0])}\right)"
-
-    def _numpycode(self, printer):
-        lae = printer._module_format(printer._module + ".logaddexp")
-        return f"{lae}(0, {printer._print(self.args[0])})"
-
-    def _mpmathcode(self, printer):
-        log, exp = printer._module_format("mpmath.log"), printer._module_format("mpmath.exp")
-        return f"{log}(1 + {exp}({printer._print(self.args[0])}))"
-
+__all__ = ["FUNCTIONS", "ExprError", "check_growth", "parse_equation"]
 
 #: Functions an equation may call, by the name it is called with.
-FUNCTIONS = {
-    "sigmoid": sigmoid,
-    "tanh": tanh,
-    "relu": relu,
-    "softplus": softplus,
-    "exp": sympy.exp,
-    "log": sympy.log,
-    "sqrt": sympy.sqrt,
-    "abs": sympy.Abs,
-}
+FUNCTIONS = {name: p.function for name, p in PRIMITIVES.items()}
+
 
 # ---------------------------------------------------------------- safe parser
 
@@ -196,12 +43,6 @@ MAX_TERMS = 5_000
 # A number's share of the degree budget: a literal up to MAX_CONSTANT (20 bits)
 # counts as one factor, so 10**48 (160 bits) counts as eight.
 _BITS_PER_FACTOR = 20
-
-#: Functions whose numeric evaluation exponentiates their argument: exp inside
-#: one of them (exp(exp(u)), sigmoid(-exp(u))) overflows or stalls 30-digit
-#: evaluation for moderate u.
-EXPONENTIAL = ("exp", "sigmoid", "softplus")
-_BOUNDED = ("sigmoid", "tanh")
 
 _NOT_FINITE = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I)
 
@@ -478,7 +319,7 @@ def check_growth(expr: sympy.Expr, known: dict | None = None, power: int = 1) ->
     values) to their own triple, so a chain of equations is checked as the
     composed expression the engine differentiates. Raises :class:`ExprError`
     where a bound exceeds :data:`MAX_TERMS` or :data:`MAX_DEGREE`, or where
-    ``exp`` appears inside :data:`EXPONENTIAL` functions.
+    ``exp`` appears inside a function that exponentiates (:attr:`Primitive.exponential`).
     """
     terms, degree, exponential = _growth(expr, known or {})
     if power != 1:
@@ -517,14 +358,17 @@ def _growth(expr, known):
     elif expr.is_Mul:
         terms, degree = math.prod(p[0] for p in parts), sum(p[1] for p in parts)
     else:  # a function call (sqrt is a fractional Pow): an atom outside, its argument inside
-        name = getattr(expr.func, "__name__", "")
-        name = {"Abs": "abs"}.get(name, name)
-        inner = any(p[2] for p in parts)
-        if inner and name in EXPONENTIAL:
+        p = primitive_of(expr)
+        inner = any(part[2] for part in parts)
+        # A function that exponentiates its argument (exp, sigmoid, softplus):
+        # exp inside one (exp(exp(u)), sigmoid(-exp(u))) overflows or stalls
+        # 30-digit evaluation for moderate u.
+        if inner and p is not None and p.exponential:
             raise ExprError(
-                f"exp(...) inside {name}(...): values like exp(exp(u)) overflow every "
+                f"exp(...) inside {p.name}(...): values like exp(exp(u)) overflow every "
                 "floating-point format"
             )
-        return 1, 1, (name == "exp" or inner) and name not in _BOUNDED
+        grows = (p is not None and p.name == "exp") or inner
+        return 1, 1, grows and not (p is not None and p.bounded)
     _check_bounds(terms, degree)
     return terms, degree, any(p[2] for p in parts)

@@ -50,7 +50,7 @@ from scipy import special, stats
 
 from .cells import Cell, get_cell, prev_name
 from .derive import derive, partial
-from .expr import relu, sigmoid, softplus, tanh
+from .primitives import relu, sigmoid, softplus, tanh
 from .sampling import INITS, describe, sample
 
 __all__ = [

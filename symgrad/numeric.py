@@ -30,7 +30,7 @@ import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
-from .derive import Derivation
+from .primitives import sigmoid
 
 __all__ = ["make_numeric", "sigmoid_pair", "tanh_sech2"]
 
@@ -108,7 +108,7 @@ def tanh_sech2(u):
 # ---------------------------------------------------------------- kernels
 
 
-def make_numeric(d: Derivation):
+def make_numeric(d):
     """A function ``f(**arrays) -> (total, terms)`` evaluating ``d`` elementwise.
 
     Keyword arguments are :attr:`Derivation.free_names` (ASCII names), float
@@ -123,7 +123,7 @@ def make_numeric(d: Derivation):
     return _make_numeric(_content_key(d), d.cell.name, d.target, d.source)
 
 
-def _content_key(d: Derivation) -> tuple:
+def _content_key(d) -> tuple:
     """What the kernel depends on, hashable: names, definitions, terms."""
     definitions = tuple((eq.symbol, eq.rhs) for eq in d.cell.equations)
     return (
@@ -280,8 +280,6 @@ class _Lowering:
         return self.calls[key]
 
     def lower(self, expr):
-        from .expr import sigmoid
-
         if expr.is_Symbol:
             return self.value(expr)
         if expr.is_Number or not expr.args:

@@ -18,7 +18,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from .cells import Cell
-from .derive import Derivation, StateJacobian, factor_rank
+from .ranges import factor_rank
 
 __all__ = [
     "FORMATS",
@@ -297,7 +297,7 @@ def cell_document(cell: Cell) -> list[Block]:
     ]
 
 
-def _term_path(d: Derivation, term) -> object:
+def _term_path(d, term) -> object:
     """The article's name of a term: c_{t-1} ∂f_t/∂c_{t-1}, or f_t for the direct one."""
     if term.via == d.source:
         return term.coefficient
@@ -312,7 +312,7 @@ def _gate_note(term) -> str:
 ALL_PARTS = ("cell", "convention", "chain", "partials", "terms", "sum", "check")
 
 
-def derivation_document(d: Derivation, values=None, parts=ALL_PARTS) -> list[Block]:
+def derivation_document(d, values=None, parts=ALL_PARTS) -> list[Block]:
     """Definition, convention, chain rule, partials, terms, sum, check (and values)."""
     cell = d.cell
     lhs = D(d.target, d.source)
@@ -389,7 +389,7 @@ def _num(value) -> sympy.Float:
     return sympy.Float(value, 15)
 
 
-def jacobian_document(j: StateJacobian) -> list[Block]:
+def jacobian_document(j) -> list[Block]:
     """Each entry's chain rule, terms and sum; the cell once."""
     cell = j.cell
     names = ", ".join(text_name(cell.latex[s]) for s in cell.state)
@@ -504,7 +504,7 @@ def latex_document(body: str) -> str:
     )
 
 
-def derivation_latex(d: Derivation, standalone=False, environment=None, steps=True) -> str:
+def derivation_latex(d, standalone=False, environment=None, steps=True) -> str:
     """The derivation as LaTeX; ``steps=False`` gives only the terms' sum."""
     printer = LatexMath(d.cell, d.ranges)
     if not steps:
@@ -517,7 +517,7 @@ def derivation_latex(d: Derivation, standalone=False, environment=None, steps=Tr
     return render(derivation_document(d), "latex", d.cell, d.ranges, standalone)
 
 
-def jacobian_matrix_latex(j: StateJacobian) -> str:
+def jacobian_matrix_latex(j) -> str:
     """The Jacobian as one ``pmatrix`` of the entries' sums, in gate form."""
     cell, ranges = j.cell, j.entries[0][0].ranges
     printer = LatexMath(cell, ranges)
@@ -528,7 +528,7 @@ def jacobian_matrix_latex(j: StateJacobian) -> str:
     return "\\begin{pmatrix} " + " \\\\ ".join(rows) + " \\end{pmatrix}"
 
 
-def jacobian_latex(j: StateJacobian, standalone=False) -> str:
+def jacobian_latex(j, standalone=False) -> str:
     ranges = j.entries[0][0].ranges
     return render(jacobian_document(j), "latex", j.cell, ranges, standalone)
 
@@ -536,7 +536,7 @@ def jacobian_latex(j: StateJacobian, standalone=False) -> str:
 # ---------------------------------------------------------------- JSON
 
 
-def derivation_json(d: Derivation, values=None) -> dict:
+def derivation_json(d, values=None) -> dict:
     latex, text = LatexMath(d.cell, d.ranges), TextMath(d.cell, d.ranges)
     terms = []
     per_term = values[1] if values else [None] * len(d.terms)

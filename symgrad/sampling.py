@@ -4,7 +4,7 @@ The default distribution is SPEC section 3's: weights, biases and inputs
 ~ N(0, 1); previous-step values by what they are: gates of the previous step
 ~ U(0, 1), states proved to stay in [-1, 1] (h_{t-1}) ~ U(-1, 1), the LSTM's
 unbounded memory c_{t-1} ~ N(0, 1). The range of each previous-step value
-comes from the cell itself (:func:`symgrad.derive.value_ranges`), not from its
+comes from the cell itself (:func:`symgrad.ranges.value_ranges`), not from its
 name. ``init`` switches the weights to what a framework would draw for a
 hidden size of ``dim`` (1 by default, where Xavier's scale is exactly 1).
 """
@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from .cells import Cell
-from .derive import value_ranges
+from .ranges import value_ranges
 
 __all__ = ["INITS", "describe", "sample"]
 

@@ -31,7 +31,7 @@ def cell_point(cell, names, bound: float = ORDINARY, bias_bound: float | None = 
     ``bias_bound=SATURATION`` drives pre-activations into saturation; every
     other name lies in [-bound, bound].
     """
-    from symgrad.derive import value_ranges
+    from symgrad.ranges import value_ranges
 
     ranges = {symbol.name: r for symbol, r in value_ranges(cell).items()}
     params = set(cell.params)

@@ -45,7 +45,7 @@ from symgrad.certify import (
     decide,
     make_tail_lemma,
 )
-from symgrad.expr import sigmoid, tanh
+from symgrad.primitives import sigmoid, tanh
 from tests.latex import compile_latex, needs_pdflatex
 
 mpmath.mp.dps = 30

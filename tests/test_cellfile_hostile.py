@@ -30,7 +30,8 @@ from symgrad.cellfile import (
 )
 from symgrad.cells import BUILTIN, Cell, get_cell
 from symgrad.cli import main
-from symgrad.expr import MAX_DEGREE, MAX_TERMS, ExprError, check_growth, parse_equation, tanh
+from symgrad.expr import MAX_DEGREE, MAX_TERMS, ExprError, check_growth, parse_equation
+from symgrad.primitives import tanh
 from tests.strategies import cell_file_texts, equation_texts, mutated
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,8 +19,8 @@ from symgrad import check as checker
 from symgrad.cells import BUILTIN, make_cell
 from symgrad.check import check_derivation, check_points, render_report
 from symgrad.cli import main
-from symgrad.derive import derive
-from symgrad.expr import sigmoid, tanh
+from symgrad.derive import clear_cache, derive
+from symgrad.primitives import sigmoid, tanh
 from tests.latex import compile_latex, needs_pdflatex
 from tests.tolerances import COMPLEX_STEP_REL, EPS, RICHARDSON_POLY_ABS
 
@@ -141,6 +141,16 @@ def test_a_missing_term_fails_the_total_only():
 
 def _wrong_sigmoid_derivative(self, argindex=1):
     return self * (1 - self) * PLANTED
+
+
+@pytest.fixture
+def monkeypatch(monkeypatch):
+    """monkeypatch, with the engine's derivations forgotten before and after:
+    a planted rule must reach the engine, and must not outlive the test."""
+    clear_cache()
+    yield monkeypatch
+    monkeypatch.undo()
+    clear_cache()
 
 
 def test_a_wrong_sigmoid_rule_passes_the_engines_self_check_but_not_this_one(monkeypatch):

@@ -9,12 +9,12 @@ from symgrad.derive import (
     Check,
     Derivation,
     Term,
-    check_terms,
     compose,
     partial,
-    value_ranges,
+    self_check,
 )
-from symgrad.expr import sigmoid, tanh
+from symgrad.primitives import sigmoid, tanh
+from symgrad.ranges import value_ranges
 
 
 def S(name):  # noqa: N802 (the symbols of the engine)
@@ -171,7 +171,7 @@ def _with_wrong_term(d: Derivation, k: int, wrong) -> Derivation:
 def test_check_catches_a_term_off_by_a_thousandth(name):
     d = symgrad.derive(name)
     wrong = _with_wrong_term(d, 1, d.terms[1].expr * sympy.Rational(1001, 1000))
-    check = check_terms(wrong)
+    check = self_check(wrong)
     assert not check.passed
     assert check.method == "numeric" and check.max_error > 1e-6
 
@@ -179,13 +179,13 @@ def test_check_catches_a_term_off_by_a_thousandth(name):
 def test_check_catches_a_forgotten_factor():
     d = symgrad.derive("lstm")  # drop o_{t-1}: the article's convention forgotten
     wrong = _with_wrong_term(d, 1, d.terms[1].expr.subs(S("o_prev"), 1))
-    assert not check_terms(wrong).passed
+    assert not self_check(wrong).passed
 
 
 def test_numeric_check_catches_a_wrong_relu_term():
     d = symgrad.derive("rnn-relu")
     wrong = _with_wrong_term(d, 0, S("U"))  # forgets the indicator
-    check = check_terms(wrong)
+    check = self_check(wrong)
     assert check.method == "numeric" and not check.passed
 
 

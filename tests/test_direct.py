@@ -10,7 +10,7 @@ import math
 import sympy
 
 import symgrad
-from symgrad.expr import sigmoid, tanh
+from symgrad.primitives import sigmoid, tanh
 
 u = sympy.Symbol("u", real=True)
 

@@ -22,7 +22,6 @@ from strategies import ORDINARY, point
 from symgrad import flow
 from symgrad.cells import BUILTIN, get_cell, make_cell, prev_name
 from symgrad.derive import derive
-from symgrad.expr import relu, sigmoid
 from symgrad.flow import (
     FlowError,
     VectorProgram,
@@ -33,6 +32,7 @@ from symgrad.flow import (
     state_jacobian_product,
 )
 from symgrad.numeric import make_numeric
+from symgrad.primitives import relu, sigmoid
 
 #: float64 product of T <= 50 Jacobians against a 40-digit oracle: each step
 #: rounds a few times (~1e-16 relative), the norm of d s_T/d s_0 is the scale.

@@ -26,7 +26,7 @@ def oracle(name):
     d = symgrad.derive(name)
     cell = d.cell
     raw = compose(cell, d.carry, cell.equation(d.target).symbol)
-    raw = raw.rewrite(sympy.exp).rewrite(sympy.Max).replace(symgrad.expr.tanh, sympy.tanh)
+    raw = raw.rewrite(sympy.exp).rewrite(sympy.Max).replace(symgrad.primitives.tanh, sympy.tanh)
     reference = sympy.diff(raw, cell.symbol(d.source))
     names = list(d.free_names)
     function = sympy.lambdify([cell.symbol(n) for n in names], reference, "mpmath")
@@ -119,7 +119,7 @@ def test_saturated_gates_evaluate_without_overflow():
 def test_activations_lambdify_to_mpmath():
     # The mpmath printer must register its imports (a bare "mpmath.exp" is a NameError).
     x = sympy.Symbol("x", real=True)
-    f = sympy.lambdify(x, symgrad.expr.sigmoid(x) + symgrad.expr.softplus(x), "mpmath")
+    f = sympy.lambdify(x, symgrad.primitives.sigmoid(x) + symgrad.primitives.softplus(x), "mpmath")
     with mpmath.workdps(30):
         expected = 1 / (1 + mpmath.exp(-0.5)) + mpmath.log(1 + mpmath.exp(0.5))
         assert abs(f(mpmath.mpf(0.5)) - expected) < DIGITS30

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from symgrad.cells import BUILTIN, get_cell
 from symgrad.check import _derivations, _plan, check_points, render_report
 from symgrad.derive import compose, derive, partial
-from symgrad.expr import sigmoid, tanh
 from symgrad.numeric import sigmoid_pair, tanh_sech2
+from symgrad.primitives import sigmoid, tanh
 from tests.strategies import SATURATION, cell_point, reals
 
 _CACHE: dict = {}
