@@ -28,7 +28,7 @@ from symgrad.sampling import sample
 SEED = 0
 
 
-def hand_written(x, W_f, U_f, b_f, W_i, U_i, b_i, W_c, U_c, b_c, c_prev, o_prev):  # noqa: N803
+def hand_written(x, W_f, U_f, b_f, W_i, U_i, b_i, W_c, U_c, b_c, c_prev, o_prev):
     """dc_t/dc_{t-1} as a person would type it (SPEC section 2)."""
     tanh_c = np.tanh(c_prev)
     h_prev = o_prev * tanh_c

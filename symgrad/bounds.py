@@ -26,6 +26,7 @@ product is the product of the suprema.
 
 from __future__ import annotations
 
+import importlib
 import math
 import time
 from collections.abc import Callable
@@ -401,7 +402,8 @@ class _Run:
     """The groups of every part a bound needs, each certified once and refined on demand."""
 
     def __init__(self):
-        import scipy.optimize  # noqa: F401  (imported here, not charged to the SciPy timing)
+        # Imported here so that the import is not charged to the SciPy timing.
+        importlib.import_module("scipy.optimize")
 
         self.groups: dict = {}
         self.scipy_seconds = 0.0
@@ -828,7 +830,7 @@ def _activation(kind: str, params) -> Problem:
     if kind == "sigmoid-slope":
         expr = partial(sigmoid(u), u)
         closed = ClosedForm("1/4 at u = 0", bind(_exact, Fraction(1, 4)), "u", bind(_exact, 0))
-        quantity, tex = "sup_u σ'(u) = sup_u σ(u)(1 - σ(u))", r"\sup_u \sigma'(u)"  # noqa: RUF001
+        quantity, tex = "sup_u σ'(u) = sup_u σ(u)(1 - σ(u))", r"\sup_u \sigma'(u)"
     elif kind == "tanh-slope":
         from .primitives import tanh
 
@@ -843,11 +845,11 @@ def _activation(kind: str, params) -> Problem:
             "u",
             bind(_c_star_times, Fraction(2)),
         )
-        quantity, tex = "sup_u |u σ'(u)|", r"\sup_u |u \sigma'(u)|"  # noqa: RUF001
+        quantity, tex = "sup_u |u σ'(u)|", r"\sup_u |u \sigma'(u)|"
     notes = ()
     if kind == "sigmoid-saturation":
         notes = (
-            "σ(u) = (1 + tanh(u/2))/2 gives u σ'(u) = (1/2) c sech² c with c = u/2: half "  # noqa: RUF001
+            "σ(u) = (1 + tanh(u/2))/2 gives u σ'(u) = (1/2) c sech² c with c = u/2: half "
             "the LSTM constant S(0), at twice its maximiser",
         )
     return Problem(
@@ -890,7 +892,7 @@ def _rnn_s(a: Fraction, h: Fraction):
     times h. Returns (expression, v)."""
     d = _derivation("rnn")
     (term,) = d.terms
-    W, x, b, U, h_prev = (d.cell.symbol(n) for n in ("W", "x", "b", "U", "h_prev"))  # noqa: N806
+    W, x, b, U, h_prev = (d.cell.symbol(n) for n in ("W", "x", "b", "U", "h_prev"))
     v = sympy.Symbol("v", real=True)
     a_, h_ = _rational(a), _rational(h)
     raw = compose(d.cell, d.carry, term.expr)
@@ -983,7 +985,7 @@ def _sharp(a: Fraction, enclose):
 
 
 def _rnn_relu(params) -> Problem:
-    L = params["L"]  # noqa: N806 (the article's name)
+    L = params["L"]
     return Problem(
         quantity=f"sup over |U| <= L of |dh_t/dh_{{t-1}}| = |[h_t > 0] U| (ReLU) at L = {_show(L)}",
         quantity_latex=r"\sup_{|U| \le L} \left|[h_t > 0]\, U\right|",
@@ -1008,10 +1010,10 @@ def _rnn_relu(params) -> Problem:
     )
 
 
-def _relu_part(L: Fraction, label: str = "") -> Part:  # noqa: N803
+def _relu_part(L: Fraction, label: str = "") -> Part:
     d = _derivation("rnn-relu")
     (term,) = d.terms
-    h, U = d.cell.symbol("h"), d.cell.symbol("U")  # noqa: N806
+    h, U = d.cell.symbol("h"), d.cell.symbol("U")
     active = sympy.Symbol("h_active", real=True)
     expr = term.expr.xreplace({sympy.Heaviside(h, 0): active})
     domains = {active: Domain(Fraction(0), Fraction(1), open=False), U: Domain(-L, L, open=False)}
@@ -1021,7 +1023,7 @@ def _relu_part(L: Fraction, label: str = "") -> Part:  # noqa: N803
 def _clipping(params) -> Problem:
     d = _derivation("rnn")
     (term,) = d.terms
-    h, U = d.cell.symbol("h"), d.cell.symbol("U")  # noqa: N806
+    h, U = d.cell.symbol("h"), d.cell.symbol("U")
     one = Fraction(1)
     tanh_part = Part(
         term.expr,
@@ -1194,10 +1196,10 @@ _UR = Param(
 BOUNDS: dict[str, BoundSpec] = {
     spec.name: spec
     for spec in (
-        BoundSpec("sigmoid-slope", "sup σ'(u) = 1/4", bind(_activation, "sigmoid-slope")),  # noqa: RUF001
+        BoundSpec("sigmoid-slope", "sup σ'(u) = 1/4", bind(_activation, "sigmoid-slope")),
         BoundSpec(
             "sigmoid-saturation",
-            "sup |u σ'(u)|: half the LSTM constant, at twice its maximiser",  # noqa: RUF001
+            "sup |u σ'(u)|: half the LSTM constant, at twice its maximiser",
             bind(_activation, "sigmoid-saturation"),
         ),
         BoundSpec("tanh-slope", "sup tanh'(u) = 1", bind(_activation, "tanh-slope")),
@@ -1403,7 +1405,7 @@ _TEX_ESCAPES = {
     "±": r"$\pm$",
     "ĉ": r"$\hat{c}$",
     "ĥ": r"$\hat{h}$",
-    "σ": r"$\sigma$",  # noqa: RUF001
+    "σ": r"$\sigma$",
     "λ": r"$\lambda$",
     "∂": r"$\partial$",
     "≈": r"$\approx$",

@@ -79,7 +79,7 @@ _LATEX_COMMANDS = frozenset(
     psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega ell
     hat tilde bar vec dot ddot check breve widehat widetilde overline underline
     mathbf mathrm mathit mathsf mathtt mathcal mathbb mathfrak boldsymbol
-    operatorname prime""".split()  # noqa: SIM905 (64 words read best as words)
+    operatorname prime""".split()
 )
 _KINDS = {"input": "an input", "parameter": "a parameter", "value": "a value"}
 

@@ -43,7 +43,7 @@ import sympy
 from flint import arb, ctx, fmpq
 
 from .derive import partial
-from .primitives import sigmoid
+from .primitives import PRIMITIVES, primitive_of, sigmoid
 
 __all__ = [
     "PREC",
@@ -188,33 +188,17 @@ def _abs(x):
     return arb(0), _max([-a, b])
 
 
-def _sigmoid(x):
-    return 1 / (1 + (-x).exp())
+def _rule(primitive):
+    """The interval rule of a primitive: its ball form at both ends where it is
+    increasing, the case split of |x| for abs; None where arb has no form."""
+    if primitive.name == "abs":
+        return _abs
+    if primitive.increasing and primitive.arb is not None:
+        return _increasing(primitive.arb)
+    return None
 
 
-def _tanh(x):
-    return x.tanh()
-
-
-def _exp(x):
-    return x.exp()
-
-
-def _log(x):
-    return x.log()
-
-
-def _sqrt(x):
-    return x.sqrt()
-
-
-_CALLS = (
-    (sigmoid, _increasing(_sigmoid)),
-    (sympy.tanh, _increasing(_tanh)),  # symgrad's tanh is a subclass
-    (sympy.exp, _increasing(_exp)),
-    (sympy.log, _increasing(_log)),
-    (sympy.Abs, _abs),
-)
+_RULES = {p.name: _rule(p) for p in PRIMITIVES.values()}
 
 
 class IntervalFunction:
@@ -248,16 +232,13 @@ class IntervalFunction:
         elif e.is_Pow and e.exp.is_Integer and e.exp >= 0:
             self._emit(e.base)
             prog.append(("pow", int(e.exp)))
-        elif e.is_Pow and e.exp == sympy.Rational(1, 2):
-            self._emit(e.base)
-            prog.append(("call", _increasing(_sqrt)))
         else:
-            for kind, rule in _CALLS:
-                if isinstance(e, kind) and len(e.args) == 1:
-                    self._emit(e.args[0])
-                    prog.append(("call", rule))
-                    return
-            raise CertificateError(f"no interval arithmetic for {e} (in {self.expr})")
+            p = primitive_of(e)  # sqrt included: the power 1/2
+            rule = None if p is None else _RULES[p.name]
+            if rule is None:
+                raise CertificateError(f"no interval arithmetic for {e} (in {self.expr})")
+            self._emit(e.base if e.is_Pow else e.args[0])
+            prog.append(("call", rule))
 
     def __call__(self, args) -> tuple[arb, arb]:
         stack: list = []
@@ -339,10 +320,10 @@ def make_tail_lemma(expr, x, lower: arb) -> TailLemma:
     n_one_minus = sum(n for b, n in bases if b == one_minus_sig)
     pairs = min(n_sig, n_one_minus)
     if n_sig + n_one_minus > 2 * pairs:
-        reasons.append("0 < σ(x) < 1")  # noqa: RUF001
+        reasons.append("0 < σ(x) < 1")
     if pairs:
         rate += pairs
-        reasons.append("σ(x)(1 - σ(x)) = e^(-|x|)/(1 + e^(-|x|))² <= e^(-|x|)")  # noqa: RUF001
+        reasons.append("σ(x)(1 - σ(x)) = e^(-|x|)/(1 + e^(-|x|))² <= e^(-|x|)")
     for base, n in bases:
         if base.is_Rational:
             coefficient *= abs(Fraction(int(base.p), int(base.q))) ** n

@@ -34,8 +34,9 @@ import sympy
 from .cells import Cell, get_cell, prev_name
 from .derive import Derivation, StateJacobian, compose, derive
 from .numeric import _content_key, make_numeric
-from .primitives import relu, sigmoid, softplus
+from .primitives import NUMPY, PRIMITIVES, evaluate, sigmoid
 from .sampling import INITS, describe, sample
+from .text import dumps
 
 __all__ = [
     "DEFAULT_SAMPLES",
@@ -72,10 +73,18 @@ DEFAULT_SEED = 0
 #: Most points a check draws (each is a few kilobytes of work).
 MAX_SAMPLES = 1_000_000
 
-_NOT_ANALYTIC = (relu, sympy.Heaviside, sympy.Abs, sympy.Max, sympy.Min, sympy.sign)
+_NOT_ANALYTIC = (
+    *(p.function for p in PRIMITIVES.values() if not p.analytic),
+    sympy.Heaviside,
+    sympy.Max,
+    sympy.Min,
+    sympy.sign,
+)
 # Functions whose argument's rounding error (absolute, ~ u * (|W x| + |U h| + |b|))
 # they pass on: the condition factor 1 + 2 max|argument| covers them all.
-_ACTIVATIONS = (sigmoid, sympy.tanh, softplus, sympy.exp, relu, sympy.Abs)
+_ACTIVATIONS = tuple(
+    PRIMITIVES[name].function for name in ("sigmoid", "tanh", "softplus", "exp", "relu", "abs")
+)
 
 # ---------------------------------------------------------------- results
 
@@ -333,11 +342,10 @@ class _Evaluator:
     """Evaluate SymPy expressions over NumPy arrays (real or complex), each node once.
 
     Independent of :mod:`symgrad.numeric` on purpose: this is the forward pass
-    the finite differences see. Activations are evaluated in forms that stay
-    finite for complex arguments of any real part, and a written ``1 - g`` for
-    a sigmoid g as sigma(-u) (``complements[g]`` for a value g held fixed):
-    1 - 0.9999999999999 would leave the reference, not the symbolic side, with
-    three digits.
+    the finite differences see (:func:`symgrad.primitives.evaluate`, NumPy
+    backend). A written ``1 - g`` for a sigmoid g is taken as sigma(-u)
+    (``complements[g]`` for a value g held fixed): 1 - 0.9999999999999 would
+    leave the reference, not the symbolic side, with three digits.
     """
 
     def __init__(self, env: dict, complements: dict | None = None):
@@ -346,79 +354,10 @@ class _Evaluator:
         self.memo: dict = {}
 
     def __call__(self, expr):
-        value = self.memo.get(expr)
-        if value is None:
-            value = self.memo[expr] = self._eval(expr)
-        return value
-
-    def _eval(self, e):
-        if e.is_Symbol:
-            return self.env[e]
-        if e.is_Number:
-            return float(e)
-        if e.is_Add:
-            args = list(e.args)
-            out = 0.0
-            for arg in e.args:
-                coeff, g = arg.as_coeff_Mul()
-                if abs(coeff) != 1 or -coeff not in args or arg not in args:
-                    continue
-                if isinstance(g, sigmoid):
-                    complement = _sigmoid(-self(g.args[0]))
-                elif g in self.complements:
-                    complement = self.complements[g]
-                else:
-                    continue
-                out = out - float(coeff) * complement  # 1 - g = sigma(-u); g - 1 = -sigma(-u)
-                args.remove(arg)
-                args.remove(-coeff)
-            return sum((self(a) for a in args), out)
-        if e.is_Mul:
-            out = self(e.args[0])
-            for a in e.args[1:]:
-                out = out * self(a)
-            return out
-        if e.is_Pow:
-            base = self(e.base)
-            if e.exp.is_Integer:
-                k = int(e.exp)
-                return base**k if k > 0 else 1.0 / base ** (-k)
-            if e.exp == sympy.Rational(1, 2):
-                return np.sqrt(base)
-            return np.power(base, float(e.exp))
-        arg = self(e.args[0]) if e.args else None
-        if isinstance(e, sigmoid):
-            return _sigmoid(arg)
-        if isinstance(e, sympy.tanh):
-            return np.tanh(arg)
-        if isinstance(e, softplus):
-            return _softplus(arg)
-        if isinstance(e, sympy.exp):
-            return np.exp(arg)
-        if isinstance(e, sympy.log):
-            return np.log(arg)
-        if isinstance(e, relu):
-            return np.maximum(0.0, arg)
-        if isinstance(e, sympy.Abs):
-            return np.abs(arg)
-        if isinstance(e, sympy.Heaviside):
-            h0 = float(e.args[1]) if len(e.args) > 1 else 0.5
-            return np.heaviside(arg, h0)
-        raise ValueError(f"cannot evaluate {e.func.__name__} numerically")
+        return evaluate(expr, self.env, NUMPY, self.memo, partner=self.complements.get)
 
 
-def _sigmoid(z):
-    # e^{-|Re z|} never overflows; both branches are analytic, so the complex
-    # step goes through them.
-    positive = np.real(z) >= 0
-    e = np.exp(np.where(positive, -z, z))
-    return np.where(positive, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _softplus(z):
-    positive = np.real(z) > 0
-    e = np.exp(np.where(positive, -z, z))
-    return np.where(positive, z, 0.0) + np.log1p(e)
+_sigmoid = PRIMITIVES["sigmoid"].numpy
 
 
 class _Magnitude:
@@ -781,9 +720,7 @@ class _Errors:
 def render_report(report: CheckReport, fmt: str = "text") -> str:
     """The report as ``text``, ``markdown``, ``latex`` or ``json``."""
     if fmt == "json":
-        import json
-
-        return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+        return dumps(report.to_json())
     if fmt not in ("text", "markdown", "latex"):
         raise ValueError(f"unknown format {fmt!r}. Valid formats: text, markdown, latex, json")
     rows = [

@@ -34,6 +34,7 @@ import sympy
 from .cells import get_cell
 from .derive import compose, derive, partial
 from .expr import parse_equation
+from .primitives import ARB, evaluate
 from .ranges import interval, is_gate, value_ranges
 
 __all__ = [
@@ -1420,13 +1421,15 @@ def _certify_run(cell, params: dict, xs) -> tuple:
     try:
         for bits in _ARB_BITS:
             arb_ctx.prec = bits
-            env = {name: arb(v) for name, v in params.items()}  # floats convert exactly
+            # floats convert exactly
+            env = {cell.symbol(name): arb(v) for name, v in params.items()}
             h, closest = arb(0), None
+            x_t, h_prev, h_t = (cell.symbol(n) for n in ("x", "h_prev", "h"))
             for x in xs:
-                env["x"], env["h_prev"] = arb(float(x)), h
+                env[x_t], env[h_prev] = arb(float(x)), h
                 for eq in cell.equations:
-                    env[eq.name] = _arb_eval(eq.rhs, env)
-                h = env["h"]
+                    env[eq.symbol] = evaluate(eq.rhs, env, ARB)
+                h = env[h_t]
                 margin = (1 - abs(h)).lower()
                 if not margin > 0:
                     break
@@ -1436,40 +1439,6 @@ def _certify_run(cell, params: dict, xs) -> tuple:
         return None, bits
     finally:
         arb_ctx.prec = old
-
-
-def _arb_eval(expr, env):
-    """``expr`` in arb ball arithmetic; ``env`` maps names to arb balls."""
-    from flint import arb
-
-    from .primitives import relu, sigmoid
-
-    if expr.is_Symbol:
-        return env[expr.name]
-    if expr.is_Integer:
-        return arb(int(expr))
-    if expr.is_Rational:
-        return arb(int(expr.p)) / int(expr.q)
-    args = [_arb_eval(a, env) for a in expr.args]
-    if expr.is_Add:
-        out = args[0]
-        for a in args[1:]:
-            out = out + a
-        return out
-    if expr.is_Mul:
-        out = args[0]
-        for a in args[1:]:
-            out = out * a
-        return out
-    if expr.is_Pow and expr.exp.is_Integer:
-        return args[0] ** int(expr.exp)
-    if isinstance(expr, sigmoid):
-        return 1 / (1 + (-args[0]).exp())
-    if isinstance(expr, sympy.tanh):
-        return args[0].tanh()
-    if isinstance(expr, relu):
-        return args[0].max(arb(0))
-    raise TypeError(f"no ball arithmetic for {type(expr).__name__}")
 
 
 def _check_gru_fewer_gates(claim, ctx):

@@ -424,16 +424,18 @@ def cmd_list(args, out) -> int:
             )
         )
     elif args.format == "markdown":
+        from .text import md_cell
+
         out.write("| cell | summary |\n|---|---|\n")
         out.writelines(f"| `{n}` | {s} |\n" for n, s in rows)
         out.write("\n| claim | evidence | claim |\n|---|---|---|\n")
-        out.writelines(f"| `{i}` | {', '.join(k)} | {_md_escape(t)} |\n" for i, k, t in claims)
+        out.writelines(f"| `{i}` | {', '.join(k)} | {md_cell(t)} |\n" for i, k, t in claims)
     elif args.format == "latex":
         out.write("\\begin{tabular}{ll}\n")
         out.writelines(f"\\texttt{{{n}}} & {_tex(s)} \\\\\n" for n, s in rows)
         out.write("\\end{tabular}\n")
         out.write("\n\\begin{tabular}{lll}\n")
-        from .report import tex_text
+        from .text import tex_text
 
         out.writelines(f"\\texttt{{{i}}} & {k} & {tex_text(t)} \\\\\n" for i, k, t in claims)
         out.write("\\end{tabular}\n")
@@ -734,10 +736,6 @@ def parse_point(items) -> dict:
     return point
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def _tex(text: str) -> str:
     return re.sub(r"([_%&#$])", r"\\\1", text)
 
@@ -819,7 +817,7 @@ def _report(formatter, results, fmt: str) -> str:
     """flow and compare write Markdown; their LaTeX is that Markdown converted."""
     if fmt != "latex":
         return formatter(results, fmt)
-    from .render import markdown_to_latex
+    from .text import markdown_to_latex
 
     return markdown_to_latex(formatter(results, "markdown"))
 

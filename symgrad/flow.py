@@ -52,6 +52,7 @@ from .cells import Cell, get_cell, prev_name
 from .derive import derive, partial
 from .primitives import relu, sigmoid, softplus, tanh
 from .sampling import INITS, describe, sample
+from .text import dumps, json_ready, table
 
 __all__ = [
     "EXPLODE",
@@ -205,20 +206,6 @@ class FlowResult:
                 "lyapunov_exact": a.lyapunov_exact,
             }
         return json_ready(out)
-
-
-def json_ready(value):
-    """``value`` with every non-finite float replaced by a string JSON can carry."""
-    if isinstance(value, dict):
-        return {k: json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 # ---------------------------------------------------------------- the public entry points
@@ -1363,31 +1350,11 @@ def _settings_lines(settings) -> list[str]:
     return lines
 
 
-def _table(header, rows, markdown) -> list[str]:
-    if markdown:
-        # A pipe inside a cell (P(|D| > 1)) must be escaped or it splits the cell.
-        def line(cells):
-            return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
-
-        return [line(header), "|" + "---|" * len(header), *(line(row) for row in rows)]
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
-    return [
-        "  ".join(
-            (c.ljust(w) if k == 0 else c.rjust(w))
-            for k, (c, w) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in (header, *rows)
-    ]
-
-
 def format_flow(results, fmt: str = "text") -> str:
     """``results`` (:class:`FlowResult` s of one run) as ``text``, ``markdown`` or ``json``."""
     if fmt == "json":
-        import json
-
         settings = {k: v for k, v in results[0].settings.items()}
-        body = {"settings": json_ready(settings), "cells": [r.to_json() for r in results]}
-        return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+        return dumps({"settings": json_ready(settings), "cells": [r.to_json() for r in results]})
     md = fmt == "markdown"
     levels = [f"{100 * q:g}%" if q != 0.5 else "median" for q in LEVELS]
     out = ["# symgrad flow" if md else "symgrad flow", ""]
@@ -1432,7 +1399,7 @@ def format_flow(results, fmt: str = "text") -> str:
         ]
         out.append(("" if md else "  ") + "log10 |d s_t/d s_0| over samples:")
         out += ([""] if md else []) + [
-            ("" if md else "  ") + line for line in _table(header, rows, md)
+            ("" if md else "  ") + line for line in table(header, rows, md)
         ]
         if r.article is not None:
             a = r.article
@@ -1457,7 +1424,7 @@ def format_flow(results, fmt: str = "text") -> str:
                 for t, p, e, g in zip(r.checkpoints, a.article, a.exact, a.gap, strict=True)
             ]
             out += ([""] if md else []) + [
-                ("" if md else "  ") + line for line in _table(header, rows, md)
+                ("" if md else "  ") + line for line in table(header, rows, md)
             ]
             out.append(
                 ("" if md else "  ")
@@ -1476,7 +1443,7 @@ def format_flow(results, fmt: str = "text") -> str:
         ]
         for r in results
     ]
-    out += [("" if md else "  ") + line for line in _table(header, rows, md)]
+    out += [("" if md else "  ") + line for line in table(header, rows, md)]
     return "\n".join(out) + "\n"
 
 
@@ -1484,14 +1451,13 @@ def format_compare(rows, fmt: str = "text") -> str:
     """``rows`` (:class:`CompareRow` s) as one table in ``text``, ``markdown`` or ``json``."""
     first = rows[0]
     if fmt == "json":
-        import json
-
-        body = {
-            "settings": json_ready(first.flow.settings),
-            "one_step_distribution": first.one_step["distribution"],
-            "cells": [row.to_json() for row in rows],
-        }
-        return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+        return dumps(
+            {
+                "settings": json_ready(first.flow.settings),
+                "one_step_distribution": first.one_step["distribution"],
+                "cells": [row.to_json() for row in rows],
+            }
+        )
     md = fmt == "markdown"
     s = first.flow.settings
     out = ["# symgrad compare" if md else "symgrad compare", ""]
@@ -1531,5 +1497,5 @@ def format_compare(rows, fmt: str = "text") -> str:
                 _ci_text(f.lyapunov, f.lyapunov_ci),
             ]
         )
-    out += _table(header, body, md)
+    out += table(header, body, md)
     return "\n".join(out) + "\n"

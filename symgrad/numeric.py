@@ -319,7 +319,7 @@ class _Printer(NumPyPrinter):
     def __init__(self):
         super().__init__({"order": "none", "fully_qualified_modules": True})
 
-    def _print_Pow(self, expr, rational=False):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Pow(self, expr, rational=False):
         exp = expr.exp
         if exp.is_Integer and exp != 0 and abs(exp) <= 4:
             base = self.parenthesize(expr.base, 100)
@@ -329,11 +329,11 @@ class _Printer(NumPyPrinter):
             return f"numpy.sqrt({self._print(expr.base)})"
         return super()._print_Pow(expr, rational)
 
-    def _print_Heaviside(self, expr):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Heaviside(self, expr):
         h0 = expr.args[1] if len(expr.args) > 1 else sympy.Rational(1, 2)
         return f"numpy.heaviside({self._print(expr.args[0])}, {float(h0)!r})"
 
-    def _print_Abs(self, expr):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Abs(self, expr):
         return f"numpy.abs({self._print(expr.args[0])})"
 
 

@@ -19,6 +19,7 @@ from sympy.printing.str import StrPrinter
 
 from .cells import Cell
 from .ranges import factor_rank
+from .text import dumps as dumps
 
 __all__ = [
     "FORMATS",
@@ -142,7 +143,7 @@ class LatexMath(LatexPrinter):
         super().__init__({"symbol_names": names, "order": "none"})
         self.ordering = _Ordering(cell, ranges)
 
-    def _print_Mul(self, expr):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Mul(self, expr):
         # SymPy prints 1/u through _print_Mul(Pow): ordering that Pow as a product
         # of itself would recurse forever.
         if expr.is_Pow or any(f.is_Pow and f.exp.is_negative for f in expr.args):
@@ -156,7 +157,7 @@ class LatexMath(LatexPrinter):
             return "- " + body
         return self._print(coeff) + " " + body
 
-    def _print_Heaviside(self, expr):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Heaviside(self, expr):
         return rf"\left[{self._print(expr.args[0])} > 0\right]"
 
     def _print_tanh(self, expr, exp=None):
@@ -166,7 +167,7 @@ class LatexMath(LatexPrinter):
             return rf"\tanh{power} {self._print(arg)}"
         return rf"\tanh{power}\left({self._print(arg)}\right)"
 
-    def _print_Pow(self, expr):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Pow(self, expr):
         if isinstance(expr.base, sympy.tanh) and expr.exp.is_Integer and expr.exp > 0:
             return self._print_tanh(expr.base, exp=self._print(expr.exp))
         return super()._print_Pow(expr)
@@ -182,7 +183,7 @@ class LatexMath(LatexPrinter):
             return rf"\left({self.doprint(it)}\right)"
         return self.item(it)
 
-    def _print_Add(self, expr, order=None):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Add(self, expr, order=None):
         if self.as_written:
             return _join_sum([self._print(a) for a in expr.args])
         return super()._print_Add(expr, order)
@@ -199,13 +200,13 @@ class TextMath(StrPrinter):
         self.ordering = _Ordering(cell, ranges)
         self.names = {n: text_name(tex) for n, tex in cell.latex.items()}
 
-    def _print_Symbol(self, expr):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Symbol(self, expr):
         return self.names.get(expr.name, expr.name)
 
     def _print_sigmoid(self, expr):
-        return f"σ({self._print(expr.args[0])})"  # noqa: RUF001 (sigma, not o)
+        return f"σ({self._print(expr.args[0])})"
 
-    def _print_Heaviside(self, expr):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Heaviside(self, expr):
         return f"[{self._print(expr.args[0])} > 0]"
 
     def _print_tanh(self, expr, exp=""):
@@ -214,7 +215,7 @@ class TextMath(StrPrinter):
             return f"tanh{exp} {self._print(arg)}"
         return f"tanh{exp}({self._print(arg)})"
 
-    def _print_Pow(self, expr, rational=False):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Pow(self, expr, rational=False):
         if expr.exp.is_Integer and 1 < expr.exp < 10:
             sup = str(expr.exp).translate(_SUPERSCRIPT)
             if isinstance(expr.base, sympy.tanh):
@@ -222,7 +223,7 @@ class TextMath(StrPrinter):
             return self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=False) + sup
         return super()._print_Pow(expr, rational)
 
-    def _print_Mul(self, expr):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Mul(self, expr):
         if any(f.is_Pow and f.exp.is_negative for f in expr.args):
             return super()._print_Mul(expr)
         coeff, factors = self.ordering.ordered(expr, self.as_written)
@@ -243,7 +244,7 @@ class TextMath(StrPrinter):
             return f"({self.doprint(it)})"
         return self.item(it)
 
-    def _print_Add(self, expr, order=None):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Add(self, expr, order=None):
         if self.as_written:
             return _join_sum([self._print(a) for a in expr.args])
         return super()._print_Add(expr, order)
@@ -585,95 +586,3 @@ def cell_json(cell: Cell) -> dict:
             for eq in cell.equations
         ],
     }
-
-
-# ---------------------------------------------------------------- Markdown reports as LaTeX
-
-_UNICODE_TEX = {
-    "\u2265": r"$\geq$",  # greater-than or equal
-    "\u2264": r"$\leq$",
-    "\u2192": r"$\to$",
-    "\u00d7": r"$\times$",
-    "\u03c3": r"$\sigma$",
-    "\u2202": r"$\partial$",
-    "\u00b2": r"$^2$",
-    "\u2212": "-",  # minus sign
-    "\u2013": "--",  # en dash
-    # OT1 text fonts print | < > as an em dash and inverted marks.
-    "|": "$|$",
-    "<": "$<$",
-    ">": "$>$",
-}
-
-
-def markdown_to_latex(markdown: str) -> str:
-    """A report written as simple Markdown (``#`` headings, ``-`` bullets, pipe
-    tables, ``$...$`` math, ``**bold**``) as a LaTeX fragment that pdflatex
-    compiles: sections, itemize, tabular. Math passes through untouched."""
-    out, items, table = [], [], []
-
-    def flush():
-        if items:
-            out.extend(["\\begin{itemize}", *(f"  \\item {i}" for i in items), "\\end{itemize}"])
-            items.clear()
-        if table:
-            cols = len(table[0])
-            rows = [" & ".join(r) + " \\\\" for r in table]
-            out.extend(
-                [
-                    "\\begin{tabular}{" + "l" * cols + "}",
-                    rows[0],
-                    "\\hline",
-                    *rows[1:],
-                    "\\end{tabular}",
-                ]
-            )
-            table.clear()
-
-    for line in markdown.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("|"):
-            inner = stripped.strip("|")
-            cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", inner)]
-            if not all(set(c) <= set("-: ") for c in cells):
-                table.append([_tex_text(c) for c in cells])
-            continue
-        if stripped.startswith("- "):
-            items.append(_tex_text(stripped[2:]))
-            continue
-        flush()
-        if stripped.startswith("#"):
-            level, _, title = stripped.partition(" ")
-            command = "section*" if len(level) == 1 else "subsection*"
-            out.append(f"\\{command}{{{_tex_text(title)}}}")
-        elif stripped:
-            out.append(_tex_text(stripped))
-        else:
-            out.append("")
-    flush()
-    return "\n".join(out).strip() + "\n"
-
-
-def _tex_text(text: str) -> str:
-    """Prose escaped for LaTeX, ``$...$`` kept as math, ``**x**`` as bold."""
-    pieces = re.split(r"(\$[^$]*\$)", text)
-    out = []
-    for k, piece in enumerate(pieces):
-        if k % 2:
-            out.append(piece)
-            continue
-        piece = re.sub(r"([\\{}])", r"\\\1", piece)
-        piece = re.sub(r"([_%&#])", r"\\\1", piece)
-        piece = (
-            piece.replace("^", r"\^{}").replace("~", r"\~{}").replace("\\\\", r"\textbackslash{}")
-        )
-        piece = re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", piece)
-        piece = piece.replace("`", "")
-        out.append("".join(_UNICODE_TEX.get(ch, ch) for ch in piece))
-    return "".join(out)
-
-
-def dumps(data) -> str:
-    import json
-
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

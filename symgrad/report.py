@@ -14,147 +14,20 @@ between the math for LaTeX.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from .claims import KINDS, ClaimResult
+from .text import md_cell as _md_cell
+from .text import plain, tex_inline, tex_text
 
 __all__ = [
-    "plain",
     "proof_markdown",
     "proofs_latex",
-    "tex_inline",
-    "tex_text",
     "verify_json",
     "verify_markdown",
     "verify_text",
     "write_proofs",
 ]
-
-# ---------------------------------------------------------------- text conversions
-
-_MACROS = [
-    (r"\\left|\\right|\\Big|\\big", ""),
-    (r"\\partial\s*", "∂"),
-    (r"\\sigma", "σ"),  # noqa: RUF001 (sigma, not o)
-    (r"\\theta", "θ"),
-    (r"\\rho", "ρ"),  # noqa: RUF001 (rho, not p)
-    (r"\\infty", "∞"),
-    (r"\\approx", "≈"),
-    (r"\\cdots", "⋯"),
-    (r"\\cdot", "·"),
-    (r"\\le(?![a-z])", "≤"),
-    (r"\\ge(?![a-z])", "≥"),
-    (r"\\ne(?![a-z])", "≠"),
-    (r"\\to(?![a-z])", "→"),
-    (r"\\in(?![a-z])", "∈"),
-    (r"\\sqrt\{([^{}]*)\}", r"√(\1)"),
-    (r"\\sqrt", "√"),
-    (r"\\prod", "∏"),
-    (r"\\sum", "Σ"),
-    (r"\\(tanh|lim|sup|log|exp)", r"\1"),
-    (r"\\hat\{(\w)\}", "\\1\u0302"),
-    (r"\\text\{([^{}]*)\}", r"\1"),
-    (r"\\(quad|qquad)", "  "),
-    (r"\\[,;: ]", " "),
-    (r"\^\{?2\}?", "²"),
-    (r"\^\{(t-1)\}", r"^(\1)"),
-    (r"_\{([A-Za-z0-9]+)\}", r"_\1"),
-]
-
-
-def _fraction(match) -> str:
-    num, den = match.group(1), match.group(2)
-    if re.search(r"[+-]", num.strip().lstrip("-")):
-        num = f"({num})"
-    if re.search(r"[+\- ]", den.strip()):
-        den = f"({den})"
-    return f"{num}/{den}"
-
-
-def plain(text: str) -> str:
-    """Inline LaTeX (between ``$``) and Markdown code marks as Unicode text."""
-    out = text.replace("`", "")
-    for pattern, repl in _MACROS:
-        out = re.sub(pattern, repl, out)
-    for _ in range(3):  # nested up to three deep
-        out = re.sub(r"\{\(([^{}]*?)\s*\)\}", r"(\1)", out)  # SymPy's \tanh{\left(x \right)}
-        out = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", _fraction, out)
-    out = out.replace("$", "")
-    return re.sub(r"(?<=[(\s])\{([^{}]*)\}", r"\1", out)
-
-
-_TEX_TEXT = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"$\sim$",
-    "^": r"\^{}",
-    "|": r"$|$",
-    "<": r"$<$",
-    ">": r"$>$",
-}
-
-
-#: Unicode that plain text from other modules may carry, as LaTeX math.
-_TEX_UNICODE = {
-    "²": "^2",
-    "³": "^3",
-    "λ": "\\lambda",
-    "σ": "\\sigma",  # noqa: RUF001 (sigma, not o)
-    "θ": "\\theta",
-    "ρ": "\\rho",  # noqa: RUF001 (rho, not p)
-    "∂": "\\partial ",
-    "≤": "\\le",
-    "≥": "\\ge",
-    "≠": "\\ne",
-    "±": "\\pm",
-    "∈": "\\in",
-    "→": "\\to",
-    "∞": "\\infty",
-    "≈": "\\approx",
-    "·": "\\cdot",
-    "√": "\\sqrt{}",
-    "ĉ": "\\hat{c}",
-    "ĥ": "\\hat{h}",
-    "∏": "\\prod",
-    "Σ": "\\Sigma",
-    "…": "\\dots",
-    "⋯": "\\cdots",
-    "\u2212": "-",  # minus sign
-}
-
-
-def _tex_char(ch: str) -> str:
-    if ch in _TEX_TEXT:
-        return _TEX_TEXT[ch]
-    if ch in _TEX_UNICODE:
-        return f"${_TEX_UNICODE[ch]}$"
-    if ord(ch) > 127:  # pdflatex has no glyph for it: name it rather than fail
-        return f"[U+{ord(ch):04X}]"
-    return ch
-
-
-def tex_text(text: str) -> str:
-    """Plain text for LaTeX: specials escaped (OT1 encoding: | < > need math
-    mode), Unicode symbols as math, backquoted code as typewriter."""
-    out = "".join(_tex_char(ch) for ch in text)
-    return re.sub(r"`([^`]*)`", r"\\texttt{\1}", out)
-
-
-def tex_inline(text: str) -> str:
-    """Text with inline ``$math$`` for LaTeX: the text escaped, the math kept."""
-    parts = text.split("$")
-    return "".join(tex_text(p) if k % 2 == 0 else f"${p}$" for k, p in enumerate(parts))
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
 
 # ---------------------------------------------------------------- verify
 

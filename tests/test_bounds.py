@@ -136,23 +136,23 @@ def gru_update_term(draw):
     return abs(z * (1 - z) * (h_hat - h_prev))
 
 
-def gru_candidate_term(draw, U_r=2):  # noqa: N803 (the article's name)
+def gru_candidate_term(draw, U_r=2):
     z, r, h_hat, h_prev = _gru(draw, U_r)
     return abs(z * (1 - h_hat**2) * r * (1 + (1 - r) * h_prev * U_r))
 
 
 def rnn_tanh(draw, a=0, h=1):
-    U = draw(reals(50))  # noqa: N806
+    U = draw(reals(50))
     return abs(_sech2(a + U * h) * U)
 
 
-def rnn_relu(draw, L=10):  # noqa: N803
-    U, a, h_prev = draw(st.floats(-L, L)), draw(reals()), draw(reals())  # noqa: N806
+def rnn_relu(draw, L=10):
+    U, a, h_prev = draw(st.floats(-L, L)), draw(reals()), draw(reals())
     return abs(U) if a + U * h_prev > 0 else 0
 
 
 def clipping(draw):
-    U, a, h_prev = draw(st.floats(-1, 1)), draw(reals()), draw(reals())  # noqa: N806
+    U, a, h_prev = draw(st.floats(-1, 1)), draw(reals()), draw(reals())
     relu = abs(U) if a + U * h_prev > 0 else 0
     return max(abs(_sech2(a + U * h_prev) * U), relu)
 
@@ -305,7 +305,7 @@ def test_clipping_proves_sup_at_most_one_exactly():
 
 
 def test_rnn_relu_grows_with_l():
-    for L in (1, 10, 1000):  # noqa: N806
+    for L in (1, 10, 1000):
         r = result("rnn-relu", L=L)
         assert r.interval == (L, L) and r.proved is True
 

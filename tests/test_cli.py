@@ -198,7 +198,7 @@ def test_standalone_latex_compiles(tmp_path, argv):
 
 
 def test_markdown_reports_convert_to_latex():
-    from symgrad.render import markdown_to_latex
+    from symgrad.text import markdown_to_latex
 
     tex = markdown_to_latex(
         "# Title\n\n- a_b ~ 50% **bold** $f_t$ \u03c3\n\n"

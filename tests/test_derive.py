@@ -17,7 +17,7 @@ from symgrad.primitives import sigmoid, tanh
 from symgrad.ranges import value_ranges
 
 
-def S(name):  # noqa: N802 (the symbols of the engine)
+def S(name):
     return sympy.Symbol(name, real=True)
 
 

@@ -141,7 +141,10 @@ def _mismatch(ours, oracle) -> float:
 
 def _random_case(cell, steps, rng):
     """Exact rational parameters and inputs, and the same as float64 arrays (N = 1)."""
-    draw = lambda: sympy.Rational(rng.randint(-1500, 1500), 1000)  # noqa: E731
+
+    def draw():
+        return sympy.Rational(rng.randint(-1500, 1500), 1000)
+
     params = {p: draw() for p in cell.params}
     inputs = [{x: draw() for x in cell.inputs} for _ in range(steps)]
     arrays = {k: np.array([float(v)]) for k, v in params.items()}

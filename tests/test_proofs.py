@@ -15,7 +15,8 @@ import pytest
 
 from symgrad.claims import CLAIMS
 from symgrad.cli import main
-from symgrad.report import COMBINED, plain, tex_inline, write_proofs
+from symgrad.report import COMBINED, write_proofs
+from symgrad.text import plain, tex_inline
 from tests.latex import compile_latex, needs_pdflatex
 
 ROOT = Path(__file__).parent.parent
