@@ -1180,7 +1180,7 @@ def _check_lstm_forget_dominant(claim, ctx):
         rec.summary = "dominant term f_t in (0, 1)"
 
     def monte_carlo(rec):
-        from .montecarlo import wilson
+        from .stats import wilson
 
         r = ctx.one_step("lstm")
         rec.figures = r.as_json()
@@ -1348,13 +1348,14 @@ def _check_gru_bounded_state(claim, ctx):
     def certified(rec):
         import numpy as np
 
-        from .montecarlo import make_step, rng_for
+        from .montecarlo import make_step
         from .sampling import sample
+        from .stats import rng_for
 
         cell = get_cell(given["certify"])
         runs, steps = given["runs"], given["steps"]
         step = make_step(cell)
-        rng = rng_for(ctx.settings, "gru-bounded-state")
+        rng = rng_for(ctx.settings.seed, "gru-bounded-state")
         at_one = certified_steps = 0
         closest, precision, failed = 1.0, 0, []
         for scale in given["scales"]:

@@ -41,17 +41,17 @@ from __future__ import annotations
 import math
 import numbers
 import time
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import sympy
-from scipy import special, stats
 
 from .cells import Cell, get_cell, prev_name
 from .derive import derive, partial
+from .numeric import lambdify
 from .primitives import relu, sigmoid, softplus, tanh
 from .sampling import INITS, describe, sample
+from .stats import CONFIDENCE, cell_rng, student_ci
 from .text import dumps, json_ready, table
 
 __all__ = [
@@ -75,8 +75,6 @@ LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)
 VANISH = 1e-8
 #: A gradient above this has exploded: the mirror image of VANISH.
 EXPLODE = 1e8
-#: Confidence level of the Lyapunov exponent's interval.
-CONFIDENCE = 0.95
 #: Steps recorded for the plot's curves, evenly spaced over the run.
 PLOT_POINTS = 500
 #: Elements of one chunk buffer (steps x samples): 512 KiB of float64 each, so a
@@ -311,11 +309,6 @@ def state_jacobian_product(
     return engine.log_scale.copy(), engine.direction()
 
 
-def cell_rng(seed: int, name: str, stream: int = 0) -> np.random.Generator:
-    """The random generator of one cell's run: seeded by ``(seed, cell name, stream)``."""
-    return np.random.default_rng([seed, zlib.crc32(name.encode()), stream])
-
-
 def flow_distribution(init: str, forget_bias: float | None, dim: int) -> str:
     """The distribution of a flow run in one line (parameters, inputs, initial state)."""
     if dim == 1:
@@ -371,24 +364,10 @@ def _check_settings(cell, steps, samples, dim, init, forget_bias, fixed):
 # ---------------------------------------------------------------- numeric compilation
 
 
-def _lambdify(args, expr, cse=False):
-    """A NumPy function of ``args`` (symbols) computing ``expr``.
-
-    sigmoid is bound to SciPy's ``expit`` (correctly rounded to a few ulp,
-    no overflow for any u, five times faster than exp(-logaddexp(0, -u))).
-    """
-    expit = sympy.Function("expit")
-    if isinstance(expr, (list, tuple)):
-        expr = [e.replace(sigmoid, expit) for e in expr]
-    else:
-        expr = expr.replace(sigmoid, expit)
-    return sympy.lambdify(args, expr, modules=[{"expit": special.expit}, "numpy"], cse=cse)
-
-
 def _kernel(expr):
     """``(names, function)``: ``expr`` as a function of its free symbols' ASCII names."""
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-    return tuple(s.name for s in symbols), _lambdify(symbols, expr)
+    return tuple(s.name for s in symbols), lambdify(symbols, expr)
 
 
 # ---------------------------------------------------------------- one-dimensional cells
@@ -423,7 +402,7 @@ class _ScalarProgram:
             exprs.append(expr)
         args = sorted(set().union(*(e.free_symbols for e in exprs)), key=lambda x: x.name)
         self.step_args = tuple(a.name for a in args)
-        self.step = _lambdify(args, exprs, cse=True)
+        self.step = lambdify(args, exprs, cse=True)
         self.hoisted = [(symbol.name, _kernel(expr)) for expr, symbol in hoisted.items()]
         shift = {cell.symbol(v): cell.symbol(prev_name(v)) for v in cell.values}
         self.calls = {}  # call name -> kernel, for calls with a previous-step value
@@ -445,7 +424,7 @@ class _ScalarProgram:
         # minor terms) are computed once.
         symbols = sorted(set().union(*(e.free_symbols for e in exprs)), key=lambda x: x.name)
         self.kernel_names = tuple(x.name for x in symbols)
-        self.kernel = _lambdify(symbols, exprs, cse=True)
+        self.kernel = lambdify(symbols, exprs, cse=True)
         timed = {name for v in self.carried for name in (v, prev_name(v))}
         self.recorded = sorted(set(self.kernel_names) & timed)
         self.size = len(cell.state)
@@ -851,9 +830,9 @@ def _activation(function, argument):
     """``F(u)`` and its tangent ``F'(u) du``, F' from SymPy's own derivative of F,
     rewritten through the value y = F(u) where it can be (gate form)."""
     u, y = sympy.Dummy("u", real=True), sympy.Dummy("y", real=True)
-    value_fn = _lambdify([u], function(u))
+    value_fn = lambdify([u], function(u))
     slope = function(u).fdiff(1).xreplace({function(u): y})
-    slope_fn = _lambdify([u, y], slope)
+    slope_fn = lambdify([u, y], slope)
 
     def activation(env):
         value, tangent = argument(env)
@@ -1073,7 +1052,7 @@ def _quantiles(values) -> tuple:
 def _result(cell, engine, stream, settings, seconds) -> FlowResult:
     steps, last = stream.steps, stream.last
     lam = last / steps
-    mean, ci = _mean_ci(lam)
+    mean, ci = student_ci(lam)
     curve_steps = sorted(stream.curve)
     one_step = np.concatenate(stream.one_step) if stream.one_step else np.array([np.nan])
     result_article = None
@@ -1085,8 +1064,8 @@ def _result(cell, engine, stream, settings, seconds) -> FlowResult:
             article=tuple(stream.article[t][0] for t in stream.checkpoints),
             exact=tuple(stream.article[t][1] for t in stream.checkpoints),
             gap=tuple(stream.article[t][2] for t in stream.checkpoints),
-            lyapunov_article=_mean_ci(stream.last_article / steps)[0],
-            lyapunov_exact=_mean_ci(stream.last_exact / steps)[0],
+            lyapunov_article=student_ci(stream.last_article / steps)[0],
+            lyapunov_exact=student_ci(stream.last_exact / steps)[0],
         )
     return FlowResult(
         cell=cell.name,
@@ -1113,21 +1092,6 @@ def _result(cell, engine, stream, settings, seconds) -> FlowResult:
         article=result_article,
         seconds=seconds,
     )
-
-
-def _mean_ci(values) -> tuple[float, tuple[float, float]]:
-    """Sample mean and its Student-t interval at :data:`CONFIDENCE` (-inf if any is -inf)."""
-    values = np.asarray(values, dtype=float)
-    if not np.all(np.isfinite(values)):
-        m = float(np.mean(values)) if not np.any(np.isnan(values)) else math.nan
-        return m, (m, m)
-    mean = float(np.mean(values))
-    half = float(
-        stats.t.ppf(0.5 + CONFIDENCE / 2, len(values) - 1)
-        * np.std(values, ddof=1)
-        / math.sqrt(len(values))
-    )
-    return mean, (mean - half, mean + half)
 
 
 def _one_step_summary(norms) -> dict:

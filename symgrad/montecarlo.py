@@ -1,8 +1,7 @@
 """Seeded Monte Carlo evidence with confidence intervals.
 
-Every figure a claim reports from random draws is an :class:`Estimate` (a
-mean or a percentile, with a confidence interval) or a :class:`Fraction` (a
-count out of n, with a Wilson interval). Draws come from
+Every figure a claim reports from random draws is a
+:class:`symgrad.stats.Estimate` or :class:`symgrad.stats.Proportion`. Draws come from
 :func:`symgrad.sampling.sample` under :class:`Settings` (seed, sample size,
 initialisation, forget bias), and every stream is derived from the seed and a
 fixed label (``"one-step/lstm"``), so a figure does not change when other
@@ -23,9 +22,6 @@ import this module, inside the command.
 
 from __future__ import annotations
 
-import math
-import statistics
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,29 +29,20 @@ import numpy as np
 from .cells import Cell, get_cell
 from .derive import derive, partial
 from .sampling import INITS, describe, sample
+from .stats import (
+    CONFIDENCE,
+    Estimate,
+    Proportion,
+    Summary,
+    mean_ci,
+    quantile_ci,
+    rng_for,
+    summarize,
+    wilson,
+)
 
-__all__ = [
-    "CONFIDENCE",
-    "Estimate",
-    "Fraction",
-    "OneStep",
-    "Settings",
-    "StateGap",
-    "Summary",
-    "make_step",
-    "mean_ci",
-    "one_step",
-    "quantile_ci",
-    "rng_for",
-    "state_gap",
-    "summarize",
-    "wilson",
-]
+__all__ = ["OneStep", "Settings", "StateGap", "make_step", "one_step", "state_gap"]
 
-#: Two-sided confidence level of every interval.
-CONFIDENCE = 0.95
-#: Percentiles reported for every magnitude.
-PERCENTILES = (50, 90, 99)
 #: Default Monte Carlo sample size of the one-step claims.
 DEFAULT_SAMPLES = 100_000
 #: Default seed: the article's date.
@@ -97,145 +84,6 @@ class Settings:
         }
 
 
-def rng_for(settings: Settings, label: str) -> np.random.Generator:
-    """An independent generator for ``label`` under ``settings.seed``.
-
-    The label's CRC-32 is the spawn key, so streams do not depend on the order
-    in which claims run (``hash()`` would change with PYTHONHASHSEED).
-    """
-    key = zlib.crc32(label.encode())
-    return np.random.default_rng(np.random.SeedSequence(settings.seed, spawn_key=(key,)))
-
-
-# ---------------------------------------------------------------- intervals
-
-
-def _z(confidence: float) -> float:
-    return statistics.NormalDist().inv_cdf(0.5 + confidence / 2)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with a confidence interval [lo, hi]."""
-
-    value: float
-    lo: float
-    hi: float
-
-    def covers(self, x: float) -> bool:
-        return self.lo <= x <= self.hi
-
-    def as_json(self) -> dict:
-        return {"value": self.value, "ci": [self.lo, self.hi]}
-
-    def text(self, digits: int = 3) -> str:
-        return f"{_g(self.value, digits)} [{_g(self.lo, digits)}, {_g(self.hi, digits)}]"
-
-
-@dataclass(frozen=True)
-class Fraction:
-    """``k`` of ``n`` samples, with the Wilson interval [lo, hi] of the true fraction."""
-
-    k: int
-    n: int
-    lo: float
-    hi: float
-
-    @property
-    def value(self) -> float:
-        return self.k / self.n
-
-    def covers(self, x: float) -> bool:
-        return self.lo <= x <= self.hi
-
-    def as_json(self) -> dict:
-        return {"value": self.value, "k": self.k, "n": self.n, "ci": [self.lo, self.hi]}
-
-    def text(self, digits: int = 3) -> str:
-        return f"{self.value:.{digits}f} [{self.lo:.{digits}f}, {self.hi:.{digits}f}]"
-
-
-def _g(x: float, digits: int) -> str:
-    if x == 0 or not math.isfinite(x):
-        return f"{x:g}"
-    return f"{x:.{digits}g}"
-
-
-def wilson(k: int, n: int, confidence: float = CONFIDENCE) -> Fraction:
-    """The Wilson score interval of a binomial fraction k/n (n >= 1)."""
-    z = _z(confidence)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    # At k = 0 (k = n) the interval's end is exactly 0 (1); the formula leaves
-    # a rounding residue of ~1e-17 there.
-    lo = 0.0 if k == 0 else max(0.0, centre - half)
-    hi = 1.0 if k == n else min(1.0, centre + half)
-    return Fraction(int(k), int(n), lo, hi)
-
-
-def mean_ci(x, confidence: float = CONFIDENCE) -> Estimate:
-    """Mean of ``x`` with its normal-approximation interval."""
-    x = np.asarray(x, dtype=float)
-    m = float(x.mean())
-    half = _z(confidence) * float(x.std(ddof=1)) / math.sqrt(len(x))
-    return Estimate(m, m - half, m + half)
-
-
-def quantile_ci(x, q: float, confidence: float = CONFIDENCE, presorted: bool = False) -> Estimate:
-    """The ``q``-quantile (0 < q < 1) of ``x`` with a distribution-free interval.
-
-    The number of samples below the true quantile is Binomial(n, q); the
-    interval runs between the order statistics at that count's two-sided
-    ``confidence`` quantiles, so it needs no assumption about the distribution.
-    """
-    s = np.asarray(x, dtype=float) if presorted else np.sort(np.asarray(x, dtype=float))
-    n = len(s)
-    alpha = 1 - confidence
-    lo_rank = _binomial_ppf(alpha / 2, n, q)  # 1-based rank of the lower order statistic
-    hi_rank = _binomial_ppf(1 - alpha / 2, n, q) + 1
-    lo = s[max(lo_rank, 1) - 1]
-    hi = s[min(hi_rank, n) - 1]
-    return Estimate(float(np.quantile(s, q)), float(lo), float(hi))
-
-
-def _binomial_ppf(level: float, n: int, q: float) -> int:
-    """The smallest k with P(Binomial(n, q) <= k) >= level, by bisection on the
-    exact CDF (scipy.special.bdtr; scipy.stats would cost seconds to import)."""
-    from scipy.special import bdtr
-
-    lo, hi = -1, n  # invariant: CDF(lo) < level <= CDF(hi)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if bdtr(mid, n, q) >= level:
-            hi = mid
-        else:
-            lo = mid
-    return hi
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Mean and the :data:`PERCENTILES` of a sample, each with its interval."""
-
-    mean: Estimate
-    percentiles: dict  # 50 -> Estimate, ...
-
-    def as_json(self) -> dict:
-        return {
-            "mean": self.mean.as_json(),
-            **{f"p{p}": e.as_json() for p, e in self.percentiles.items()},
-        }
-
-
-def summarize(x, confidence: float = CONFIDENCE, percentiles=PERCENTILES) -> Summary:
-    s = np.sort(np.asarray(x, dtype=float))
-    return Summary(
-        mean_ci(s, confidence),
-        {p: quantile_ci(s, p / 100, confidence, presorted=True) for p in percentiles},
-    )
-
-
 # ---------------------------------------------------------------- one step
 
 
@@ -267,10 +115,10 @@ class OneStep:
     dominant: Summary
     minor: Summary | None
     terms: dict
-    minor_outweighs: Fraction | None
-    exceeds_one: Fraction
-    near_one: Fraction
-    zero: Fraction
+    minor_outweighs: Proportion | None
+    exceeds_one: Proportion
+    near_one: Proportion
+    zero: Proportion
     log_abs: Estimate | None
     total: Summary
     p1: Estimate
@@ -330,7 +178,7 @@ def one_step(cell: Cell | str, settings: Settings, forget_bias: float | None = .
     bias = settings.forget_bias if forget_bias is ... else forget_bias
     d = derive(cell)
     kernel = d.numeric()
-    rng = rng_for(settings, f"one-step/{cell.name}")
+    rng = rng_for(settings.seed, f"one-step/{cell.name}")
     points = sample(cell, kernel.names, settings.samples, rng, settings.init, bias)
     total, terms = kernel(**points)
     conf = settings.confidence
@@ -485,7 +333,7 @@ def state_gap(cell: Cell | str, settings: Settings, horizons=GAP_HORIZONS) -> St
         raise ValueError(f"{cell.name} has one state: its one-step derivative is exact")
     jac = derive(cell, "state")
     n = max(100, settings.samples // 10)
-    rng = rng_for(settings, f"state-gap/{cell.name}")
+    rng = rng_for(settings.seed, f"state-gap/{cell.name}")
     article = d.numeric()
     entries = [[e.numeric() for e in row] for row in jac.entries]
     params = sample(cell, cell.params, n, rng, settings.init, settings.forget_bias)

@@ -32,7 +32,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from .primitives import sigmoid
 
-__all__ = ["make_numeric", "sigmoid_pair", "tanh_sech2"]
+__all__ = ["lambdify", "make_numeric", "sigmoid_pair", "tanh_sech2"]
 
 # ---------------------------------------------------------------- stable primitives
 
@@ -224,6 +224,26 @@ def _run(kernel, flat, out, start, stop) -> None:
 
 
 # ---------------------------------------------------------------- code generation
+
+
+def lambdify(args, exprs, cse: bool = False):
+    """A NumPy function of ``args`` (symbols) computing ``exprs`` (one or a list).
+
+    The general-purpose compiler, for expressions that are not a derivation's
+    terms (forward passes, Jacobian entries, objectives): sigmoid is bound to
+    SciPy's ``expit`` (correctly rounded to a few ulp, no overflow for any u,
+    five times faster than exp(-logaddexp(0, -u))); ``cse`` shares common
+    subexpressions of a list.
+    """
+    from scipy import special
+
+    expit = sympy.Function("expit")
+    if isinstance(exprs, (list, tuple)):
+        exprs = [e.replace(sigmoid, expit) for e in exprs]
+    else:
+        exprs = exprs.replace(sigmoid, expit)
+    return sympy.lambdify(args, exprs, modules=[{"expit": special.expit}, "numpy"], cse=cse)
+
 
 
 class _Lowering:
