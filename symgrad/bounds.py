@@ -39,13 +39,13 @@ from numbers import Real
 import sympy
 
 from .cells import Cell, get_cell
+from .defaults import BOUND_TOLERANCE
 from .derive import compose, derive, partial
 from .primitives import sigmoid
 from .render import Factors
 
 __all__ = [
     "BOUNDS",
-    "TOLERANCE",
     "BoundError",
     "BoundResult",
     "BoundSpec",
@@ -57,8 +57,6 @@ __all__ = [
     "format_result",
 ]
 
-#: Default width of a certified enclosure (the issue's bar for the scalar constants).
-TOLERANCE = 1e-9
 #: Widths a caller may ask for: below 1e-20 the 128-bit arithmetic runs out of digits
 #: for the largest parameters; above 0.1 an enclosure says little.
 MIN_TOLERANCE, MAX_TOLERANCE = 1e-20, 0.1
@@ -297,7 +295,9 @@ class BoundResult:
 # ---------------------------------------------------------------- the public entry points
 
 
-def compute_bound(name: str, below=None, tolerance: float = TOLERANCE, **params) -> BoundResult:
+def compute_bound(
+    name: str, below=None, tolerance: float = BOUND_TOLERANCE, **params
+) -> BoundResult:
     """Compute the bound ``name`` of :data:`BOUNDS` two ways and check its claims.
 
     ``params``: the bound's parameters as numbers (int, Fraction or finite

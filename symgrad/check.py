@@ -32,15 +32,14 @@ import numpy as np
 import sympy
 
 from .cells import Cell, get_cell, prev_name
+from .defaults import CHECK_SAMPLES, CHECK_SEED, INITS
 from .derive import Derivation, StateJacobian, compose, derive
 from .numeric import _content_key, make_numeric
 from .primitives import NUMPY, PRIMITIVES, evaluate, sigmoid
-from .sampling import INITS, describe, sample
+from .sampling import describe, sample
 from .text import dumps
 
 __all__ = [
-    "DEFAULT_SAMPLES",
-    "DEFAULT_SEED",
     "CheckReport",
     "Comparison",
     "check_derivation",
@@ -68,8 +67,6 @@ TINY = 2.2250738585072014e-308
 #: Errors are relative to max(magnitude, FLOOR): below TINY/h the complex step's
 #: imaginary part h f' is itself subnormal.
 FLOOR = TINY / COMPLEX_STEP
-DEFAULT_SAMPLES = 200
-DEFAULT_SEED = 0
 #: Most points a check draws (each is a few kilobytes of work).
 MAX_SAMPLES = 1_000_000
 
@@ -219,8 +216,8 @@ def _finite(x):
 def check_derivation(
     cell_or_name,
     wrt: str | None = None,
-    samples: int = DEFAULT_SAMPLES,
-    seed: int = DEFAULT_SEED,
+    samples: int = CHECK_SAMPLES,
+    seed: int = CHECK_SEED,
     init: str = "normal",
     forget_bias: float | None = None,
     progress=None,

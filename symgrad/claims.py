@@ -32,6 +32,7 @@ from types import MappingProxyType
 import sympy
 
 from .cells import get_cell
+from .defaults import CLAIM_SAMPLES, CLAIM_SEED, LONG_HORIZON_SAMPLES, LONG_HORIZON_STEPS
 from .derive import compose, derive, partial
 from .expr import parse_equation
 from .primitives import ARB, evaluate
@@ -155,7 +156,12 @@ class Context:
     ``flow_samples``: the long-horizon run (trajectories of ``steps`` steps).
     """
 
-    def __init__(self, settings=None, steps: int = 10_000, flow_samples: int = 200):
+    def __init__(
+        self,
+        settings=None,
+        steps: int = LONG_HORIZON_STEPS,
+        flow_samples: int = LONG_HORIZON_SAMPLES,
+    ):
         from .montecarlo import Settings
 
         self.settings = settings or Settings()
@@ -185,21 +191,19 @@ class Context:
 
     def command(self, claim_id: str) -> str:
         """The command that reproduces ``claim_id`` under these settings."""
-        from .montecarlo import DEFAULT_SAMPLES, DEFAULT_SEED
-
         s = self.settings
         parts = ["symgrad verify", claim_id]
-        if s.seed != DEFAULT_SEED:
+        if s.seed != CLAIM_SEED:
             parts.append(f"--seed {s.seed}")
-        if s.samples != DEFAULT_SAMPLES:
+        if s.samples != CLAIM_SAMPLES:
             parts.append(f"--samples {s.samples}")
         if s.init != "normal":
             parts.append(f"--init {s.init}")
         if s.forget_bias is not None:
             parts.append(f"--forget-bias {s.forget_bias:g}")
-        if self.steps != 10_000:
+        if self.steps != LONG_HORIZON_STEPS:
             parts.append(f"--steps {self.steps}")
-        if self.flow_samples != 200:
+        if self.flow_samples != LONG_HORIZON_SAMPLES:
             parts.append(f"--flow-samples {self.flow_samples}")
         return " ".join(parts)
 

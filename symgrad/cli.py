@@ -14,6 +14,8 @@ import fractions
 import re
 import sys
 
+from . import defaults
+
 __all__ = ["main"]
 
 
@@ -147,8 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tolerance",
         metavar="WIDTH",
-        default="1e-9",
-        help="largest width of the certified interval (default: 1e-9)",
+        default=f"{defaults.BOUND_TOLERANCE:g}",
+        help=f"largest width of the certified interval (default: {defaults.BOUND_TOLERANCE:g})",
     )
     _add_format(p, "text")
 
@@ -173,10 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_cell_arguments(p)
     p.add_argument(
-        "--samples", type=int, default=200, metavar="N", help="random points (default: 200)"
+        "--samples",
+        type=int,
+        default=defaults.CHECK_SAMPLES,
+        metavar="N",
+        help=f"random points (default: {defaults.CHECK_SAMPLES})",
     )
     p.add_argument(
-        "--seed", type=int, default=0, metavar="S", help="seed of the points (default: 0)"
+        "--seed",
+        type=int,
+        default=defaults.CHECK_SEED,
+        metavar="S",
+        help=f"seed of the points (default: {defaults.CHECK_SEED})",
     )
     p.add_argument(
         "--wrt",
@@ -189,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--init",
         metavar="INIT",
         default="normal",
-        help="distribution of the weights: normal (default, N(0,1)), xavier or orthogonal",
+        help=f"distribution of the weights: {', '.join(defaults.INITS)} (default: normal, N(0,1))",
     )
     _add_format(p, "text")
 
@@ -317,33 +327,37 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_claim_run_arguments(parser) -> None:
     """The Monte Carlo and long-horizon settings of verify and prove."""
     parser.add_argument(
-        "--seed", type=int, default=None, help="seed of every random draw (default: 20201113)"
+        "--seed",
+        type=int,
+        default=defaults.CLAIM_SEED,
+        help=f"seed of every random draw (default: {defaults.CLAIM_SEED})",
     )
     parser.add_argument(
         "--samples",
         type=int,
-        default=None,
-        help="Monte Carlo points per cell for the one-step claims (default: 100000)",
+        default=defaults.CLAIM_SAMPLES,
+        help="Monte Carlo points per cell for the one-step claims "
+        f"(default: {defaults.CLAIM_SAMPLES})",
     )
     _add_distribution(parser, "normal: N(0,1), SPEC section 3's")
     parser.add_argument(
-        "--steps", type=int, default=10_000, help="long-horizon steps (default: 10000)"
+        "--steps",
+        type=int,
+        default=defaults.LONG_HORIZON_STEPS,
+        help=f"long-horizon steps (default: {defaults.LONG_HORIZON_STEPS})",
     )
     parser.add_argument(
         "--flow-samples",
         type=int,
-        default=200,
+        default=defaults.LONG_HORIZON_SAMPLES,
         metavar="N",
-        help="long-horizon trajectories per cell (default: 200)",
+        help=f"long-horizon trajectories per cell (default: {defaults.LONG_HORIZON_SAMPLES})",
     )
 
 
 # ---------------------------------------------------------------- flow and compare arguments
 
 _RUN_FORMATS = ("text", "markdown", "json", "latex")
-# The choices of symgrad.sampling.INITS, spelled out here: importing sampling
-# would import NumPy into every command's start-up (a test keeps them equal).
-INIT_CHOICES = ("normal", "xavier", "orthogonal")
 
 
 def _int_from(low):
@@ -372,16 +386,25 @@ def _finite_float(text):
 
 def _add_run_arguments(p) -> None:
     p.add_argument(
-        "--steps", type=_int_from(1), default=10_000, metavar="T", help="steps (default: 10000)"
+        "--steps",
+        type=_int_from(1),
+        default=defaults.FLOW_STEPS,
+        metavar="T",
+        help=f"steps (default: {defaults.FLOW_STEPS})",
     )
     p.add_argument(
         "--samples",
         type=_int_from(2),
         metavar="N",
-        help="random cells (default: 1000; 100 with --dim > 1)",
+        help=f"random cells (default: {defaults.FLOW_SAMPLES_1D}; "
+        f"{defaults.FLOW_SAMPLES_ND} with --dim > 1)",
     )
     p.add_argument(
-        "--seed", type=_int_from(0), default=0, metavar="S", help="random seed (default: 0)"
+        "--seed",
+        type=_int_from(0),
+        default=defaults.FLOW_SEED,
+        metavar="S",
+        help=f"random seed (default: {defaults.FLOW_SEED})",
     )
     _add_distribution(p, "normal: N(0,1), or N(0,1/n) for n x n matrices")
 
@@ -390,7 +413,7 @@ def _add_distribution(p, normal: str) -> None:
     """--init and --forget-bias, the distribution of every seeded run."""
     p.add_argument(
         "--init",
-        choices=INIT_CHOICES,
+        choices=tuple(defaults.INITS),
         default="normal",
         help=f"weight distribution: normal ({normal}; the default), xavier (Glorot, biases 0) "
         "or orthogonal recurrent weights",
@@ -520,7 +543,7 @@ def _claim_context(args):
     import math
 
     from .claims import Context
-    from .montecarlo import DEFAULT_SAMPLES, DEFAULT_SEED, Settings
+    from .montecarlo import Settings
 
     if args.forget_bias is not None and not math.isfinite(args.forget_bias):
         raise UsageError(f"symgrad {args.command}: --forget-bias must be a finite number")
@@ -530,8 +553,8 @@ def _claim_context(args):
         )
     try:
         settings = Settings(
-            seed=DEFAULT_SEED if args.seed is None else args.seed,
-            samples=DEFAULT_SAMPLES if args.samples is None else args.samples,
+            seed=args.seed,
+            samples=args.samples,
             init=args.init,
             forget_bias=args.forget_bias,
         )
@@ -801,7 +824,7 @@ def cmd_compare(args, out) -> int:
     try:
         rows = compare_cells(
             steps=args.steps,
-            samples=args.samples or 1_000,
+            samples=args.samples or defaults.FLOW_SAMPLES_1D,
             seed=args.seed,
             init=args.init,
             forget_bias=args.forget_bias,

@@ -47,10 +47,11 @@ import numpy as np
 import sympy
 
 from .cells import Cell, get_cell, prev_name
+from .defaults import FLOW_SAMPLES_1D, FLOW_SAMPLES_ND, FLOW_SEED, FLOW_STEPS, INITS, MAX_DIM
 from .derive import derive, partial
 from .numeric import lambdify
 from .primitives import relu, sigmoid, softplus, tanh
-from .sampling import INITS, describe, sample
+from .sampling import describe, sample
 from .stats import CONFIDENCE, cell_rng, student_ci
 from .text import dumps, json_ready, table
 
@@ -80,12 +81,6 @@ PLOT_POINTS = 500
 #: Elements of one chunk buffer (steps x samples): 512 KiB of float64 each, so a
 #: chunk of the LSTM's recorded values stays near 20 MiB whatever T is.
 CHUNK_ELEMENTS = 2**16
-#: Default sample counts: one-dimensional runs, and dim > 1, where every step
-#: multiplies a (2n x 2n) matrix per sample.
-SAMPLES_1D = 1_000
-SAMPLES_ND = 100
-#: Largest hidden size accepted (a 512 x 512 product per sample per step is already slow).
-MAX_DIM = 512
 
 # The empirical quantile without interpolation: log-norms may be -inf (an
 # exactly zero gradient), where interpolation would give nan.
@@ -211,10 +206,10 @@ class FlowResult:
 
 def run_flow(
     cell: Cell | str,
-    steps: int = 10_000,
+    steps: int = FLOW_STEPS,
     samples: int | None = None,
     dim: int = 1,
-    seed: int = 0,
+    seed: int = FLOW_SEED,
     init: str = "normal",
     forget_bias: float | None = None,
     fixed: dict | None = None,
@@ -224,11 +219,11 @@ def run_flow(
     accumulate the exact product of its state Jacobians.
 
     ``cell``: a :class:`~symgrad.cells.Cell` or a built-in name. ``samples``:
-    default :data:`SAMPLES_1D` (``dim == 1``) or :data:`SAMPLES_ND`.
+    default :data:`FLOW_SAMPLES_1D` (``dim == 1``) or :data:`FLOW_SAMPLES_ND`.
     Parameters are drawn once per sample (:func:`symgrad.sampling.sample` for
     ``dim == 1``, :func:`draw_vector_params` otherwise), inputs afresh every
     step ~ N(0, 1), the state starts at 0. ``init``: one of
-    :data:`symgrad.sampling.INITS`; ``forget_bias`` sets ``b_f`` where the cell
+    :data:`symgrad.defaults.INITS`; ``forget_bias`` sets ``b_f`` where the cell
     has one. ``fixed``: names (parameters or inputs) pinned to a constant in
     every sample (n-dim: weight matrices c I, vectors c 1). The random stream
     is seeded by ``(seed, cell name)``, so a cell's result does not depend on
@@ -238,7 +233,7 @@ def run_flow(
     """
     if isinstance(cell, str):
         cell = get_cell(cell)
-    samples = (SAMPLES_1D if dim == 1 else SAMPLES_ND) if samples is None else samples
+    samples = (FLOW_SAMPLES_1D if dim == 1 else FLOW_SAMPLES_ND) if samples is None else samples
     _check_settings(cell, steps, samples, dim, init, forget_bias, fixed)
     start = time.perf_counter()
     rng = cell_rng(seed, cell.name)
@@ -1200,9 +1195,9 @@ class CompareRow:
 
 def compare_cells(
     cells=None,
-    steps: int = 10_000,
-    samples: int = SAMPLES_1D,
-    seed: int = 0,
+    steps: int = FLOW_STEPS,
+    samples: int = FLOW_SAMPLES_1D,
+    seed: int = FLOW_SEED,
     init: str = "normal",
     forget_bias: float | None = None,
     progress=None,

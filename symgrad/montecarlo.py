@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .cells import Cell, get_cell
+from .defaults import CLAIM_SAMPLES, CLAIM_SEED, INITS
 from .derive import derive, partial
-from .sampling import INITS, describe, sample
+from .sampling import describe, sample
 from .stats import (
     CONFIDENCE,
     Estimate,
@@ -43,20 +44,15 @@ from .stats import (
 
 __all__ = ["OneStep", "Settings", "StateGap", "make_step", "one_step", "state_gap"]
 
-#: Default Monte Carlo sample size of the one-step claims.
-DEFAULT_SAMPLES = 100_000
-#: Default seed: the article's date.
-DEFAULT_SEED = 20201113
-
 
 @dataclass(frozen=True)
 class Settings:
     """What a Monte Carlo run draws: ``samples`` points per cell from ``init``
-    (see :data:`symgrad.sampling.INITS`), optionally with the LSTM's forget
+    (see :data:`symgrad.defaults.INITS`), optionally with the LSTM's forget
     bias fixed to ``forget_bias``, from streams derived from ``seed``."""
 
-    seed: int = DEFAULT_SEED
-    samples: int = DEFAULT_SAMPLES
+    seed: int = CLAIM_SEED
+    samples: int = CLAIM_SAMPLES
     init: str = "normal"
     forget_bias: float | None = None
     confidence: float = CONFIDENCE

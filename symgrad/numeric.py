@@ -245,7 +245,6 @@ def lambdify(args, exprs, cse: bool = False):
     return sympy.lambdify(args, exprs, modules=[{"expit": special.expit}, "numpy"], cse=cse)
 
 
-
 class _Lowering:
     """Rewrites expressions over cell values into straight-line assignments.
 

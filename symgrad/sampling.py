@@ -16,17 +16,10 @@ import math
 import numpy as np
 
 from .cells import Cell
+from .defaults import INITS
 from .ranges import value_ranges
 
-__all__ = ["INITS", "describe", "sample"]
-
-#: Weight initialisations: name -> one-line description.
-INITS = {
-    "normal": "weights, biases, inputs ~ N(0, 1)",
-    "xavier": "weights ~ N(0, 2/(fan_in + fan_out)) (Glorot), biases 0, inputs ~ N(0, 1)",
-    "orthogonal": "recurrent weights orthogonal (+-1 in one dimension), input weights "
-    "Glorot, biases 0, inputs ~ N(0, 1)",
-}
+__all__ = ["describe", "sample"]
 
 
 def describe(

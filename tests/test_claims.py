@@ -239,7 +239,7 @@ def test_bad_settings_are_usage_errors(capsys, argv):
 
 
 def test_help_names_every_initialisation(capsys):
-    from symgrad.sampling import INITS
+    from symgrad.defaults import INITS
 
     with pytest.raises(SystemExit):
         main(["verify", "--help"])

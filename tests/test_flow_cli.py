@@ -13,9 +13,9 @@ import pytest
 
 from symgrad import cli
 from symgrad.cells import BUILTIN
+from symgrad.defaults import INITS
 from symgrad.derive import derive
 from symgrad.flow import LEVELS, compare_cells, run_flow
-from symgrad.sampling import INITS
 
 
 def run(argv):
@@ -174,7 +174,10 @@ def test_compare_text_is_one_table():
 
 
 def test_init_choices_are_the_sampling_ones():
-    assert tuple(INITS) == cli.INIT_CHOICES
+    parser = cli.build_parser()
+    flow = parser._subparsers._group_actions[0].choices["flow"]
+    (init,) = [a for a in flow._actions if a.dest == "init"]
+    assert tuple(INITS) == tuple(init.choices)
 
 
 # ---------------------------------------------------------------- the plot

@@ -1,0 +1,56 @@
+"""Every default setting, in one table: the command line and the library read it.
+
+The standard library only, so that building the command-line parser costs
+nothing (NumPy is imported by the commands that draw numbers).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BOUND_TOLERANCE",
+    "CHECK_SAMPLES",
+    "CHECK_SEED",
+    "CLAIM_SAMPLES",
+    "CLAIM_SEED",
+    "FLOW_SAMPLES_1D",
+    "FLOW_SAMPLES_ND",
+    "FLOW_SEED",
+    "FLOW_STEPS",
+    "INITS",
+    "LONG_HORIZON_SAMPLES",
+    "LONG_HORIZON_STEPS",
+    "MAX_DIM",
+]
+
+#: Weight initialisations: name -> one-line description.
+INITS = {
+    "normal": "weights, biases, inputs ~ N(0, 1)",
+    "xavier": "weights ~ N(0, 2/(fan_in + fan_out)) (Glorot), biases 0, inputs ~ N(0, 1)",
+    "orthogonal": "recurrent weights orthogonal (+-1 in one dimension), input weights "
+    "Glorot, biases 0, inputs ~ N(0, 1)",
+}
+
+#: ``symgrad check``: random points and their seed.
+CHECK_SAMPLES = 200
+CHECK_SEED = 0
+
+#: ``symgrad verify``/``prove``: Monte Carlo points per cell for the one-step
+#: claims, and the seed of every draw (the article's date).
+CLAIM_SAMPLES = 100_000
+CLAIM_SEED = 20201113
+#: The long-horizon claim: steps and trajectories per cell.
+LONG_HORIZON_STEPS = 10_000
+LONG_HORIZON_SAMPLES = 200
+
+#: ``symgrad flow``/``compare``: steps, samples (one-dimensional cells, and
+#: hidden size n > 1, where every step multiplies a (2n x 2n) matrix per
+#: sample) and seed.
+FLOW_STEPS = 10_000
+FLOW_SAMPLES_1D = 1_000
+FLOW_SAMPLES_ND = 100
+FLOW_SEED = 0
+#: Largest hidden size accepted (a 512 x 512 product per sample per step is already slow).
+MAX_DIM = 512
+
+#: ``symgrad bound``: largest width of a certified interval.
+BOUND_TOLERANCE = 1e-9
