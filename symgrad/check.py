@@ -37,15 +37,13 @@ from .derive import Derivation, StateJacobian, compose, derive
 from .numeric import _content_key, make_numeric
 from .primitives import NUMPY, PRIMITIVES, evaluate, sigmoid
 from .sampling import describe, sample
-from .text import dumps
 
 __all__ = [
     "CheckReport",
     "Comparison",
-    "check_derivation",
-    "check_points",
+    "compare_at_points",
+    "compare_derivatives",
     "derivative_label",
-    "render_report",
 ]
 
 # ---------------------------------------------------------------- constants
@@ -119,7 +117,7 @@ class Comparison:
 
 @dataclass(frozen=True)
 class CheckReport:
-    """The outcome of :func:`check_derivation`: every comparison, and a verdict.
+    """The outcome of :func:`compare_derivatives`: every comparison, and a verdict.
 
     ``method``, ``step``, ``max_rel_error``, ``tolerance`` and
     ``tolerance_reason`` are those of :attr:`worst`, the comparison whose error
@@ -213,7 +211,7 @@ def _finite(x):
 # ---------------------------------------------------------------- entry points
 
 
-def check_derivation(
+def compare_derivatives(
     cell_or_name,
     wrt: str | None = None,
     samples: int = CHECK_SAMPLES,
@@ -248,7 +246,7 @@ def check_derivation(
     names = sorted({n for d in derivations for n in _plan(d).names})
     rng = np.random.default_rng(seed)
     points = sample(cell, names, samples, rng, init=init, forget_bias=forget_bias)
-    report = check_points(derivations, points, progress=progress)
+    report = compare_at_points(derivations, points, progress=progress)
     return CheckReport(
         cell=cell.name,
         wrt=label,
@@ -262,7 +260,7 @@ def check_derivation(
     )
 
 
-def check_points(derivations, points: dict, progress=None) -> CheckReport:
+def compare_at_points(derivations, points: dict, progress=None) -> CheckReport:
     """Compare at the given points: ``points`` maps every free name to a float array
     (all of one length) or a float. ``derivations``: a Derivation, a
     StateJacobian, or a sequence of Derivations of one cell. The report's
@@ -709,92 +707,3 @@ class _Errors:
         if self.worst is None:
             return {}
         return {k: float(np.ravel(v)[self.worst]) for k, v in free.items()}
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def render_report(report: CheckReport, fmt: str = "text") -> str:
-    """The report as ``text``, ``markdown``, ``latex`` or ``json``."""
-    if fmt == "json":
-        return dumps(report.to_json())
-    if fmt not in ("text", "markdown", "latex"):
-        raise ValueError(f"unknown format {fmt!r}. Valid formats: text, markdown, latex, json")
-    rows = [
-        (
-            c.derivative,
-            c.quantity,
-            c.method,
-            f"{c.step:g}",
-            f"{c.max_rel_error:.1e}",
-            f"{c.tolerance:.1e}",
-            ("ok" if c.passed else "FAILED") + (f" ({c.excluded} left out)" if c.excluded else ""),
-        )
-        for c in report.comparisons
-    ]
-    header = ("derivative", "term (via)", "method", "step", "max rel error", "tolerance", "result")
-    seed = "given points" if report.seed is None else f"seed {report.seed}"
-    points = f"{report.samples} point" + ("" if report.samples == 1 else "s")
-    intro = f"{points}, {seed}, init {report.init}: {report.distribution}."
-    conventions = [
-        f"{label}: the article's one-step convention, "
-        + ", ".join(f"{p} = {e}" for p, e in carry.items())
-        + " differentiated too (the other derivatives are entries of the exact state Jacobian)."
-        for label, carry in report.conventions.items()
-    ]
-    worst = report.worst
-    verdict = (
-        f"PASSED: {len(report.comparisons)} comparisons within tolerance"
-        if report.passed
-        else f"FAILED: {sum(not c.passed for c in report.comparisons)} of "
-        f"{len(report.comparisons)} comparisons outside tolerance"
-    )
-    if worst is not None:
-        verdict += (
-            f" (largest error relative to tolerance: {worst.derivative} {worst.quantity}, "
-            f"{worst.max_rel_error:.2g} against {worst.tolerance:.2g})"
-        )
-    reasons = []
-    for method in dict.fromkeys(c.method for c in report.comparisons):
-        example = max(
-            (c for c in report.comparisons if c.method == method), key=lambda c: c.tolerance
-        )
-        reasons.append(f"{method}: {example.tolerance_reason} (the loosest row)")
-    title = f"symgrad check {report.cell}: symbolic derivatives against finite differences"
-    if fmt == "text":
-        widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
-        lines = [title, "", intro, *conventions, ""]
-        for r in [header, *rows]:
-            lines.append(
-                "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
-            )
-        lines += ["", "Tolerances:", *(f"  {r}" for r in reasons), "", verdict]
-        return "\n".join(lines) + "\n"
-    if fmt == "markdown":
-        lines = [f"## {title}", "", intro, ""]
-        lines += [f"- {c}" for c in conventions] + ([""] if conventions else [])
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "---|" * len(header))
-        lines += ["| " + " | ".join((f"`{r[0]}`", f"`{r[1]}`", *r[2:])) + " |" for r in rows]
-        lines += ["", "Tolerances:", "", *(f"- {r}" for r in reasons), "", f"**{verdict}**"]
-        return "\n".join(lines) + "\n"
-    body = [
-        f"% {title}",
-        _tex(intro) + "\n",
-        *[_tex(c) + "\n" for c in conventions],
-        "\\begin{tabular}{llllrrl}",
-        " & ".join(header) + " \\\\",
-        "\\hline",
-        *[" & ".join(_tex(x) for x in r) + " \\\\" for r in rows],
-        "\\end{tabular}\n",
-        *[_tex(r) + "\n" for r in reasons],
-        _tex(verdict),
-    ]
-    return "\n".join(body) + "\n"
-
-
-def _tex(text: str) -> str:
-    import re
-
-    text = re.sub(r"([_%&#$])", r"\\\1", text)
-    return text.replace("^", r"\^{}").replace("~", r"$\sim$").replace("|", "$|$")

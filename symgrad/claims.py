@@ -693,7 +693,7 @@ def _fd_evidence(claim, ctx):
     def body(rec):
         from dataclasses import replace
 
-        from .check import check_derivation
+        from .check import compare_derivatives
 
         d = derive(cell)
         # The statement as a derivation: the engine's term split and chain-rule
@@ -704,7 +704,7 @@ def _fd_evidence(claim, ctx):
             d, terms=tuple(replace(t, expr=claimed.get(t.via, sympy.Integer(0))) for t in d.terms)
         )
         s = ctx.settings
-        report = check_derivation(
+        report = compare_derivatives(
             stated, samples=FD_POINTS, seed=s.seed, init=s.init, forget_bias=s.forget_bias
         )
         missing = sorted(set(claimed) - {t.via for t in d.terms})

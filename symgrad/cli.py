@@ -585,7 +585,7 @@ def _run_claims(args, ids):
 
 def cmd_verify(args, out) -> int:
     from .claims import claim_ids
-    from .report import proofs_latex, verify_json, verify_markdown, verify_text
+    from .report.claims import proofs_latex, verify_json, verify_markdown, verify_text
 
     unknown = [c for c in args.claims if c not in claim_ids()]
     if unknown:
@@ -607,7 +607,7 @@ def cmd_verify(args, out) -> int:
 
 
 def cmd_prove(args, out) -> int:
-    from .report import write_proofs
+    from .report.claims import write_proofs
 
     results, ctx = _run_claims(args, None)
     try:
@@ -661,12 +661,13 @@ def _fraction(what: str, value: str) -> fractions.Fraction:
 
 
 def cmd_check(args, out) -> int:
-    from .check import check_derivation, render_report
+    from .check import compare_derivatives
+    from .report.check import check_report
 
     cell = get_cell_arg(args)
     progress = _progress("check", str)
     try:
-        report = check_derivation(
+        report = compare_derivatives(
             cell,
             wrt=args.wrt,
             samples=args.samples,
@@ -678,7 +679,7 @@ def cmd_check(args, out) -> int:
         raise UsageError(f"symgrad check: {err}") from None
     finally:
         _progress_done(progress)
-    out.write(render_report(report, args.format))
+    out.write(check_report(report, args.format))
     if not report.passed:
         print(f"symgrad: check FAILED for {cell.name}", file=sys.stderr)
         return 1

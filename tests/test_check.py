@@ -17,10 +17,11 @@ import sympy
 
 from symgrad import check as checker
 from symgrad.cells import BUILTIN, make_cell
-from symgrad.check import check_derivation, check_points, render_report
+from symgrad.check import compare_at_points, compare_derivatives
 from symgrad.cli import main
 from symgrad.derive import clear_cache, derive
 from symgrad.primitives import sigmoid, tanh
+from symgrad.report.check import check_report
 from tests.latex import compile_latex, needs_pdflatex
 from tests.tolerances import COMPLEX_STEP_REL, EPS, RICHARDSON_POLY_ABS
 
@@ -44,8 +45,8 @@ def _plant(d, index, factor=PLANTED):
 
 @pytest.mark.parametrize("name", BUILTIN)
 def test_every_builtin_cell_passes(name):
-    report = check_derivation(name, wrt="all", samples=SAMPLES, seed=1)
-    assert report.passed, render_report(report)
+    report = compare_derivatives(name, wrt="all", samples=SAMPLES, seed=1)
+    assert report.passed, check_report(report)
     d = derive(name)
     jacobian = derive(name, "state")
     # Every term of the default derivative and every Jacobian entry was compared.
@@ -65,7 +66,7 @@ def test_every_builtin_cell_passes(name):
 
 
 def test_complex_step_tolerances_are_near_machine_precision():
-    report = check_derivation("lstm", wrt="all", samples=SAMPLES)
+    report = compare_derivatives("lstm", wrt="all", samples=SAMPLES)
     assert max(c.tolerance for c in report.comparisons) < 1e-11
     assert report.max_rel_error < 100 * EPS
     assert "complex step" in report.tolerance_reason
@@ -73,28 +74,28 @@ def test_complex_step_tolerances_are_near_machine_precision():
 
 
 def test_same_seed_same_report_and_other_seeds_differ():
-    a = check_derivation("gru", samples=SAMPLES, seed=5)
-    b = check_derivation("gru", samples=SAMPLES, seed=5)
-    c = check_derivation("gru", samples=SAMPLES, seed=6)
+    a = compare_derivatives("gru", samples=SAMPLES, seed=5)
+    b = compare_derivatives("gru", samples=SAMPLES, seed=5)
+    c = compare_derivatives("gru", samples=SAMPLES, seed=6)
     assert a.to_json() == b.to_json()
     assert a.comparisons[0].worst_point != c.comparisons[0].worst_point
 
 
 def test_wrt_selects_the_derivatives():
-    default = check_derivation("lstm", samples=8)
+    default = compare_derivatives("lstm", samples=8)
     assert {c.derivative for c in default.comparisons} == {"dc/dc_prev (one-step)"}
     assert default.conventions == {"dc/dc_prev (one-step)": {"h_prev": "o_prev*tanh(c_prev)"}}
-    state = check_derivation("lstm", wrt="state", samples=8)
+    state = compare_derivatives("lstm", wrt="state", samples=8)
     assert {c.derivative for c in state.comparisons} == {
         "dc/dc_prev",
         "dc/dh_prev",
         "dh/dc_prev",
         "dh/dh_prev",
     }
-    one = check_derivation("lstm", wrt="h_prev", samples=8)
+    one = compare_derivatives("lstm", wrt="h_prev", samples=8)
     assert {c.derivative for c in one.comparisons} == {"dc/dh_prev"}
     # Without a carry the default derivative is the Jacobian entry: checked once.
-    everything = check_derivation("gru", wrt="all", samples=8)
+    everything = compare_derivatives("gru", wrt="all", samples=8)
     assert [c.derivative for c in everything.comparisons].count("dh/dh_prev") == 4
 
 
@@ -105,18 +106,18 @@ def test_wrt_selects_the_derivatives():
 def test_a_term_off_by_a_tenth_of_a_percent_fails(name):
     d = derive(name)
     for index, term in enumerate(d.terms):
-        report = check_derivation(_plant(d, index), samples=SAMPLES)
+        report = compare_derivatives(_plant(d, index), samples=SAMPLES)
         assert not report.passed
         failed = {c.quantity for c in report.comparisons if not c.passed}
         # The planted term and the total fail; every other term still passes.
-        assert failed == {term.via, "total"}, render_report(report)
+        assert failed == {term.via, "total"}, check_report(report)
         # Relative to the term's magnitude with its sums in absolute value (GRU's
         # h_hat - h_prev counts as |h_hat| + |h_prev|): at most the planted 1e-3.
         assert 1e-4 < report.max_rel_error <= 1.0001e-3
 
 
 def test_a_planted_error_of_one_part_in_a_billion_fails_the_complex_step():
-    report = check_derivation(_plant(derive("lstm"), 2, 1 + sympy.Rational(1, 10**9)))
+    report = compare_derivatives(_plant(derive("lstm"), 2, 1 + sympy.Rational(1, 10**9)))
     assert not report.passed
     assert report.worst.quantity == "i"
     assert 0.9e-9 < report.max_rel_error < 1.1e-9
@@ -127,7 +128,7 @@ def test_a_planted_error_fails_a_state_jacobian_entry():
     entries = [[d for d in row] for row in jacobian.entries]
     entries[1][0] = _plant(entries[1][0], 0)
     planted = dataclasses.replace(jacobian, entries=tuple(tuple(row) for row in entries))
-    report = check_derivation(planted, samples=SAMPLES)
+    report = compare_derivatives(planted, samples=SAMPLES)
     assert not report.passed
     assert {c.derivative for c in report.comparisons if not c.passed} == {"do/dh_prev"}
 
@@ -135,7 +136,7 @@ def test_a_planted_error_fails_a_state_jacobian_entry():
 def test_a_missing_term_fails_the_total_only():
     d = derive("lstm")
     short = dataclasses.replace(d, terms=d.terms[:-1])
-    report = check_derivation(short, samples=SAMPLES)
+    report = compare_derivatives(short, samples=SAMPLES)
     assert [c.quantity for c in report.comparisons if not c.passed] == ["total"]
 
 
@@ -159,7 +160,7 @@ def test_a_wrong_sigmoid_rule_passes_the_engines_self_check_but_not_this_one(mon
     monkeypatch.setattr(sigmoid, "fdiff", _wrong_sigmoid_derivative)
     d = derive("gru")
     assert d.check.passed
-    report = check_derivation(d, samples=SAMPLES)
+    report = compare_derivatives(d, samples=SAMPLES)
     assert not report.passed
     assert {c.quantity for c in report.comparisons if not c.passed} >= {"z", "total"}
 
@@ -168,13 +169,13 @@ def test_a_wrong_tanh_rule_fails(monkeypatch):
     monkeypatch.setattr(
         tanh, "fdiff", lambda self, argindex=1: 1 - self**2 + sympy.Rational(1, 1000)
     )
-    report = check_derivation("rnn", samples=SAMPLES)
+    report = compare_derivatives("rnn", samples=SAMPLES)
     assert not report.passed
 
 
 def test_a_planted_error_fails_the_central_differences_too():
     d = derive("rnn-relu")
-    report = check_derivation(_plant(d, 0), samples=SAMPLES)
+    report = compare_derivatives(_plant(d, 0), samples=SAMPLES)
     assert report.method == "central-richardson"
     assert not report.passed
 
@@ -184,7 +185,7 @@ def test_a_wrong_convention_fails():
     # keeping the terms derived under it: the paths through h_prev disagree.
     d = derive("lstm")
     assert d.carry
-    report = check_derivation(dataclasses.replace(d, carry={}), samples=SAMPLES)
+    report = compare_derivatives(dataclasses.replace(d, carry={}), samples=SAMPLES)
     assert not report.passed
     assert not next(c for c in report.comparisons if c.quantity == "total").passed
 
@@ -229,7 +230,7 @@ def test_cli_json(capsys):
 def test_cli_formats_list_every_comparison(fmt, capsys):
     assert main(["check", "gru", "--samples", "8", "--format", fmt]) == 0
     out = capsys.readouterr().out
-    report = check_derivation("gru", wrt="all", samples=8)
+    report = compare_derivatives("gru", wrt="all", samples=8)
     assert "complex step" in out and "PASSED" in out
     assert len(report.comparisons) == 4
     for c in report.comparisons:
@@ -303,7 +304,7 @@ def test_points_whose_step_crosses_a_relu_kink_are_left_out():
     points = {"x": [1.0, 1.0], "W": [1.0, 1.0], "U": [1.0, 1.0], "b": [-1.0, -0.5]}
     # h_prev = 1e-6: pre-activation 1e-6 for the first point, within a step of 0.
     points["h_prev"] = [1e-6, 0.3]
-    report = check_points(d, points)
+    report = compare_at_points(d, points)
     assert report.passed
     assert all(c.points == 1 and c.excluded == 1 for c in report.comparisons)
     assert "left out" in report.tolerance_reason
@@ -311,7 +312,7 @@ def test_points_whose_step_crosses_a_relu_kink_are_left_out():
 
 def test_no_usable_point_is_a_failure():
     d = derive("rnn-relu")
-    report = check_points(d, {"x": 1.0, "W": 1.0, "U": 1.0, "b": -1.0, "h_prev": 0.0})
+    report = compare_at_points(d, {"x": 1.0, "W": 1.0, "U": 1.0, "b": -1.0, "h_prev": 0.0})
     assert not report.passed
     assert math.isnan(report.max_rel_error)
 
@@ -330,7 +331,7 @@ def test_a_derivative_with_no_terms_is_checked_as_zero():
         ],
         wrt=("h", "h_prev"),
     )
-    report = check_derivation(cell, wrt="state", samples=8)
+    report = compare_derivatives(cell, wrt="state", samples=8)
     assert report.passed
     zero = [c for c in report.comparisons if c.derivative == "dg/dh_prev"]
     assert [c.quantity for c in zero] == ["total"]
@@ -352,7 +353,7 @@ def test_an_exact_zero_gets_no_allowance_from_central_differences():
         ],
         wrt=("h2", "h2_prev"),
     )
-    report = check_derivation(cell, wrt="state", samples=SAMPLES)
+    report = compare_derivatives(cell, wrt="state", samples=SAMPLES)
     assert report.passed and report.method == "central-richardson"
     (zero,) = [c for c in report.comparisons if c.derivative == "dh1/dh2_prev"]
     assert zero.max_rel_error == 0.0
@@ -360,15 +361,15 @@ def test_an_exact_zero_gets_no_allowance_from_central_differences():
     assert all(c.tolerance < 1e-6 for c in report.comparisons)
 
 
-def test_check_points_names_what_is_missing():
+def test_compare_at_points_names_what_is_missing():
     with pytest.raises(ValueError, match=r"points lack U, W, b"):
-        check_points(derive("rnn"), {"x": 1.0, "h_prev": 0.5})
+        compare_at_points(derive("rnn"), {"x": 1.0, "h_prev": 0.5})
 
 
 def test_bad_arguments_raise_value_errors_naming_the_choices():
     with pytest.raises(ValueError, match="Valid choices: all, state, h_prev"):
-        check_derivation("gru", wrt="c_prev")
+        compare_derivatives("gru", wrt="c_prev")
     with pytest.raises(ValueError, match="samples must be"):
-        check_derivation("gru", samples=0)
+        compare_derivatives("gru", samples=0)
     with pytest.raises(ValueError, match="unknown init 'he'"):
-        check_derivation("gru", init="he")
+        compare_derivatives("gru", init="he")

@@ -280,7 +280,7 @@ def test_list_shows_claims_beside_cells():
 
 
 def test_json_is_strict_and_carries_the_required_figures(catalog):
-    from symgrad.report import verify_json
+    from symgrad.report.claims import verify_json
 
     results, ctx = catalog
     data = json.loads(json.dumps(verify_json(results, ctx), allow_nan=False))

@@ -15,7 +15,7 @@ import pytest
 
 from symgrad.claims import CLAIMS
 from symgrad.cli import main
-from symgrad.report import COMBINED, write_proofs
+from symgrad.report.claims import COMBINED, write_proofs
 from symgrad.text import plain, tex_inline
 from tests.latex import compile_latex, needs_pdflatex
 

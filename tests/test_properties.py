@@ -14,10 +14,11 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from symgrad.cells import BUILTIN, get_cell
-from symgrad.check import _derivations, _plan, check_points, render_report
+from symgrad.check import _derivations, _plan, compare_at_points
 from symgrad.derive import compose, derive, partial
 from symgrad.numeric import sigmoid_pair, tanh_sech2
 from symgrad.primitives import sigmoid, tanh
+from symgrad.report.check import check_report
 from tests.strategies import SATURATION, cell_point, reals
 
 _CACHE: dict = {}
@@ -40,10 +41,10 @@ def _everything(name):
 def test_every_term_and_jacobian_entry_equals_finite_differences(name, data):
     derivations, names = _everything(name)
     point = data.draw(cell_point(get_cell(name), names))
-    report = check_points(derivations, point)
+    report = compare_at_points(derivations, point)
     # On a relu kink the derivative is not defined (the checker leaves the point out).
     assume(all(c.points for c in report.comparisons))
-    assert report.passed, render_report(report)
+    assert report.passed, check_report(report)
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -54,9 +55,9 @@ def test_saturated_points_agree_with_finite_differences(name, data):
     derivations, names = _everything(name)
     point = data.draw(cell_point(get_cell(name), names, bias_bound=SATURATION))
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        report = check_points(derivations, point)
+        report = compare_at_points(derivations, point)
     assume(all(c.points for c in report.comparisons))
-    assert report.passed, render_report(report)
+    assert report.passed, check_report(report)
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -71,9 +72,9 @@ def test_far_beyond_saturation_nothing_overflows(name, data):
             f = d.numeric()
             total, terms = f(**{n: point[n] for n in f.names})
             assert np.isfinite(total) and all(np.isfinite(t) for t in terms)
-        report = check_points(derivations, point)
+        report = compare_at_points(derivations, point)
     assume(all(c.points for c in report.comparisons))
-    assert report.passed, render_report(report)
+    assert report.passed, check_report(report)
 
 
 # ---------------------------------------------------------------- the identities of SPEC section 2

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .claims import KINDS, ClaimResult
-from .text import md_cell as _md_cell
-from .text import plain, tex_inline, tex_text
+from ..claims import KINDS, ClaimResult
+from ..text import md_cell as _md_cell
+from ..text import plain, tex_inline, tex_text
 
 __all__ = [
     "proof_markdown",

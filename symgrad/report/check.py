@@ -1,0 +1,95 @@
+"""``symgrad check``'s report: every comparison of symbolic derivatives with finite
+differences, with its tolerance and the reason for it."""
+
+from __future__ import annotations
+
+import re
+
+from ..check import CheckReport
+from ..text import dumps
+
+__all__ = ["check_report"]
+
+
+def check_report(report: CheckReport, fmt: str = "text") -> str:
+    """The report as ``text``, ``markdown``, ``latex`` or ``json``."""
+    if fmt == "json":
+        return dumps(report.to_json())
+    if fmt not in ("text", "markdown", "latex"):
+        raise ValueError(f"unknown format {fmt!r}. Valid formats: text, markdown, latex, json")
+    rows = [
+        (
+            c.derivative,
+            c.quantity,
+            c.method,
+            f"{c.step:g}",
+            f"{c.max_rel_error:.1e}",
+            f"{c.tolerance:.1e}",
+            ("ok" if c.passed else "FAILED") + (f" ({c.excluded} left out)" if c.excluded else ""),
+        )
+        for c in report.comparisons
+    ]
+    header = ("derivative", "term (via)", "method", "step", "max rel error", "tolerance", "result")
+    seed = "given points" if report.seed is None else f"seed {report.seed}"
+    points = f"{report.samples} point" + ("" if report.samples == 1 else "s")
+    intro = f"{points}, {seed}, init {report.init}: {report.distribution}."
+    conventions = [
+        f"{label}: the article's one-step convention, "
+        + ", ".join(f"{p} = {e}" for p, e in carry.items())
+        + " differentiated too (the other derivatives are entries of the exact state Jacobian)."
+        for label, carry in report.conventions.items()
+    ]
+    worst = report.worst
+    verdict = (
+        f"PASSED: {len(report.comparisons)} comparisons within tolerance"
+        if report.passed
+        else f"FAILED: {sum(not c.passed for c in report.comparisons)} of "
+        f"{len(report.comparisons)} comparisons outside tolerance"
+    )
+    if worst is not None:
+        verdict += (
+            f" (largest error relative to tolerance: {worst.derivative} {worst.quantity}, "
+            f"{worst.max_rel_error:.2g} against {worst.tolerance:.2g})"
+        )
+    reasons = []
+    for method in dict.fromkeys(c.method for c in report.comparisons):
+        example = max(
+            (c for c in report.comparisons if c.method == method), key=lambda c: c.tolerance
+        )
+        reasons.append(f"{method}: {example.tolerance_reason} (the loosest row)")
+    title = f"symgrad check {report.cell}: symbolic derivatives against finite differences"
+    if fmt == "text":
+        widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
+        lines = [title, "", intro, *conventions, ""]
+        for r in [header, *rows]:
+            lines.append(
+                "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
+            )
+        lines += ["", "Tolerances:", *(f"  {r}" for r in reasons), "", verdict]
+        return "\n".join(lines) + "\n"
+    if fmt == "markdown":
+        lines = [f"## {title}", "", intro, ""]
+        lines += [f"- {c}" for c in conventions] + ([""] if conventions else [])
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---|" * len(header))
+        lines += ["| " + " | ".join((f"`{r[0]}`", f"`{r[1]}`", *r[2:])) + " |" for r in rows]
+        lines += ["", "Tolerances:", "", *(f"- {r}" for r in reasons), "", f"**{verdict}**"]
+        return "\n".join(lines) + "\n"
+    body = [
+        f"% {title}",
+        _tex(intro) + "\n",
+        *[_tex(c) + "\n" for c in conventions],
+        "\\begin{tabular}{llllrrl}",
+        " & ".join(header) + " \\\\",
+        "\\hline",
+        *[" & ".join(_tex(x) for x in r) + " \\\\" for r in rows],
+        "\\end{tabular}\n",
+        *[_tex(r) + "\n" for r in reasons],
+        _tex(verdict),
+    ]
+    return "\n".join(body) + "\n"
+
+
+def _tex(text: str) -> str:
+    text = re.sub(r"([_%&#$])", r"\\\1", text)
+    return text.replace("^", r"\^{}").replace("~", r"$\sim$").replace("|", "$|$")
