@@ -25,6 +25,7 @@ stated with it (:attr:`Comparison.tolerance_reason`).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -34,7 +35,7 @@ import sympy
 from .cells import Cell, get_cell, prev_name
 from .defaults import CHECK_SAMPLES, CHECK_SEED, INITS
 from .derive import Derivation, StateJacobian, compose, derive
-from .numeric import _content_key, make_numeric
+from .numeric import make_numeric
 from .primitives import NUMPY, PRIMITIVES, evaluate, sigmoid
 from .sampling import describe, sample
 
@@ -472,19 +473,10 @@ def _central(fn, y, kinks):
 # ---------------------------------------------------------------- the plan of one derivative
 
 
-_PLANS: dict = {}
-_MAX_PLANS = 256
-
-
+@functools.lru_cache(maxsize=256)
 def _plan(d: Derivation) -> _Plan:
-    """The plan of ``d``, built once per derivation content."""
-    key = (_content_key(d), d.target, d.source)
-    plan = _PLANS.get(key)
-    if plan is None:
-        if len(_PLANS) >= _MAX_PLANS:
-            _PLANS.clear()
-        plan = _PLANS[key] = _Plan(d)
-    return plan
+    """The plan of ``d``, built once per derivation content (:attr:`Derivation.key`)."""
+    return _Plan(d)
 
 
 @dataclass(frozen=True)

@@ -432,46 +432,9 @@ def _add_distribution(p, normal: str) -> None:
 def cmd_list(args, out) -> int:
     from .cells import cells
     from .claims import CLAIMS  # claims need no NumPy until they are checked
+    from .report.listing import listing
 
-    rows = [(c.name, c.doc.splitlines()[0]) for c in cells()]
-    claims = [(c.id, c.kinds, c.title) for c in CLAIMS]
-    if args.format == "json":
-        from .render import dumps
-
-        out.write(
-            dumps(
-                {
-                    "cells": [{"name": n, "summary": s} for n, s in rows],
-                    "claims": [{"id": i, "evidence": list(k), "title": t} for i, k, t in claims],
-                }
-            )
-        )
-    elif args.format == "markdown":
-        from .text import md_cell
-
-        out.write("| cell | summary |\n|---|---|\n")
-        out.writelines(f"| `{n}` | {s} |\n" for n, s in rows)
-        out.write("\n| claim | evidence | claim |\n|---|---|---|\n")
-        out.writelines(f"| `{i}` | {', '.join(k)} | {md_cell(t)} |\n" for i, k, t in claims)
-    elif args.format == "latex":
-        out.write("\\begin{tabular}{ll}\n")
-        out.writelines(f"\\texttt{{{n}}} & {_tex(s)} \\\\\n" for n, s in rows)
-        out.write("\\end{tabular}\n")
-        out.write("\n\\begin{tabular}{lll}\n")
-        from .text import tex_text
-
-        out.writelines(f"\\texttt{{{i}}} & {k} & {tex_text(t)} \\\\\n" for i, k, t in claims)
-        out.write("\\end{tabular}\n")
-    else:
-        width = max(len(n) for n, _ in rows)
-        out.write("Cells:\n")
-        out.writelines(f"  {n:<{width}}  {s}\n" for n, s in rows)
-        width = max(len(i) for i, _, _ in claims)
-        out.write(
-            "\nClaims (symgrad verify CLAIM; evidence S symbolic, N numerical, "
-            "C certified, M Monte Carlo, P finite differences):\n"
-        )
-        out.writelines(f"  {i:<{width}}  {k:<3}  {t}\n" for i, k, t in claims)
+    out.write(listing(cells(), CLAIMS, args.format))
     return 0
 
 
@@ -758,10 +721,6 @@ def parse_point(items) -> dict:
                 raise UsageError(f"symgrad: --at {name}: {value!r} is not a number") from None
             point[name] = sympy.Rational(exact.numerator, exact.denominator)
     return point
-
-
-def _tex(text: str) -> str:
-    return re.sub(r"([_%&#$])", r"\\\1", text)
 
 
 def cmd_flow(args, out) -> int:
