@@ -33,7 +33,7 @@ import numpy as np
 import sympy
 
 from .cells import Cell, get_cell, prev_name
-from .defaults import CHECK_SAMPLES, CHECK_SEED, INITS
+from .defaults import CHECK_SAMPLES, CHECK_SEED, INITS, MAX_CHECK_SAMPLES
 from .derive import Derivation, StateJacobian, compose, derive
 from .numeric import make_numeric
 from .primitives import NUMPY, PRIMITIVES, evaluate, sigmoid
@@ -66,8 +66,6 @@ TINY = 2.2250738585072014e-308
 #: Errors are relative to max(magnitude, FLOOR): below TINY/h the complex step's
 #: imaginary part h f' is itself subnormal.
 FLOOR = TINY / COMPLEX_STEP
-#: Most points a check draws (each is a few kilobytes of work).
-MAX_SAMPLES = 1_000_000
 
 _NOT_ANALYTIC = (
     *(p.function for p in PRIMITIVES.values() if not p.analytic),
@@ -236,8 +234,10 @@ def compare_derivatives(
     ``init``, ``samples`` or ``seed``, :class:`~symgrad.cells.CellError` for an
     unknown cell name.
     """
-    if not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
-        raise ValueError(f"samples must be an integer from 1 to {MAX_SAMPLES}, not {samples!r}")
+    if not isinstance(samples, int) or not 1 <= samples <= MAX_CHECK_SAMPLES:
+        raise ValueError(
+            f"samples must be an integer from 1 to {MAX_CHECK_SAMPLES}, not {samples!r}"
+        )
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
     if init not in INITS:
