@@ -73,9 +73,11 @@ _ORDER = tuple(_KEYS)
 
 _CELL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*\Z")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-# LaTeX names are pasted into documents: a whitelist of characters and of
-# commands, so a shared cell file cannot \input or \write18 through them.
-_LATEX_TOKEN = re.compile(r"\\([A-Za-z]+)|[A-Za-z0-9_^{}()',.+\- ]")
+# LaTeX names are pasted into documents: read as a whitelist of tokens (commands
+# from a list, single characters that mean nothing else to TeX), so a shared cell
+# file cannot \input or \write18 through them. "^^" is not two tokens but one
+# character code to TeX (^^5c is a backslash), so a "^" must not follow a "^".
+_LATEX_TOKEN = re.compile(r"\\([A-Za-z]+)|[A-Za-z0-9_{}()',.+\- ]|\^(?!\^)")
 _LATEX_COMMANDS = frozenset(
     """alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa
     lambda mu nu xi pi varpi rho varrho sigma varsigma tau upsilon phi varphi chi
@@ -510,6 +512,8 @@ def _latex_problem(tex: str) -> str | None:
     pos = depth = 0
     while pos < len(tex):
         match = _LATEX_TOKEN.match(tex, pos)
+        if match is None and tex.startswith("^^", pos):
+            return "'^^' is not allowed (TeX reads it as a character code: ^^5c is a backslash)"
         if match is None:
             return f"character {tex[pos]!r} is not allowed"
         command = match.group(1)
@@ -518,6 +522,8 @@ def _latex_problem(tex: str) -> str | None:
                 f"command \\{command} is not allowed (allowed: Greek letters, \\hat, \\tilde, "
                 "\\bar, \\vec, \\mathbf, \\mathrm, \\operatorname, ...)"
             )
+        if match.group() in ("^", "_") and match.end() == len(tex):
+            return f"'{match.group()}' at the end has nothing to apply to"
         depth += {"{": 1, "}": -1}.get(match.group(), 0)
         if depth < 0:
             return "a '}' closes no '{'"
