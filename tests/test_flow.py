@@ -1,4 +1,4 @@
-"""symgrad.flow: the accumulated product against independent oracles.
+"""symgrad.trajectory and symgrad.flow: the accumulated product against independent oracles.
 
 Oracles: the derivative of the unrolled SymPy expression (sigmoid written
 through exp, relu as Max, differentiated by a small dual-number evaluator of
@@ -19,20 +19,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import ORDINARY, point
 
-from symgrad import flow
+from symgrad import trajectory
 from symgrad.cells import BUILTIN, get_cell, make_cell, prev_name
 from symgrad.derive import derive
-from symgrad.flow import (
-    FlowError,
-    VectorProgram,
-    classical_form,
-    draw_vector_params,
-    log_steps,
-    run_flow,
-    state_jacobian_product,
-)
+from symgrad.flow import FlowError, classical_form, log_steps, run_flow
 from symgrad.numeric import make_numeric
 from symgrad.primitives import relu, sigmoid
+from symgrad.sampling import draw_vector_params, sample
+from symgrad.trajectory import VectorProgram, state_jacobian_product
 
 #: float64 product of T <= 50 Jacobians against a 40-digit oracle: each step
 #: rounds a few times (~1e-16 relative), the norm of d s_T/d s_0 is the scale.
@@ -178,7 +172,7 @@ def test_unrolled_oracle_catches_a_planted_error(monkeypatch):
     params, inputs, arrays, series = _random_case(cell, 3, random.Random(3))
     oracle = unrolled_jacobian(cell, params, inputs)
     assert _mismatch(_product(cell, arrays, series), oracle) < PRODUCT_TOLERANCE
-    program = flow._scalar_program(cell)
+    program = trajectory.scalar_program(cell)
     kernel = program.kernel
 
     def planted(*args):
@@ -231,7 +225,7 @@ def test_product_equals_finite_differences_over_50_steps(name):
     cell = get_cell(name)
     steps, samples = 50, 3
     rng = np.random.default_rng(50)
-    arrays = flow.sample(cell, cell.params, samples, rng)
+    arrays = sample(cell, cell.params, samples, rng)
     series = {x: rng.standard_normal((steps, samples)) for x in cell.inputs}
     ours = _product(cell, arrays, series)
     run = _mp_forward(cell)
@@ -440,7 +434,7 @@ def test_vector_program_at_n1_is_the_scalar_jacobian(name):
 def test_vector_product_over_steps_matches_scalar_engine_at_n1():
     cell = get_cell("lstm")
     rng = np.random.default_rng(5)
-    scalar = flow.sample(cell, cell.params, 6, rng)
+    scalar = sample(cell, cell.params, 6, rng)
     series = {"x": rng.standard_normal((40, 6))}
     ls1, d1 = state_jacobian_product(cell, scalar, series)
     vector = {
@@ -573,7 +567,7 @@ def test_a_shorter_run_is_a_prefix_of_a_longer_one():
 
 def test_chunking_does_not_change_the_result(monkeypatch):
     whole = run_flow("lstm", steps=200, samples=30, seed=9)
-    monkeypatch.setattr(flow, "CHUNK_ELEMENTS", 7 * 30)  # chunks of 7 steps
+    monkeypatch.setattr(trajectory, "CHUNK_ELEMENTS", 7 * 30)  # chunks of 7 steps
     chunked = run_flow("lstm", steps=200, samples=30, seed=9)
     assert chunked.lyapunov == pytest.approx(whole.lyapunov, abs=1e-12)
     assert chunked.vanish_step == whole.vanish_step
