@@ -18,28 +18,18 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import ORDINARY, point
+from tolerances import FD64_STEP, FD64_TOLERANCE, FD_RELATIVE, PRODUCT_TOLERANCE
 
 from symgrad import trajectory
+from symgrad.bounds import compute_bound
 from symgrad.cells import BUILTIN, get_cell, make_cell, prev_name
 from symgrad.derive import derive
 from symgrad.flow import FlowError, classical_form, log_steps, run_flow
 from symgrad.numeric import make_numeric
-from symgrad.primitives import relu, sigmoid
+from symgrad.primitives import PRIMITIVES, relu, sigmoid
 from symgrad.sampling import draw_vector_params, sample
 from symgrad.trajectory import VectorProgram, state_jacobian_product
 
-#: float64 product of T <= 50 Jacobians against a 40-digit oracle: each step
-#: rounds a few times (~1e-16 relative), the norm of d s_T/d s_0 is the scale.
-PRODUCT_TOLERANCE = 1e-11
-#: Central differences in float64 with h = 1e-6: truncation ~h^2 |f'''| ~ 1e-12,
-#: rounding ~eps/h ~ 1e-10, for entries of order one.
-FD64_TOLERANCE = 1e-7
-FD64_STEP = 1e-6
-#: Central differences at D digits with h = 10^(-D/3): rounding 10^-D/h and
-#: truncation h^2 (times derivatives of the gradient's own size 10^m) are both
-#: ~10^(-2D/3); D = 30 + 2 (13 - m) keeps them below 10^(m - 13). A 50-step
-#: gradient may be as small as 10^-90, so D is chosen per sample from m.
-FD_RELATIVE = 13
 #: How far a planted error of one part in a million must push the mismatch.
 PLANTED = 1e-6
 
@@ -546,6 +536,28 @@ def test_classical_form():
         ("h", "h_prev"),
     )
     assert classical_form(logistic) == ("U", 0.25)
+
+
+def _one_state_cell(rhs):
+    return make_cell(
+        "one", "one state", "x", "W U b", ["h"], [("h", None, rhs, None)], ("h", "h_prev")
+    )
+
+
+def test_classical_form_reads_the_primitives_table():
+    # gamma is the primitive's slope supremum wherever it is finite: |abs'| = 1
+    # almost everywhere; exp's slope is unbounded, so no condition.
+    assert classical_form(_one_state_cell("abs(W*x + U*h_prev + b)")) == ("U", 1.0)
+    assert classical_form(_one_state_cell("softplus(W*x + U*h_prev + b)")) == ("U", 1.0)
+    assert classical_form(_one_state_cell("exp(W*x + U*h_prev + b)")) is None
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+def test_slope_suprema_lie_in_the_certified_bounds(name):
+    # The table's gamma against `symgrad bound sigmoid-slope` / `tanh-slope`:
+    # an interval enclosure of sup |f'(u)| over u in R, a proof, not a sample.
+    lo, hi = compute_bound(f"{name}-slope").interval
+    assert lo <= PRIMITIVES[name].slope_sup <= hi
 
 
 def test_orthogonal_draws_are_orthogonal():
