@@ -211,8 +211,8 @@ def run_flow(
     ``cell``: a :class:`~symgrad.cells.Cell` or a built-in name. ``samples``:
     default :data:`FLOW_SAMPLES_1D` (``dim == 1``) or :data:`FLOW_SAMPLES_ND`.
     Parameters are drawn once per sample (:func:`symgrad.sampling.sample` for
-    ``dim == 1``, :func:`symgrad.sampling.draw_vector_params` otherwise), inputs afresh every
-    step ~ N(0, 1), the state starts at 0. ``init``: one of
+    ``dim == 1``, :func:`symgrad.sampling.draw_vector_params` otherwise),
+    inputs afresh every step ~ N(0, 1), the state starts at 0. ``init``: one of
     :data:`symgrad.defaults.INITS`; ``forget_bias`` sets ``b_f`` where the cell
     has one. ``fixed``: names (parameters or inputs) pinned to a constant in
     every sample (n-dim: weight matrices c I, vectors c 1). The random stream
@@ -229,8 +229,8 @@ def run_flow(
     rng = cell_rng(seed, cell.name)
     fixed = dict(fixed or {})
     if dim == 1:
-        engine = ScalarEngine(cell, _scalar_params(cell, samples, rng, init, forget_bias, fixed))
-        engine.track_sign = False
+        params = _scalar_params(cell, samples, rng, init, forget_bias, fixed)
+        engine = ScalarEngine(cell, params, track_sign=False)  # a run reads norms only
     else:
         engine = VectorEngine(
             VectorProgram(cell, dim),
@@ -326,7 +326,13 @@ def _random_inputs(cell, samples, dim, rng, fixed):
 
 
 class _Stream:
-    """Statistics of a run kept as it streams past: memory independent of T."""
+    """Statistics of a run kept as it streams past: memory independent of T.
+
+    The stream of :func:`symgrad.trajectory.drive`: it asks for the one-step
+    norms at the checkpoints and keeps, of each chunk, the quantiles at the
+    checkpoints and plot steps, the first step whose median is below
+    :data:`VANISH`, and the last step's log-norms.
+    """
 
     def __init__(self, steps: int, samples: int):
         self.steps = steps

@@ -172,14 +172,18 @@ class ScalarEngine:
     twice; they are evaluated for the whole chunk in one kernel. The product
     d s_t/d s_0 = exp(log_scale) * P is updated step by step with P of
     Frobenius norm one (layout ``P[i, j, sample]``).
+
+    ``params``: name -> array ``(N,)``; ``track_sign``: keep the sign of a
+    one-state product (its direction); a caller that reads norms only saves
+    the work.
     """
 
-    def __init__(self, cell: Cell, params: dict):
+    def __init__(self, cell: Cell, params: dict, track_sign: bool = True):
         self.cell = cell
         self.params = params
         self.program = scalar_program(cell)
         self.article = self.program.article
-        self.track_sign = True  # run_flow reads norms only and turns this off
+        self.track_sign = track_sign
 
     def start(self, samples: int):
         size = self.program.size
