@@ -128,6 +128,23 @@ class Derivation:
         return next((t for t in self.terms if t.dominant), None)
 
     @cached_property
+    def key(self) -> tuple:
+        """What the derivation's values depend on, hashable: the cell, the
+        derivative, the convention's carries and every term's expression (a
+        derivation with planted terms has its own key). Kernels and
+        finite-difference plans are cached by it."""
+        return (
+            self.cell,
+            self.target,
+            self.source,
+            tuple(self.carry.items()),
+            tuple(t.expr for t in self.terms),
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    @cached_property
     def free_names(self) -> tuple[str, ...]:
         """Names a point must give to evaluate this derivation (see :meth:`evaluate`)."""
         return tuple(
@@ -440,10 +457,17 @@ def compose(cell: Cell, carries: dict, expr):
     ``carries`` (a :attr:`Derivation.carry`) replaces previous-step values too,
     so the result is the raw forward pass the derivative differentiates.
     """
+    return expr.xreplace(_definitions(cell, tuple(carries.items())))
+
+
+@functools.lru_cache(maxsize=256)
+def _definitions(cell: Cell, carries: tuple) -> dict:
+    """Every value of ``cell`` (and each carried previous value) as its composed
+    definition in the free names; computed once per cell and convention."""
     defs = dict(carries)
     for eq in cell.equations:
         defs[eq.symbol] = eq.rhs.xreplace(defs)
-    return expr.xreplace(defs)
+    return defs
 
 
 def evaluate_point(d: Derivation, point: dict, digits: int = 30):

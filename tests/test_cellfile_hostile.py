@@ -429,3 +429,43 @@ def test_locator_finds_every_key_and_decodes_every_string(doc, style):
         if isinstance(v, list):
             for i in range(len(v)):
                 assert (k, i) in locator.values
+
+
+# ---------------------------------------------------------------- TeX injection
+
+LATEX_CELL = CELL.format(equation='"tanh(W*x + U*h_prev + b)"') + "\n[latex]\nh = '{tex}'\n"
+#: Ways to reach a control sequence through a LaTeX name: TeX's ^^ character
+#: codes (^^5c is a backslash), \csname, catcode changes, reading and writing files.
+INJECTIONS = [
+    r"h^^5cinput{^^2fetc^^2fhostname}_t",
+    r"h^^5cimmediate^^5cwrite18{touch x}_t",
+    r"h^^5c^^69nput{x}_t",
+    r"h_{^^5cinput x}",
+    r"\csname input\endcsname{x}_t",
+    r"\input{/etc/hostname}_t",
+    r"\immediate\write18{touch x}_t",
+    r"\openout1=x_t",
+    r"\catcode`\^^M=13_t",
+    r"h\\input_t",
+    r"h%_t",
+    r"h$\input$_t",
+    r"h^^M_t",
+]
+FORBIDDEN = ("\\input", "\\write", "\\openout", "\\catcode", "\\csname", "^^")
+
+
+@pytest.mark.parametrize("tex", INJECTIONS)
+def test_latex_names_cannot_reach_a_control_sequence(tex):
+    with pytest.raises(CellFileError, match=r"not allowed|nothing to apply"):
+        loads_cell(LATEX_CELL.format(tex=tex.replace("'", "")))
+
+
+@pytest.mark.parametrize("tex", [r"\hat{h}_t", r"h^{(1)}_t", r"\mathbf{h}_t", r"\tilde{h}_t"])
+def test_allowed_latex_names_print_no_forbidden_sequence(tex, tmp_path, capsys):
+    path = tmp_path / "cell.toml"
+    path.write_text(LATEX_CELL.format(tex=tex))
+    for argv in (["derive", "--standalone"], ["show"], ["derive", "--wrt", "state"]):
+        assert main([*argv, "--cell-file", str(path)]) == 0
+        out = capsys.readouterr().out
+        assert tex in out
+        assert not any(f in out for f in FORBIDDEN), out
