@@ -469,3 +469,42 @@ def test_allowed_latex_names_print_no_forbidden_sequence(tex, tmp_path, capsys):
         out = capsys.readouterr().out
         assert tex in out
         assert not any(f in out for f in FORBIDDEN), out
+
+
+# ---------------------------------------------------------------- expressions that explode
+
+
+def _chain(body: str, n: int) -> str:
+    equations = [f'v0 = "tanh(U*v{n - 1}_prev + x)"']
+    equations += [f'v{k} = "{body.format(v=f"v{k - 1}")}"' for k in range(1, n)]
+    return (
+        f'name = "chain"\ninputs = ["x"]\nparameters = ["U"]\nstate = ["v{n - 1}"]\n'
+        "[equations]\n" + "\n".join(equations) + "\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "n"), [("tanh(2*{v})", 16), ("tanh({v}) + sigmoid({v})", 9), ("tanh(2*{v})", 40)]
+)
+def test_chains_of_values_derive_quickly_and_checked(body, n):
+    # Composed, the sum of terms multiplies out to 2^(n-1) terms or more: the
+    # self-check goes numeric (mpmath's derivative of the forward pass) instead.
+    from symgrad.derive import derive
+
+    start = time.perf_counter()
+    d = derive(loads_cell(_chain(body, n)))
+    assert time.perf_counter() - start < HANG_SECONDS
+    assert d.check.passed and d.check.method == "numeric", d.check.detail
+    assert "too large to expand" in d.check.detail
+
+
+def test_the_forward_check_catches_a_wrong_term():
+    import dataclasses
+
+    from symgrad.derive import derive, self_check
+
+    d = derive(loads_cell(_chain("tanh(2*{v})", 16)))
+    term = d.terms[0]
+    wrong = dataclasses.replace(term, expr=term.expr * sympy.Rational(1001, 1000))
+    check = self_check(dataclasses.replace(d, terms=(wrong, *d.terms[1:])))
+    assert not check.passed
