@@ -38,6 +38,7 @@ LAYERS = (
     "report.flow",
     "report.listing",
     "plot",
+    "arguments",
     "cli",
     "__init__",
     "__main__",
