@@ -45,6 +45,7 @@ as long as exactly one recurrent module is in it. Every refusal is one
 from __future__ import annotations
 
 import re
+import warnings
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -334,11 +335,12 @@ def _check_structure(prefix: str, keys: list, source: str) -> bool:
                 "does not support; use bidirectional=False"
             )
     layers = {match["layer"] for match in keys}
-    deeper = sorted((k.string for k in keys if k["layer"] not in (None, "_l0")), key=str)
+    deeper = [k for k in keys if k["layer"] not in (None, "_l0")]
     if deeper:
-        depth = 1 + max(int(k["layer"][2:]) for k in keys if k["layer"])
+        depth = 1 + max(int(k["layer"][2:]) for k in deeper)
+        first = min(deeper, key=lambda k: (int(k["layer"][2:]), k["tensor"] != "weight_ih"))
         raise WeightsError(
-            f"{source}: a {depth}-layer network ({deeper[0]!r}); symgrad reads a single "
+            f"{source}: a {depth}-layer network ({first.string!r}); symgrad reads a single "
             "layer: use num_layers=1"
         )
     if len(layers) > 1:
@@ -440,17 +442,27 @@ def _read_torch(path: Path, max_bytes: int) -> dict:
     try:
         # weights_only=True: an unpickler that builds tensors and plain
         # containers only and refuses every other global, so nothing runs.
-        loaded = torch.load(path, weights_only=True, map_location="cpu")
+        with warnings.catch_warnings():
+            # torch warns of any pickle protocol but its own before reading or
+            # refusing the file: noise beside the one line the caller gets.
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+            loaded = torch.load(path, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        # torch's message advises weights_only=False: never repeat that; name the global.
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(err))
+        what = f"the global {found[1]}" if found else "more than tensors and plain containers"
         raise WeightsError(
-            f"{path}: refused: unpickling it needs more than tensors and plain containers, "
-            f"so it could run code ({first}); save module.state_dict(), not the module, "
-            "or use .safetensors"
+            f"{path}: refused: unpickling it needs {what}, so it could run code; save "
+            "module.state_dict() (not the module) with torch.save, or use .safetensors"
         ) from None
     except Exception as err:  # torch raises RuntimeError, EOFError, ... on a damaged file
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise WeightsError(f"{path}: cannot read the file: {first}") from None
+    if not isinstance(loaded, Mapping):
+        raise WeightsError(
+            f"{path}: holds a {type(loaded).__name__}, not a state_dict (a mapping of names "
+            "to tensors); save module.state_dict()"
+        )
     return _tensors_to_numpy(torch, loaded, path)
 
 
