@@ -110,6 +110,11 @@ def spectrum(jacobians: Iterable, k: int, warmup: int = 0) -> Spectrum:
             raise ValueError(f"step {t}: the Jacobian holds NaN or inf")
         q, r = np.linalg.qr(jac @ q)
         diag = np.diagonal(r, axis1=1, axis2=2)
+        if not np.isfinite(diag).all():
+            raise ValueError(
+                f"step {t}: J Q overflowed float64 (|J| up to {np.abs(jac).max():.3g}); "
+                "the Jacobians are too large to multiply"
+            )
         # QR is unique up to the signs of R's diagonal; making it >= 0 keeps Q
         # continuous from step to step and diag R the stretch factors themselves.
         q *= np.where(diag < 0, -1.0, 1.0)[:, None, :]
@@ -140,10 +145,9 @@ def _start(jac: np.ndarray, k: int):
 def _mean_ci(exponents: np.ndarray):
     """Column means and Student-t intervals; -inf columns and N = 1 handled apart."""
     samples, k = exponents.shape
-    mean = np.full(k, -np.inf)
+    mean = exponents.mean(axis=0)  # -inf where any sample is -inf (nothing is +inf)
     ci = np.full((k, 2), -np.inf)
     finite = np.isfinite(exponents).all(axis=0)
-    mean[finite] = exponents[:, finite].mean(axis=0)
     if samples == 1:
         ci[finite] = np.nan  # one sample: no spread, no interval
         return mean, ci

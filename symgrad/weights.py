@@ -170,7 +170,9 @@ def load_weights(path, cell: str | None = None, *, max_bytes: int = MAX_BYTES) -
     return from_state_dict(state, cell, source=str(path))
 
 
-def from_state_dict(state: Mapping, cell: str | None = None, *, source: str = "state_dict"):
+def from_state_dict(
+    state: Mapping, cell: str | None = None, *, source: str = "state_dict"
+) -> Weights:
     """Map an in-memory state_dict to a :class:`Weights`, as :func:`load_weights` does.
 
     ``state``: key -> array-like (NumPy arrays; nested mappings are read as

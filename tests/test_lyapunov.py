@@ -144,6 +144,8 @@ def test_memory_does_not_grow_with_the_number_of_steps():
         ([np.eye(2)[None], np.full((1, 2, 2), np.nan)], 1, 0, r"step 1: the Jacobian holds NaN"),
         ([np.eye(2)[None]] * 3, 1, 3, r"no steps to average: 3 Jacobians for a warm-up of 3"),
         ([], 1, 0, r"no steps to average: 0 Jacobians"),
+        # |J e_1| = sqrt(2) 1.5e308, past float64's largest, 1.8e308.
+        ([np.full((1, 2, 2), 1.5e308)], 1, 0, r"step 0: J Q overflowed float64 \(\|J\| up to 1.5e"),
     ],
 )
 def test_refusals(steps, k, warmup, match):
