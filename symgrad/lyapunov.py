@@ -87,6 +87,11 @@ def spectrum(jacobians: Iterable, k: int, warmup: int = 0) -> Spectrum:
     independent of the number of steps. ``k``: 1 <= k <= d. ``warmup``: the
     number of first steps that turn :math:`Q` but are left out of the average.
 
+    :math:`Q_0` is the first k columns of the identity: for k < d and Jacobians
+    that keep their span invariant (block upper-triangular ones, e.g. diagonal)
+    the exponents are that subspace's, not the k largest; generic Jacobians
+    turn :math:`Q` within a few steps, which is what ``warmup`` is for.
+
     Returns a :class:`Spectrum` (natural log per step). Raises ``ValueError``
     on a malformed or non-finite Jacobian, a bad k, or no step after the
     warm-up.
