@@ -51,6 +51,7 @@ __all__ = [
     "math_width",
     "matrix_or_entries",
     "text_width",
+    "top_level_terms",
 ]
 
 # ---------------------------------------------------------------- page and TeX parameters
@@ -1286,8 +1287,44 @@ def align_width(rows: list[str]) -> float:
 
 # ---------------------------------------------------------------- line breaking
 
+_TERM_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|.", re.S)
+#: After these a + or - is a sign, not a binary operator.
+_BEFORE_SIGN = frozenset(
+    [
+        *"+-=<>([,;:&",
+        *("\\" + name for name in ("left", "bigl", "Bigl", "biggl", "Biggl", "quad", "qquad")),
+        *("\\" + name for name, (cls, _, _) in SYMBOLS.items() if cls in (BIN, REL)),
+    ]
+)
+_OPENING = frozenset(("{", r"\left", r"\begin"))
+_CLOSING_GROUP = frozenset(("}", r"\right", r"\end"))
+
+
+def top_level_terms(latex: str) -> list[str]:
+    r"""The summands of ``latex`` (math-mode LaTeX of a sum), split at each
+    binary ``+`` or ``-`` outside braces, ``\left ... \right`` and
+    environments. Each term keeps its sign (``"a - b"`` gives ``["a", "- b"]``);
+    a leading sign, or one after a relation, an opening delimiter or another
+    operator, is part of its term."""
+    terms, start, depth, prev = [], 0, 0, None
+    for m in _TERM_TOKEN.finditer(latex):
+        tok = m.group()
+        if tok.isspace():
+            continue
+        if tok in _OPENING:
+            depth += 1
+        elif tok in _CLOSING_GROUP:
+            depth -= 1
+        elif depth == 0 and tok in "+-" and prev is not None and prev not in _BEFORE_SIGN:
+            terms.append(latex[start : m.start()].strip())
+            start = m.start() if tok == "-" else m.end()
+        prev = tok
+    terms.append(latex[start:].strip())
+    return terms
+
 
 def _join(terms: list[str]) -> str:
+    """``terms`` as a sum: `` + t``, or `` - t`` for a term written ``-t``."""
     out = ""
     for k, term in enumerate(terms):
         t = term.strip()
@@ -1300,52 +1337,149 @@ def _join(terms: list[str]) -> str:
     return out
 
 
-def _continued(terms: list[str]) -> str:
+def _signed(indent: str, terms: list[str]) -> str:
+    r"""A continuation: ``\quad + t1 + t2``, the first term's sign kept."""
     t = terms[0].strip()
     sign, first = ("-", t[1:].lstrip()) if t.startswith("-") else ("+", t.lstrip("+").lstrip())
-    rest = _join([first, *terms[1:]])
-    return rf"\quad {sign} {rest}"
+    return f"{indent} {sign} {_join([first, *terms[1:]])}"
 
 
-def break_sum(lhs: str, terms: list[str], width: float, note: str | None = None) -> list[str]:
-    r"""The rows of an ``align*`` (or ``aligned``) block printing
-    ``lhs = terms[0] + terms[1] + ...`` within ``width`` pt.
-
-    ``lhs``: math-mode LaTeX of the left-hand side; ``terms``: the summands,
-    each keeping its sign (a term written ``- x`` is joined as `` - x``);
-    ``note``: text for ``&& \text{note}`` on the last row. Returns rows
-    without ``\\``: ``lhs &= t1 + t2 ...`` and then ``&\quad + tk ...``,
-    each filled greedily, so that :func:`align_width` of the rows is at most
-    ``width``. A term too wide to fit even alone after ``\quad +`` is put on a
-    row of its own and left as it is: the block is then wider than ``width``,
-    which the caller detects with ``align_width(rows) > width`` (and may
-    break that term itself). The note's column comes after the widest
-    right-hand side plus \minalignsep, so its width counts against every row.
-    """
-    if not terms:
-        raise ValueError("break_sum needs at least one term")
-    lhs_w = math_width(lhs)
-    note_w = 0.0 if note is None else MIN_ALIGN_SEP + text_width(note)
-    budget = width - lhs_w - note_w
-    rows: list[list[str]] = [[terms[0]]]
-    for term in terms[1:]:
-        trial = rows[-1] + [term]
-        if _rhs_width(trial, first=len(rows) == 1) <= budget:
+def _fill(pieces: list[str], render, budget: float) -> list[list[str]]:
+    """``pieces`` grouped greedily into rows, ``render(k, group)`` being row
+    k's math (measured after amsmath's ``{}``) and at most ``budget`` wide;
+    a piece too wide even alone gets a row of its own."""
+    rows = [[pieces[0]]]
+    for piece in pieces[1:]:
+        trial = rows[-1] + [piece]
+        if math_width("{}" + render(len(rows) - 1, trial)) <= budget:
             rows[-1] = trial
         else:
-            rows.append([term])
+            rows.append([piece])
+    return rows
+
+
+def _last_parenthesised_sum(term: str):
+    r"""``term`` as (head, delimiter, inner terms, delimiter, tail) around its
+    last top-level ``\left ... \right`` pair whose content is a sum of at
+    least two terms; None if there is none."""
+    depth, found, opened = 0, None, None
+    tokens = list(_TERM_TOKEN.finditer(term))
+    for k, m in enumerate(tokens):
+        tok = m.group()
+        if tok in _OPENING:
+            if depth == 0 and tok == r"\left":
+                opened = (m.start(), k)
+            depth += 1
+        elif tok in _CLOSING_GROUP:
+            depth -= 1
+            if depth == 0 and tok == r"\right" and opened is not None:
+                left_tok, right_tok = tokens[opened[1] + 1], tokens[k + 1]
+                inner = term[left_tok.end() : m.start()]
+                if len(top_level_terms(inner)) >= 2:
+                    found = (opened[0], left_tok.group(), inner, right_tok.group(), right_tok.end())
+    if found is None:
+        return None
+    start, left, inner, right, end = found
+    return term[:start].rstrip(), left, top_level_terms(inner), right, term[end:].lstrip()
+
+
+def _fixed_size(left: str, inner: str) -> str:
+    r"""The ``\big``-family size (``""`` for the normal one) whose ``left``
+    delimiter is at least as tall as ``\left`` would make it around ``inner``:
+    a sum split over rows needs one fixed size on both of them."""
+    delim = _Parser(left).delimiter()
+    if delim is None:
+        return ""
+    _, h, d = _mlist(_Parser(inner).mlist(), 0)
+    _, th, td = _variant(delim, 0, _left_right_size(h, d, 0))
+    fam, code = delim[0]
+    _, sh, sd, _ = _char(fam, 0, code)
+    if sh + sd >= th + td:
+        return ""
+    axis = _sy(2)["axis_height"]
+    for name, multiple in _BIG_SIZES.items():
+        reach = multiple * BIG_SIZE / 2
+        _, bh, bd = _variant(delim, 0, _left_right_size(reach + axis, reach - axis, 2))
+        if bh + bd >= th + td:
+            return name
+    return "Bigg"  # taller than \Bigg: the closest fixed size
+
+
+def _rows_of_line(lhs, terms: list[str], budget: float) -> list[tuple[str, str]]:
+    """(left column, right column) rows for ``lhs = terms`` with right
+    columns at most ``budget`` wide (see break_lines)."""
+
+    def render(k, group):
+        if k == 0:
+            return (" " if lhs is None else "= ") + _join(group)
+        return _signed(r"\quad", group)
+
     out = []
-    for k, row in enumerate(rows):
-        rhs = ("= " + _join(row)) if k == 0 else _continued(row)
-        out.append(f"{lhs if k == 0 else ''} &{rhs}")
-    if note is not None:
-        out[-1] += rf" && \text{{{note}}}"
+    for k, group in enumerate(_fill(terms, render, budget)):
+        text = render(k, group)
+        split = _last_parenthesised_sum(group[0]) if len(group) == 1 else None
+        if math_width("{}" + text) <= budget or split is None:
+            out.append(text)
+            continue
+        # One term too wide: break the sum inside its last parenthesis, with
+        # delimiters of one fixed size, the rows inside indented further.
+        head, left, inner, right, tail = split
+        size = _fixed_size(left, _join(inner))
+        opening = (rf"\{size}l" if size else "") + left
+        closing = ((rf"\{size}r" if size else "") + f"{right} {tail}").rstrip()
+
+        def inner_render(j, part, k=k, head=head, opening=opening):
+            if j == 0:
+                return render(k, [f"{head} {opening}{_join(part)}".strip()])
+            return _signed(r"\qquad", part)
+
+        parts = _fill(inner, inner_render, budget - math_width(closing))
+        out += [inner_render(j, part) for j, part in enumerate(parts)]
+        out[-1] += closing
+    return [("" if k or lhs is None else lhs, row) for k, row in enumerate(out)]
+
+
+def break_lines(lines: list[tuple[str | None, list[str], str | None]], width: float) -> list[str]:
+    r"""The rows of one ``align*`` (or ``aligned``) block printing each
+    ``lhs = terms[0] + terms[1] + ...`` within ``width`` pt.
+
+    ``lines``: (lhs, terms, note) for each equation: ``lhs`` math-mode LaTeX
+    (None: no left-hand side and no ``=``, as in ``& f_t``); ``terms`` the
+    summands, each keeping its sign (a term written ``- x`` is joined as
+    `` - x``; :func:`top_level_terms` splits a printed sum); ``note`` text for
+    ``&& \text{note}`` on the equation's last row, or None.
+
+    Returns the rows without ``\\``: ``lhs &= t1 + t2 ...`` and then
+    ``&\quad + tk ...``, each filled greedily. The columns are shared by the
+    whole block: every right-hand side gets the width left by the widest
+    left-hand side and, when any line has a note, \minalignsep and the widest
+    note. A term too wide for a row alone is broken inside its last
+    ``\left( ... \right)`` holding a sum: ``\bigl( ...`` (the size ``\left``
+    would choose) on one row, ``&\qquad + ... \bigr)`` on the next. What
+    still does not fit (a wide term with no such sum) is left on a row of its
+    own: then ``align_width(rows) > width``, which the caller can check.
+    """
+    lhs_w = max((math_width(lhs) for lhs, _, _ in lines if lhs is not None), default=0.0)
+    notes = [note for _, _, note in lines if note is not None]
+    note_w = MIN_ALIGN_SEP + max(text_width(n) for n in notes) if notes else 0.0
+    budget = width - lhs_w - note_w
+    out = []
+    for lhs, terms, note in lines:
+        if not terms:
+            raise ValueError(f"no terms to print for {lhs!r}")
+        rows = [f"{left} &{right}".lstrip() for left, right in _rows_of_line(lhs, terms, budget)]
+        if note is not None:
+            rows[-1] += rf" && \text{{{note}}}"
+        out += rows
     return out
 
 
-def _rhs_width(terms: list[str], first: bool) -> float:
-    rhs = ("= " + _join(terms)) if first else _continued(terms)
-    return math_width("{}" + rhs)
+def break_sum(lhs: str, terms: list[str], width: float, note: str | None = None) -> list[str]:
+    r"""The rows of an ``align*`` block printing ``lhs = terms[0] + ...``
+    within ``width`` pt: :func:`break_lines` for one equation. Every row's
+    estimated width (:func:`align_width` of the rows) is at most ``width``
+    unless a term cannot be broken, which is then left on a row of its own."""
+    return break_lines([(lhs, terms, note)], width)
 
 
 def matrix_or_entries(
