@@ -1490,20 +1490,21 @@ def matrix_or_entries(
 ) -> list[str]:
     r"""Rows of an ``align*`` block printing the matrix ``name = (rows)``:
     one row ``name &= \begin{pmatrix} ... \end{pmatrix}`` if that is at most
-    ``width`` pt wide, else one row per entry, ``name_{ij} &= entry``.
+    ``width`` pt wide, else the entries one by one, ``name_{ij} &= entry``,
+    each broken as :func:`break_lines` does when it is itself too wide.
 
     ``rows``: the entries, math-mode LaTeX, row by row. ``names``: the
     entries' names in the same shape (default ``name_{11}``, ``name_{12}``,
-    ...; 1-based, as in papers). An entry too wide for one row is left for
-    the caller to break (see :func:`break_sum`).
+    ...: 1-based, as in papers). Other rows of the same ``align*`` block share
+    its columns: measure the whole block with :func:`align_width`.
     """
     body = r" \\ ".join(" & ".join(row) for row in rows)
     whole = rf"{name_latex} &= \begin{{pmatrix}} {body} \end{{pmatrix}}"
     if align_width([whole]) <= width:
         return [whole]
-    out = []
-    for i, row in enumerate(rows):
-        for j, entry in enumerate(row):
-            name = names[i][j] if names else f"{name_latex}_{{{i + 1}{j + 1}}}"
-            out.append(f"{name} &= {entry}")
-    return out
+    lines = [
+        (names[i][j] if names else f"{name_latex}_{{{i + 1}{j + 1}}}", top_level_terms(entry), None)
+        for i, row in enumerate(rows)
+        for j, entry in enumerate(row)
+    ]
+    return break_lines(lines, width)
