@@ -1,38 +1,45 @@
-r"""How wide LaTeX math comes out, without TeX; and lines broken to fit a page.
+r"""How wide LaTeX math comes out, without TeX; and rows broken to fit a page.
 
 :func:`math_width` sets a math-mode string the way TeX does (The TeXbook,
 Appendix G, "Generating boxes from formulas"), keeping only the box
 dimensions: the glyph widths, heights, depths and italic corrections of the
 fonts a default ``\documentclass{article}`` uses at 10pt (cmr, cmmi, cmsy,
-cmex at 10/7/5pt, cmbx and amssymb's msbm; the table in
-:mod:`symgrad.texfonts`, generated from their TFM files), TeX's spacing
-between atoms (thin 3mu, medium 4mu, thick 5mu, 1mu = 1/18 of cmsy's quad at
-the current size), its rules for scripts, fractions, accents, radicals, big
-operators and ``\left``/``\right`` delimiter sizes, and amsmath's definitions
-of ``\frac``, ``\text``, ``\operatorname`` and the ``matrix`` environments.
-Glue is counted at its natural width, as an overfull-box check does.
+cmex at 10/7/5pt, cmbx and amssymb's msbm: :mod:`symgrad.texfonts`, generated
+from their TFM files by tools/make_texwidth_table.py), TeX's spacing between
+atoms (thin 3mu, medium 4mu, thick 5mu; 1mu is 1/18 of cmsy's quad at the
+current size), its rules for scripts, fractions, accents, radicals, big
+operators and ``\left``/``\right`` delimiter sizes, and amsmath's versions
+of ``\frac``, ``\text``, ``\operatorname``, ``\cdots`` and the ``matrix``
+environments. Glue counts at its natural width, as an overfull check does.
 
 It knows the subset of LaTeX symgrad prints (and proofs/ uses): letters,
-digits, ``+ - = < > ( ) [ ] | , . / : ; ! '``, Greek letters, the operators
-and relations of :data:`SYMBOLS`, accents (``\hat`` ...), ``\frac``,
-``\sqrt``, ``\left``/``\right``, ``\big``-``\Bigg``, ``\sum``/``\prod`` and
+digits, ``+ - = < > ( ) [ ] | , . / : ; ! '``, Greek letters, the symbols
+of :data:`SYMBOLS`, accents (``\hat`` ...), ``\frac``, ``\sqrt``,
+``\left``/``\right``, ``\big`` to ``\Bigg``, ``\sum``/``\prod``/``\int``,
 named operators (``\tanh``, ``\operatorname{...}``, ``\lim`` ...),
-``\text``, ``\mathrm``/``\mathbf``/``\mathbb``, spacing commands and the
-``matrix``/``pmatrix``/``bmatrix``/``vmatrix`` environments. **An unknown
-command raises** :class:`TexWidthError`, rather than guessing: the width is
-used as a guarantee that a line fits, so a caller that prints something new
-should catch the error and treat the line as too wide.
+``\text``, ``\mathrm``/``\mathbf``/``\mathbb``, spacing commands, style
+switches and the ``matrix``/``pmatrix``/``bmatrix``/``vmatrix``
+environments. **Anything else raises** :class:`TexWidthError` rather than
+being guessed: a width is used as a guarantee that a row fits, so a caller
+printing something new should catch the error and treat the row as too wide.
 
-Accuracy: measured against pdfTeX on every derivation symgrad prints and on
-synthetic strings for each construct (tests/test_texwidth.py), the estimate
-is TeX's width to within 0.01pt; the only deliberate approximations (math
-ligatures, which TeX would make between adjacent roman letters of an
-operator name, and the uppercase-letter exception to sentence spacing in
-``\text``) can only make it larger.
+Accuracy: against pdfTeX (TeX Live 2022) on every align* cell symgrad derive
+prints, every formula of proofs/claims.tex and a string for each construct
+(tests/test_texwidth.py), the estimate is TeX's width within 0.01pt. Where
+the result depends on what follows the string, the wider case is taken:
+``\cdots`` at the end of the string gets amsmath's thin space after it (as
+before ``$``); ligatures TeX would make between roman letters of an operator
+name are not made, and ``\text`` puts the extra space after every
+sentence-ending mark, even after a capital letter.
 
-The page widths a line must fit in are :data:`ARTICLE_TEXTWIDTH` (a default
-article at 10pt) and :data:`STANDALONE_TEXTWIDTH` (symgrad's ``--standalone``
-documents: geometry's 2cm margins on the default letter paper).
+Breaking: :func:`align_width` measures an ``align*`` block (columns shared,
+\minalignsep between column pairs); :func:`break_lines` and
+:func:`break_sum` fill ``lhs &= t1 + t2`` / ``&\quad + t3`` rows within a
+width, :func:`top_level_terms` splits a printed sum into its terms,
+:func:`matrix_or_entries` prints a matrix whole or entry by entry. The
+widths to fill are :data:`ARTICLE_TEXTWIDTH` (a default article at 10pt)
+and :data:`STANDALONE_TEXTWIDTH` (``--standalone`` documents and
+proofs/claims.tex: geometry's 2cm margins on the default letter paper).
 """
 
 from __future__ import annotations
@@ -46,8 +53,10 @@ __all__ = [
     "STANDALONE_TEXTWIDTH",
     "TexWidthError",
     "align_width",
+    "break_lines",
     "break_sum",
     "fits",
+    "font_metrics",
     "math_width",
     "matrix_or_entries",
     "text_width",
@@ -93,10 +102,40 @@ FAMILIES = {
 }
 
 
-def _font(name: str) -> dict:
-    if name == "cmex5":  # LaTeX loads cmex7 at 5pt
-        return _CMEX5
-    return FONTS[name]
+_LOADED: dict[str, dict] = {}
+
+
+def font_metrics(name: str) -> dict:
+    """The metrics of font ``name`` (a key of :data:`FAMILIES`' tuples, e.g.
+    "cmmi7"): ``size`` and ``params`` as in :mod:`symgrad.texfonts`, and
+    ``chars`` {code: (width, height, depth, italic correction)},
+    ``kerns`` {left: {right: kern}}, ``ligatures`` {left: {right: code}},
+    ``next`` {code: code}, ``extensible`` {code: (top, middle, bottom,
+    repeat)}, all in pt. Each font's text tables are read on first use."""
+    if name not in _LOADED:
+        if name == "cmex5":  # LaTeX loads cmex7 at 5pt
+            _LOADED[name] = _scaled(font_metrics("cmex7"), 5.0 / 7.0)
+        else:
+            _LOADED[name] = _read(FONTS[name])
+    return _LOADED[name]
+
+
+def _read(raw: dict) -> dict:
+    def rows(text):
+        return [line.split() for line in text.splitlines() if line]
+
+    pairs: dict[str, dict] = {"kerns": {}, "ligatures": {}}
+    for table, convert in (("kerns", float), ("ligatures", int)):
+        for left, right, value in rows(raw[table]):
+            pairs[table].setdefault(int(left), {})[int(right)] = convert(value)
+    return {
+        "size": raw["size"],
+        "params": raw["params"],
+        "chars": {int(c): tuple(map(float, m)) for c, *m in rows(raw["chars"])},
+        **pairs,
+        "next": {int(c): int(n) for c, n in rows(raw["next"])},
+        "extensible": {int(c): tuple(map(int, r)) for c, *r in rows(raw["extensible"])},
+    }
 
 
 def _scaled(font: dict, factor: float) -> dict:
@@ -112,11 +151,8 @@ def _scaled(font: dict, factor: float) -> dict:
     }
 
 
-_CMEX5 = _scaled(FONTS["cmex7"], 5.0 / 7.0)
-
-
 def _fam(fam: str, size: int) -> dict:
-    return _font(FAMILIES[fam][size])
+    return font_metrics(FAMILIES[fam][size])
 
 
 # ---------------------------------------------------------------- math codes
@@ -637,7 +673,7 @@ class _Parser:
             items[-1].limits = {"limits": True, "nolimits": False}.get(name)
         elif name in FAMILY_COMMANDS:
             items.append(_group_noad(self.argument(fam=FAMILY_COMMANDS[name])))
-        elif name in ("text", "textrm", "mbox"):
+        elif name in ("text", "textrm"):
             items.append(Noad(ORD, ("text", self.group_tokens())))
         elif name in ("frac", "dfrac", "tfrac"):
             num, den = self.argument(fam), self.argument(fam)
@@ -818,7 +854,7 @@ def _mlist(items: list, style: int) -> tuple[float, float, float]:
             atoms[prev][0] = ORD
             kinds[-1] = ORD
         following = items[k + 1] if k + 1 < len(items) else None
-        box = _atom(it, style, following if isinstance(following, Noad) else None)
+        box = _atom(it, style, following if isinstance(following, Noad) else None, kind == ORD)
         kinds.append(kind)
         atoms.append([kind, box, style])
         prev = len(atoms) - 1
@@ -846,8 +882,10 @@ def _mlist(items: list, style: int) -> tuple[float, float, float]:
     return width, height, depth
 
 
-def _atom(noad: Noad, style: int, following) -> tuple[float, float, float]:
-    """The box of one atom, scripts included."""
+def _atom(noad: Noad, style: int, following, ordinary: bool = True) -> tuple:
+    """The box of one atom, scripts included. ``following``: the next atom
+    if it comes right after; ``ordinary``: whether this is (now) an Ord atom,
+    the only kind TeX kerns against the next character."""
     nucleus = noad.nucleus
     size = _size(style)
     is_char = nucleus[0] == "char"
@@ -862,7 +900,8 @@ def _atom(noad: Noad, style: int, following) -> tuple[float, float, float]:
         w, h, d, italic = _char(fam, size, code)
         kern, text_char = 0.0, False
         if (
-            noad.sup is None
+            ordinary
+            and noad.sup is None
             and noad.sub is None
             and following is not None
             and following.kind <= PUNCT

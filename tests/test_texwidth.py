@@ -31,6 +31,7 @@ from symgrad.texwidth import (
     break_lines,
     break_sum,
     fits,
+    font_metrics,
     math_width,
     matrix_or_entries,
     text_width,
@@ -319,7 +320,7 @@ MU = FONTS["cmsy10"]["params"]["quad"] / 18  # 1mu at text size: 10pt/18
 
 def glyph(font: str, char: str | int) -> float:
     """Width plus italic correction, as TeX sets a lone math character."""
-    w, _, _, italic = FONTS[font]["chars"][char if isinstance(char, int) else ord(char)]
+    w, _, _, italic = font_metrics(font)["chars"][char if isinstance(char, int) else ord(char)]
     return w + italic
 
 
@@ -330,7 +331,7 @@ def test_a_letter_is_its_math_italic_glyph_with_italic_correction():
 
 def test_a_subscript_is_seven_point_with_script_space_and_no_italic_correction():
     # f_t: f without its italic correction, t from cmmi7, then \scriptspace 0.5pt.
-    expected = FONTS["cmmi10"]["chars"][ord("f")][0] + glyph("cmmi7", "t") + 0.5
+    expected = font_metrics("cmmi10")["chars"][ord("f")][0] + glyph("cmmi7", "t") + 0.5
     assert math_width("f_t") == pytest.approx(expected)
 
 
@@ -379,8 +380,8 @@ def test_one_row_matrix_has_column_separation_and_big_parentheses():
 
 def test_text_is_roman_with_interword_space():
     # No kern between a, b or c, d in cmr10; one space of 3.33pt.
-    assert ord("b") not in FONTS["cmr10"]["kerns"].get(ord("a"), {})
-    expected = sum(FONTS["cmr10"]["chars"][ord(c)][0] for c in "abcd")
+    assert ord("b") not in font_metrics("cmr10")["kerns"].get(ord("a"), {})
+    expected = sum(font_metrics("cmr10")["chars"][ord(c)][0] for c in "abcd")
     assert text_width("ab cd") == pytest.approx(expected + FONTS["cmr10"]["params"]["space"])
     assert math_width(r"\text{ab cd}") == pytest.approx(text_width("ab cd"))
 

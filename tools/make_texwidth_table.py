@@ -196,22 +196,29 @@ def locate(name: str) -> Path:
     return Path(found.stdout.strip())
 
 
-def _literal(value, indent: int) -> str:
-    """``value`` (dicts, tuples, numbers) as Python source that ``ruff format``
-    leaves as it is: one dict entry per line, tuples on one line."""
-    pad = " " * indent
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        rows = [f"{pad}    {_key(k)}: {_literal(v, indent + 4)}," for k, v in value.items()]
-        return "{\n" + "\n".join(rows) + f"\n{pad}}}"
-    if isinstance(value, tuple):
-        return "(" + ", ".join(repr(v) for v in value) + ")"
-    return repr(value)
+def _number(value: float) -> str:
+    return repr(round(value, DIGITS))
 
 
-def _key(key) -> str:
-    return f'"{key}"' if isinstance(key, str) else repr(key)
+def _rows(table: dict, row) -> str:
+    """One line per entry, as a string literal that costs nothing to compile."""
+    lines = "".join(" ".join(row(k, v)) + "\n" for k, v in table.items())
+    return '"""\n' + lines + '"""'
+
+
+def _font_source(font: dict) -> list[str]:
+    params = "".join(f'            "{k}": {_number(v)},\n' for k, v in font["params"].items())
+    pairs = {(a, b): v for a, row in font["kerns"].items() for b, v in row.items()}
+    ligs = {(a, b): v for a, row in font["ligatures"].items() for b, v in row.items()}
+    return [
+        f'        "size": {_number(font["size"])},',
+        f'        "params": {{\n{params}        }},',
+        f'        "chars": {_rows(font["chars"], lambda c, m: [str(c), *map(_number, m)])},',
+        f'        "kerns": {_rows(pairs, lambda ab, k: [*map(str, ab), _number(k)])},',
+        f'        "ligatures": {_rows(ligs, lambda ab, c: [*map(str, ab), str(c)])},',
+        f'        "next": {_rows(font["next"], lambda c, n: [str(c), str(n)])},',
+        f'        "extensible": {_rows(font["extensible"], lambda c, r: [str(c), *map(str, r)])},',
+    ]
 
 
 def main() -> None:
@@ -225,15 +232,20 @@ def main() -> None:
         "tools/make_texwidth_table.py, do not edit.",
         "",
         "FONTS[name]: ``size`` (pt, the size the font is loaded at), ``params``",
-        "(TFM parameters in pt, slant excepted), ``chars`` {code: (width, height,",
-        "depth, italic correction)} in pt, ``kerns`` {left: {right: kern}},",
-        "``ligatures`` {left: {right: ligature code}}, ``next`` {code: next larger",
-        "variant}, ``extensible`` {code: (top, middle, bottom, repeat)}, 0 when absent.",
+        "(TFM parameters in pt, slant excepted), and as text, one entry a line",
+        "(symgrad.texwidth.font_metrics reads them): ``chars`` (code, width,",
+        "height, depth, italic correction in pt), ``kerns`` (left, right, kern),",
+        "``ligatures`` (left, right, ligature), ``next`` (code, next larger",
+        "variant), ``extensible`` (code, top, middle, bottom, repeat; 0 absent).",
+        "Text, because a literal of some ten thousand numbers takes Python 50 ms",
+        "to compile where no bytecode cache is written.",
         '"""',
         "",
-        f"FONTS = {_literal(fonts, 0)}",
-        "",
+        "FONTS = {",
     ]
+    for name, font in fonts.items():
+        out += [f'    "{name}": {{', *_font_source(font), "    },"]
+    out += ["}", ""]
     sys.stdout.write("\n".join(out))
 
 
