@@ -1326,6 +1326,10 @@ def align_width(rows: list[str]) -> float:
 
 # ---------------------------------------------------------------- line breaking
 
+#: A parenthesised sum narrower than this, such as (1 - f_t), is never split
+#: over two rows: the rows would be hardly shorter, and hard to read.
+MIN_SPLIT_WIDTH = 40.0
+
 _TERM_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|.", re.S)
 #: After these a + or - is a sign, not a binary operator.
 _BEFORE_SIGN = frozenset(
@@ -1400,7 +1404,7 @@ def _fill(pieces: list[str], render, budget: float) -> list[list[str]]:
 def _last_parenthesised_sum(term: str):
     r"""``term`` as (head, delimiter, inner terms, delimiter, tail) around its
     last top-level ``\left ... \right`` pair whose content is a sum of at
-    least two terms; None if there is none."""
+    least two terms and at least MIN_SPLIT_WIDTH wide; None if there is none."""
     depth, found, opened = 0, None, None
     tokens = list(_TERM_TOKEN.finditer(term))
     for k, m in enumerate(tokens):
@@ -1414,7 +1418,7 @@ def _last_parenthesised_sum(term: str):
             if depth == 0 and tok == r"\right" and opened is not None:
                 left_tok, right_tok = tokens[opened[1] + 1], tokens[k + 1]
                 inner = term[left_tok.end() : m.start()]
-                if len(top_level_terms(inner)) >= 2:
+                if len(top_level_terms(inner)) >= 2 and math_width(inner) >= MIN_SPLIT_WIDTH:
                     found = (opened[0], left_tok.group(), inner, right_tok.group(), right_tok.end())
     if found is None:
         return None
@@ -1444,6 +1448,42 @@ def _fixed_size(left: str, inner: str) -> str:
     return "Bigg"  # taller than \Bigg: the closest fixed size
 
 
+def _indent(quads: int) -> str:
+    return " ".join([r"\qquad"] * (quads // 2) + [r"\quad"] * (quads % 2))
+
+
+def _layout(terms: list[str], render, budget: float, closing: str, depth: int) -> list[str]:
+    """The rows printing ``terms`` (``render(k, group)`` gives row k), each at
+    most ``budget`` wide, ``closing`` appended to the last. A row holding one
+    term too wide is broken inside the term's last parenthesised sum, one
+    level deeper, recursively."""
+    reserve = math_width(closing) if closing else 0.0
+    groups = _fill(terms, render, budget - reserve)
+    out = []
+    for k, group in enumerate(groups):
+        text = render(k, group)
+        split = _last_parenthesised_sum(group[0]) if len(group) == 1 else None
+        if split is None or math_width("{}" + text) <= budget - reserve:
+            out.append(text)
+            continue
+        # Delimiters of one fixed size (the one \left would choose) on both
+        # rows; the rows inside indented one quad further.
+        head, left, inner, right, tail = split
+        size = _fixed_size(left, _join(inner))
+        opening = (rf"\{size}l" if size else "") + left
+        inner_closing = ((rf"\{size}r" if size else "") + f"{right} {tail}").rstrip()
+
+        def inner_render(j, part, k=k, head=head, opening=opening):
+            if j == 0:
+                return render(k, [f"{head} {opening}{_join(part)}".strip()])
+            return _signed(_indent(depth + 2), part)
+
+        out += _layout(inner, inner_render, budget - reserve, inner_closing, depth + 1)
+    if closing:
+        out[-1] += closing
+    return out
+
+
 def _rows_of_line(lhs, terms: list[str], budget: float) -> list[tuple[str, str]]:
     """(left column, right column) rows for ``lhs = terms`` with right
     columns at most ``budget`` wide (see break_lines)."""
@@ -1451,31 +1491,10 @@ def _rows_of_line(lhs, terms: list[str], budget: float) -> list[tuple[str, str]]
     def render(k, group):
         if k == 0:
             return (" " if lhs is None else "= ") + _join(group)
-        return _signed(r"\quad", group)
+        return _signed(_indent(1), group)
 
-    out = []
-    for k, group in enumerate(_fill(terms, render, budget)):
-        text = render(k, group)
-        split = _last_parenthesised_sum(group[0]) if len(group) == 1 else None
-        if math_width("{}" + text) <= budget or split is None:
-            out.append(text)
-            continue
-        # One term too wide: break the sum inside its last parenthesis, with
-        # delimiters of one fixed size, the rows inside indented further.
-        head, left, inner, right, tail = split
-        size = _fixed_size(left, _join(inner))
-        opening = (rf"\{size}l" if size else "") + left
-        closing = ((rf"\{size}r" if size else "") + f"{right} {tail}").rstrip()
-
-        def inner_render(j, part, k=k, head=head, opening=opening):
-            if j == 0:
-                return render(k, [f"{head} {opening}{_join(part)}".strip()])
-            return _signed(r"\qquad", part)
-
-        parts = _fill(inner, inner_render, budget - math_width(closing))
-        out += [inner_render(j, part) for j, part in enumerate(parts)]
-        out[-1] += closing
-    return [("" if k or lhs is None else lhs, row) for k, row in enumerate(out)]
+    rows = _layout(terms, render, budget, "", 0)
+    return [("" if k or lhs is None else lhs, row) for k, row in enumerate(rows)]
 
 
 def break_lines(lines: list[tuple[str | None, list[str], str | None]], width: float) -> list[str]:
@@ -1494,9 +1513,10 @@ def break_lines(lines: list[tuple[str | None, list[str], str | None]], width: fl
     left-hand side and, when any line has a note, \minalignsep and the widest
     note. A term too wide for a row alone is broken inside its last
     ``\left( ... \right)`` holding a sum: ``\bigl( ...`` (the size ``\left``
-    would choose) on one row, ``&\qquad + ... \bigr)`` on the next. What
-    still does not fit (a wide term with no such sum) is left on a row of its
-    own: then ``align_width(rows) > width``, which the caller can check.
+    would choose) on one row, ``&\qquad + ... \bigr)`` on the next, and so
+    on inside that sum if need be. What still does not fit (a wide term with
+    no such sum) is left on a row of its own: ``align_width(rows) > width``
+    then tells the caller.
     """
     lhs_w = max((math_width(lhs) for lhs, _, _ in lines if lhs is not None), default=0.0)
     notes = [note for _, _, note in lines if note is not None]

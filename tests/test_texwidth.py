@@ -70,8 +70,11 @@ def derive(*argv) -> str:
 
 @functools.cache
 def derive_outputs() -> tuple[str, ...]:
-    """symgrad derive's LaTeX for every built-in cell, with and without --wrt state."""
-    return tuple(derive(cell, *wrt) for cell in CELLS for wrt in ((), ("--wrt", "state")))
+    """symgrad derive's LaTeX for every built-in cell and every example cell
+    file, with and without --wrt state."""
+    cells = [[cell] for cell in CELLS]
+    cells += [["--cell-file", str(p)] for p in sorted((ROOT / "examples").glob("*.toml"))]
+    return tuple(derive(*cell, *wrt) for cell in cells for wrt in ((), ("--wrt", "state")))
 
 
 def align_rows(block: str) -> list[str]:
@@ -103,12 +106,15 @@ def _columns(row: str) -> list[str]:
     return [*parts, row[start:]]
 
 
-def claims_formulas() -> list[tuple[str, bool]]:
-    """proofs/claims.tex's math: align* cells (display) and $...$ (text style)."""
-    text = (ROOT / "proofs" / "claims.tex").read_text()
-    display = [(cell, True) for cell in align_cells(text)]
-    inline = [(m, False) for m in re.findall(r"(?<!\\)\$([^$]+)\$", text)]
-    return sorted(set(display + inline))
+def proofs_formulas() -> list[tuple[str, bool]]:
+    """The math of proofs/: align* and aligned cells (display), $...$ (text style)."""
+    formulas = set()
+    for path in sorted((ROOT / "proofs").glob("*.*")):
+        text = path.read_text().replace("\\begin{aligned}\n", "\\begin{align*}\n")
+        text = text.replace("\n\\end{aligned}", "\n\\end{align*}")
+        formulas |= {(cell, True) for cell in align_cells(text)}
+        formulas |= {(m, False) for m in re.findall(r"(?<![\\$])\$([^$\n]+)\$(?!\$)", text)}
+    return sorted(formulas)
 
 
 # One string per construct the module claims to know, each in the style noted.
@@ -207,7 +213,7 @@ def overfull(log: str) -> list[tuple[float, int]]:
 @needs_pdflatex
 def test_estimates_match_tex(tmp_path):
     derived = sorted({cell for out in derive_outputs() for cell in align_cells(out)})
-    formulas = [(c, True) for c in derived] + claims_formulas() + SYNTHETIC
+    formulas = [(c, True) for c in derived] + proofs_formulas() + SYNTHETIC
     widths, textwidth = tex_widths(tmp_path, formulas)
     assert textwidth == ARTICLE_TEXTWIDTH
     outside, inexact = [], []
@@ -543,6 +549,20 @@ def test_a_wide_term_is_broken_inside_its_parenthesised_sum():
     tall = r"p \left(" + " + ".join(f"{t} \\left(1 - x^{{2}}\\right)" for t in inner) + r"\right)"
     rows = break_sum("y", [tall], 200.0)
     assert r"\bigl(" in rows[0] and rows[-1].endswith(r"\bigr)")
+
+
+def test_nested_sums_are_broken_level_by_level():
+    # The peephole LSTM's dh_t/dh_{t-1} term: a sum inside a sum; at 250pt the
+    # inner one needs rows of its own, indented one quad further.
+    inner = r"i_t \left(1 - \tilde{c}_t^{2}\right) U_c + f_t \left(1 - f_t\right) c_{t-1} U_f"
+    term = rf"o_t \tanh c_t \left(U_o + \left({inner} + i_t \tilde{{c}}_t U_i\right) p_o\right)"
+    rows = break_lines([(r"\tanh c_t", [term], "2 gates")], 250.0)
+    assert align_width(rows) <= 250.0
+    assert rows[0].endswith(r"\bigl(U_o") and rows[1].startswith(r"&\qquad + \bigl(i_t")
+    assert rows[-1].startswith(r"&\qquad \quad + ")
+    assert rows[-1].endswith(r"\bigr) p_o\bigr) && \text{2 gates}")
+    # (1 - f_t) is narrower than MIN_SPLIT_WIDTH: never split, even when too wide.
+    assert all(r"(1 - f_t" not in row or r"1 - f_t\right)" in row for row in rows)
 
 
 def test_break_lines_share_the_blocks_columns():
