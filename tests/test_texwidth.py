@@ -1,11 +1,11 @@
 r"""symgrad.texwidth: widths of LaTeX math without TeX, and rows broken to fit.
 
 Three kinds of test. Against TeX (skipped without pdflatex): every align*
-cell symgrad derive prints for every built-in cell, every formula of
-proofs/claims.tex and a synthetic string for each construct, measured in one
-document with \sbox; and the over-wide blocks of derive's output, rebuilt
-with break_lines, compiled in a default article and in a --standalone
-document without an Overfull \hbox. Without TeX: widths worked out by hand
+cell symgrad derive prints for the built-in cells and the example cell files,
+every formula of proofs/ (LaTeX and Markdown) and a synthetic string for each
+construct, measured in one document with \sbox; and the over-wide blocks of
+derive's output, rebuilt with break_lines, compiled in a default article and
+in a --standalone document without an Overfull \hbox. Without TeX: widths worked out by hand
 from the font table, widths pdfTeX measured (pinned), the issue's overflows
 reproduced from the estimates, and the line-breaking helpers' contracts.
 """
@@ -252,9 +252,13 @@ def rebreak(latex: str, width: float) -> str:
             lines.append((lhs, top_level_terms(rhs), note))
         rows = break_lines(lines, width)
         assert align_width(rows) <= width, rows
-        return "\\begin{align*}\n  " + " \\\\\n  ".join(rows) + "\n\\end{align*}"
+        return align(rows)
 
     return ALIGN.sub(block, latex)
+
+
+def align(rows: list[str]) -> str:
+    return "\\begin{align*}\n  " + " \\\\\n  ".join(rows) + "\n\\end{align*}"
 
 
 LSTM_SUM_CONTROL = "% the LSTM's Sum line as printed today: the one overfull box"
@@ -266,14 +270,11 @@ def test_broken_rows_fit_a_default_article(tmp_path):
     d_lhs, d_rhs = _columns(align_rows(ALIGN.findall(lstm)[-1])[0])
     terms = top_level_terms(d_rhs.strip()[1:].strip())
     body = [
-        "\\begin{align*}\n" + " \\\\\n".join(break_sum(d_lhs, terms, ARTICLE_TEXTWIDTH)),
-        "\\end{align*}",
-        "\\begin{align*}\n"
-        + " \\\\\n".join(break_sum(d_lhs, terms, ARTICLE_TEXTWIDTH, note="dominant, 1 gate"))
-        + "\n\\end{align*}",
+        align(break_sum(d_lhs, terms, ARTICLE_TEXTWIDTH)),
+        align(break_sum(d_lhs, terms, ARTICLE_TEXTWIDTH, note="dominant, 1 gate")),
         *(rebreak(out, ARTICLE_TEXTWIDTH) for out in derive_outputs()),
         LSTM_SUM_CONTROL,
-        f"\\begin{{align*}}\n{d_lhs}&{d_rhs}\n\\end{{align*}}",
+        align([f"{d_lhs}&{d_rhs}"]),
     ]
     text = ARTICLE + "\\begin{document}\n" + "\n".join(body) + "\n\\end{document}\n"
     compile_latex(tmp_path, "article.tex", text)
@@ -281,7 +282,7 @@ def test_broken_rows_fit_a_default_article(tmp_path):
     control = text.splitlines().index(LSTM_SUM_CONTROL) + 1
     # The control line overflows by what the estimate says (the issue's 209pt),
     # which shows the log is read right; nothing else overflows.
-    assert [line for _, line in boxes if line > control] and len(boxes) == 1, boxes
+    assert len(boxes) == 1 and boxes[0][1] > control, boxes
     expected = align_width([f"{d_lhs}&{d_rhs}"]) - ARTICLE_TEXTWIDTH
     assert abs(boxes[0][0] - expected) <= MEASURED_PT
 
@@ -298,7 +299,7 @@ def test_broken_rows_fit_standalone_documents_and_proofs(tmp_path):
     body = [
         "\\typeout{TEXTWIDTH \\the\\textwidth}",
         *(rebreak(out, STANDALONE_TEXTWIDTH) for out in derive_outputs()),
-        "\\begin{align*}\n" + " \\\\\n".join(matrix) + "\n\\end{align*}",
+        align(matrix),
     ]
     text = preamble + "\\begin{document}\n" + "\n".join(body) + "\n\\end{document}\n"
     compile_latex(tmp_path, "standalone.tex", text)
