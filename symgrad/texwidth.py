@@ -3,28 +3,33 @@ r"""How wide LaTeX math comes out, without TeX; and rows broken to fit a page.
 :func:`math_width` sets a math-mode string the way TeX does (The TeXbook,
 Appendix G, "Generating boxes from formulas"), keeping only the box
 dimensions: the glyph widths, heights, depths and italic corrections of the
-fonts a default ``\documentclass{article}`` uses at 10pt (cmr, cmmi, cmsy,
-cmex at 10/7/5pt, cmbx and amssymb's msbm: :mod:`symgrad.texfonts`, generated
-from their TFM files by tools/make_texwidth_table.py), TeX's spacing between
-atoms (thin 3mu, medium 4mu, thick 5mu; 1mu is 1/18 of cmsy's quad at the
-current size), its rules for scripts, fractions, accents, radicals, big
-operators and ``\left``/``\right`` delimiter sizes, and amsmath's versions
-of ``\frac``, ``\text``, ``\operatorname``, ``\cdots`` and the ``matrix``
-environments. Glue counts at its natural width, as an overfull check does.
+fonts a default ``\documentclass{article}`` with amsmath and amssymb uses at
+10pt (cmr, cmmi, cmsy, cmex at 10/7/5pt and the math alphabets' fonts:
+:mod:`symgrad.texfonts`, generated from their TFM files by
+tools/make_texwidth_table.py), TeX's spacing between atoms (thin 3mu,
+medium 4mu, thick 5mu; 1mu is 1/18 of cmsy's quad at the current size), its
+rules for scripts, fractions, accents, radicals, big operators and
+``\left``/``\right`` delimiter sizes, and amsmath's versions of ``\frac``,
+``\text``, ``\operatorname``, ``\cdots``, ``\boldsymbol`` and the
+``matrix`` environments. Glue counts at its natural width, as an overfull
+check does.
 
-It knows the subset of LaTeX symgrad prints (and proofs/ uses): letters,
-digits, ``+ - = < > ( ) [ ] | , . / : ; ! '``, Greek letters, the symbols
-of :data:`SYMBOLS`, accents (``\hat`` ...), ``\frac``, ``\sqrt``,
+It knows the subset of LaTeX symgrad prints (proofs/ and the names a cell
+file may give included): letters, digits, ``+ - = < > ( ) [ ] | , . / : ;
+! '``, Greek letters, the symbols of :data:`SYMBOLS`, accents (``\hat``,
+``\widehat`` ...), ``\overline``, ``\underline``, ``\frac``, ``\sqrt``,
 ``\left``/``\right``, ``\big`` to ``\Bigg``, ``\sum``/``\prod``/``\int``,
 named operators (``\tanh``, ``\operatorname{...}``, ``\lim`` ...),
-``\text``, ``\mathrm``/``\mathbf``/``\mathbb``, spacing commands, style
-switches and the ``matrix``/``pmatrix``/``bmatrix``/``vmatrix``
-environments. **Anything else raises** :class:`TexWidthError` rather than
-being guessed: a width is used as a guarantee that a row fits, so a caller
-printing something new should catch the error and treat the row as too wide.
+``\text``, the math alphabets (``\mathrm``, ``\mathbf``, ``\mathit``,
+``\mathsf``, ``\mathtt``, ``\mathcal``, ``\mathbb``, ``\mathfrak``) and
+``\boldsymbol``, spacing commands, style switches and the
+``matrix``/``pmatrix``/``bmatrix``/``vmatrix`` environments. **Anything
+else raises** :class:`TexWidthError` rather than being guessed: a width is
+used as a guarantee that a row fits, so a caller printing something new
+should catch the error and treat the row as too wide.
 
 Accuracy: against pdfTeX (TeX Live 2022) on every align* cell symgrad derive
-prints, every formula of proofs/claims.tex and a string for each construct
+prints, every formula of proofs/ and a string for each construct
 (tests/test_texwidth.py), the estimate is TeX's width within 0.01pt. Where
 the result depends on what follows the string, the wider case is taken:
 ``\cdots`` at the end of the string gets amsmath's thin space after it (as
@@ -91,15 +96,24 @@ class TexWidthError(ValueError):
 
 # ---------------------------------------------------------------- fonts
 
-#: Font of each math family at text, script and scriptscript size.
+#: Font of each math family at text, script and scriptscript size ("cmex7@5":
+#: cmex7 loaded at 5pt, as LaTeX's font definitions do where no design exists).
 FAMILIES = {
     "rm": ("cmr10", "cmr7", "cmr5"),
     "mi": ("cmmi10", "cmmi7", "cmmi5"),
     "sy": ("cmsy10", "cmsy7", "cmsy5"),
-    "ex": ("cmex10", "cmex7", "cmex5"),
+    "ex": ("cmex10", "cmex7", "cmex7@5"),
     "bf": ("cmbx10", "cmbx7", "cmbx5"),
     "bb": ("msbm10", "msbm7", "msbm5"),
+    "it": ("cmti10", "cmti7", "cmti7@5"),
+    "sf": ("cmss10", "cmss8@7", "cmss8@5"),
+    "tt": ("cmtt10", "cmtt8@7", "cmtt8@5"),
+    "frak": ("eufm10", "eufm7", "eufm5"),
+    "bmi": ("cmmib10", "cmmib7", "cmmib5"),
+    "bsy": ("cmbsy10", "cmbsy7", "cmbsy5"),
 }
+#: The families \boldsymbol (amsbsy: \mathversion{bold}) takes instead.
+BOLD_FAMILIES = {"rm": "bf", "mi": "bmi", "sy": "bsy"}
 
 
 _LOADED: dict[str, dict] = {}
@@ -113,10 +127,7 @@ def font_metrics(name: str) -> dict:
     ``next`` {code: code}, ``extensible`` {code: (top, middle, bottom,
     repeat)}, all in pt. Each font's text tables are read on first use."""
     if name not in _LOADED:
-        if name == "cmex5":  # LaTeX loads cmex7 at 5pt
-            _LOADED[name] = _scaled(font_metrics("cmex7"), 5.0 / 7.0)
-        else:
-            _LOADED[name] = _read(FONTS[name])
+        _LOADED[name] = _read(FONTS[name])
     return _LOADED[name]
 
 
@@ -135,19 +146,6 @@ def _read(raw: dict) -> dict:
         **pairs,
         "next": {int(c): int(n) for c, n in rows(raw["next"])},
         "extensible": {int(c): tuple(map(int, r)) for c, *r in rows(raw["extensible"])},
-    }
-
-
-def _scaled(font: dict, factor: float) -> dict:
-    def scale(values):
-        return tuple(v * factor for v in values)
-
-    return {
-        **font,
-        "size": font["size"] * factor,
-        "params": {k: (v if k == "slant" else v * factor) for k, v in font["params"].items()},
-        "chars": {c: scale(m) for c, m in font["chars"].items()},
-        "kerns": {a: {b: k * factor for b, k in row.items()} for a, row in font["kerns"].items()},
     }
 
 
@@ -431,11 +429,22 @@ ACCENTS = {
     "acute": ("rm", 0x13),
     "grave": ("rm", 0x12),
     "vec": ("mi", 0x7E),
+    "widehat": ("ex", 0x62),
+    "widetilde": ("ex", 0x65),
 }
 
 #: Font-changing commands: the family letters and digits are taken from.
-#: (\mathit is LaTeX's text italic, cmti, whose metrics the table lacks.)
-FAMILY_COMMANDS = {"mathrm": "rm", "mathbf": "bf", "mathbb": "bb"}
+#: ("cal": the capitals of the symbol font.)
+FAMILY_COMMANDS = {
+    "mathrm": "rm",
+    "mathbf": "bf",
+    "mathbb": "bb",
+    "mathit": "it",
+    "mathsf": "sf",
+    "mathtt": "tt",
+    "mathfrak": "frak",
+    "mathcal": "cal",
+}
 
 #: Spacing commands: amount and unit ("mu", or "pt": \quad is 1em of the
 #: text font, cmr10, whatever the style; "\ " its interword space).
@@ -652,7 +661,7 @@ class _Parser:
                 items.append(("glue",) + SPACES[","])
         elif name in SYMBOLS:
             cls, f, code = SYMBOLS[name]
-            if fam not in (None, "op") and f == "rm" and cls == ORD:
+            if fam not in (None, "op", "cal") and f == "rm" and cls == ORD:
                 f = fam  # capital Greek letters are "variable family" characters
             # amsmath sets integrals \nolimits; other operators \displaylimits.
             items.append(Noad(cls, ("char", f, code), False if name == "int" else None))
@@ -683,6 +692,15 @@ class _Parser:
             items.append(Noad(ORD, ("list", frac)))
         elif name == "sqrt":
             items.append(Noad(ORD, ("radical", self.argument(fam))))
+        elif name in ("overline", "underline"):
+            items.append(Noad(ORD, (name[:-4], self.argument(fam))))
+        elif name == "boldsymbol":
+            # amsbsy: the argument set alone in the bold fonts, an atom of its
+            # own class if it is a single binary operator or relation.
+            content = _embolden(self.argument(fam))
+            single = len(content) == 1 and isinstance(content[0], Noad)
+            cls = content[0].kind if single and content[0].kind in (BIN, REL) else ORD
+            items.append(Noad(cls, ("bold", content)))
         elif name in ACCENTS:
             f, code = ACCENTS[name]
             nucleus = _group_noad(self.argument(fam))
@@ -746,6 +764,38 @@ class _Parser:
         return Noad(kind, ("matrix", rows, DELIMITERS[left], DELIMITERS[right]))
 
 
+def _embolden(items: list) -> list:
+    """``items`` with every character taken from its family's bold font."""
+    for it in items:
+        if not isinstance(it, Noad):
+            continue
+        nucleus = it.nucleus
+        if nucleus[0] == "char":
+            it.nucleus = ("char", BOLD_FAMILIES.get(nucleus[1], nucleus[1]), nucleus[2])
+        elif nucleus[0] in ("list", "radical", "over", "under", "bold"):
+            _embolden(nucleus[1])
+        elif nucleus[0] == "frac":
+            _embolden(nucleus[1])
+            _embolden(nucleus[2])
+        elif nucleus[0] == "accent":
+            _, fam, code, inner = nucleus
+            if inner[0] == "char":
+                inner = ("char", BOLD_FAMILIES.get(inner[1], inner[1]), inner[2])
+            else:
+                _embolden(inner[1])
+            it.nucleus = ("accent", BOLD_FAMILIES.get(fam, fam), code, inner)
+        elif nucleus[0] == "left":
+            _embolden(nucleus[2])
+        elif nucleus[0] == "matrix":
+            for row in nucleus[1]:
+                for cell in row:
+                    _embolden(cell)
+        for script in (it.sup, it.sub):
+            if script is not None:
+                _embolden(script)
+    return items
+
+
 def _is_plain(noad: Noad) -> bool:
     return noad.kind == ORD and noad.sup is None and noad.sub is None
 
@@ -766,12 +816,10 @@ def _operator(items: list, limits: bool) -> Noad:
 
 
 def _char_noad(c: str, fam, parser) -> Noad:
-    if c.isalpha() and c.isascii():
-        if fam == "op":
-            return Noad(ORD, ("char", "rm", ord(c)))
-        return Noad(ORD, ("char", fam or "mi", ord(c)))
-    if c.isdigit():
-        f = "rm" if fam in (None, "mi", "op") else fam
+    if c.isascii() and c.isalnum():
+        # Letters and digits take the family a font command selects.
+        default = "mi" if c.isalpha() else "rm"
+        f = {None: default, "op": "rm", "cal": "sy"}.get(fam, fam)
         return Noad(ORD, ("char", f, ord(c)))
     if fam == "op" and c in "-*/.'":
         return Noad(ORD, ("char", "rm", ord(c)))  # \newmcodes@: text characters
@@ -786,24 +834,46 @@ def _char_noad(c: str, fam, parser) -> Noad:
 # A box is (width, height, depth).
 
 
+# A style is TeX's number (display 0, text 2, script 4, scriptscript 6, plus
+# one when cramped) plus BOLD inside \boldsymbol, whose symbol font (cmbsy,
+# with its own spacing parameters) replaces cmsy.
+BOLD = 8
+
+
+def _base(style: int) -> int:
+    return style & 7
+
+
+def _display(style: int) -> bool:
+    return _base(style) < 2
+
+
+def _script(style: int) -> bool:
+    return _base(style) >= 4
+
+
 def _size(style: int) -> int:
-    return 0 if style < 4 else 1 if style < 6 else 2
+    s = _base(style)
+    return 0 if s < 4 else 1 if s < 6 else 2
 
 
 def _sup_style(style: int) -> int:
-    return 2 * (style // 4) + 4 + style % 2
+    s = _base(style)
+    return (2 * (s // 4) + 4 + s % 2) | (style & BOLD)
 
 
 def _sub_style(style: int) -> int:
-    return 2 * (style // 4) + 5
+    return (2 * (_base(style) // 4) + 5) | (style & BOLD)
 
 
 def _num_style(style: int) -> int:
-    return style + 2 - 2 * (style // 6)
+    s = _base(style)
+    return (s + 2 - 2 * (s // 6)) | (style & BOLD)
 
 
 def _den_style(style: int) -> int:
-    return 2 * (style // 2) + 3 - 2 * (style // 6)
+    s = _base(style)
+    return (2 * (s // 2) + 3 - 2 * (s // 6)) | (style & BOLD)
 
 
 def _cramped(style: int) -> int:
@@ -811,7 +881,7 @@ def _cramped(style: int) -> int:
 
 
 def _sy(style: int) -> dict:
-    return _fam("sy", _size(style))["params"]
+    return _fam("bsy" if style & BOLD else "sy", _size(style))["params"]
 
 
 def _mu(style: int) -> float:
@@ -840,7 +910,7 @@ def _mlist(items: list, style: int) -> tuple[float, float, float]:
     for k, it in enumerate(items):
         if not isinstance(it, Noad):
             if it[0] == "style":
-                style = it[1]
+                style = it[1] | (style & BOLD)
                 atoms.append(("style", style))
             elif it[0] == "glue":
                 amount, unit = it[1], it[2]
@@ -874,7 +944,7 @@ def _mlist(items: list, style: int) -> tuple[float, float, float]:
             space = _SPACING[last][kind]
             if space is None:
                 raise TexWidthError("impossible atom sequence")
-            if space > 0 or (space < 0 and at_style < 4):
+            if space > 0 or (space < 0 and not _script(at_style)):
                 width += _MU[abs(space)] * _mu(at_style)
         width += w
         height, depth = max(height, h), max(depth, d)
@@ -890,7 +960,7 @@ def _atom(noad: Noad, style: int, following, ordinary: bool = True) -> tuple:
     size = _size(style)
     is_char = nucleus[0] == "char"
     delta = 0.0
-    limits = noad.limits is True or (noad.limits is None and style < 2)
+    limits = noad.limits is True or (noad.limits is None and _display(style))
     if noad.kind == OP and is_char:
         return _big_operator(noad, style, limits)
     if nucleus[0] == "accent" and nucleus[3][0] == "char" and (noad.sup or noad.sub):
@@ -954,6 +1024,14 @@ def _nucleus(noad: Noad, style: int) -> tuple[float, float, float]:
         return _delimiter(delim, 0, _left_right_size(need / 2 + axis, need / 2 - axis, 2), axis)
     if what == "radical":
         return _radical(nucleus[1], style)
+    if what == "bold":
+        return _mlist(nucleus[1], style | BOLD)
+    if what in ("over", "under"):
+        # Rules 9 and 10: a rule of the default thickness 3 thicknesses away,
+        # and one more thickness of space beyond it.
+        w, h, d = _mlist(nucleus[1], _cramped(style) if what == "over" else style)
+        theta = _rule(style)
+        return (w, h + 5 * theta, d) if what == "over" else (w, h, d + 5 * theta)
     if what == "accent":
         return _accent(noad, style)
     raise TexWidthError(f"cannot set {what}")
@@ -967,7 +1045,7 @@ def _scripts(box, delta: float, is_char: bool, noad: Noad, style: int):
     if is_char:
         up = down = 0.0
     else:
-        t = _sy(4 if style < 4 else 6)
+        t = _sy((6 if _script(style) else 4) | (style & BOLD))
         up, down = h - t["sup_drop"], d + t["sub_drop"]
     if noad.sup is None:
         sw, sh, sd = _mlist(noad.sub, _sub_style(style))
@@ -976,7 +1054,7 @@ def _scripts(box, delta: float, is_char: bool, noad: Noad, style: int):
         return w + sw, max(h, sh - down), max(d, sd + down)
     xw, xh, xd = _mlist(noad.sup, _sup_style(style))
     xw += SCRIPT_SPACE
-    clr = sy["sup3"] if style % 2 else sy["sup1"] if style < 2 else sy["sup2"]
+    clr = sy["sup3"] if style % 2 else sy["sup1"] if _display(style) else sy["sup2"]
     up = max(up, clr, xd + x_height / 4)
     if noad.sub is None:
         return w + xw, max(h, xh + up), max(d, xd - up)
@@ -999,7 +1077,7 @@ def _big_operator(noad: Noad, style: int, limits: bool):
     _, fam, code = noad.nucleus
     size = _size(style)
     font = _fam(fam, size)
-    if style < 2 and code in font["next"]:
+    if _display(style) and code in font["next"]:
         code = font["next"][code]
     w, h, d, delta = _char(fam, size, code)
     w += delta
@@ -1038,8 +1116,9 @@ def _fraction(num: list, den: list, style: int):
     zw, zh, zd = _mlist(den, _den_style(style))
     sy = _sy(style)
     theta = _rule(style)
-    up, down = (sy["num1"], sy["denom1"]) if style < 2 else (sy["num2"], sy["denom2"])
-    clr = 3 * theta if style < 2 else theta
+    display = _display(style)
+    up, down = (sy["num1"], sy["denom1"]) if display else (sy["num2"], sy["denom2"])
+    clr = 3 * theta if display else theta
     axis = sy["axis_height"]
     up += max(0.0, clr - ((up - xd) - (axis + theta / 2)))
     down += max(0.0, clr - ((axis - theta / 2) - (zh - down)))
@@ -1061,7 +1140,7 @@ def _left_right(left, inner, right, style: int, body):
     rw, rh, rd = _delimiter(right, _size(style), need, _sy(style)["axis_height"])
     # The delimiters act as Open and Close atoms: spacing against them is
     # none, except a Punct atom before the closing one (thin, in D and T).
-    if body and style < 4:
+    if body and not _script(style):
         last = [it for it in body if isinstance(it, Noad)]
         if last and last[-1].kind == PUNCT:
             w += _MU[1] * _mu(style)
@@ -1123,7 +1202,7 @@ def _radical(body: list, style: int):
     """Rule 11: the radical sign sized to the body, then the body under a rule."""
     w, h, d = _mlist(body, _cramped(style))
     theta = _rule(style)
-    clr = theta + (_sy(style)["x_height"] / 4 if style < 2 else theta / 4)
+    clr = theta + (_sy(style)["x_height"] / 4 if _display(style) else theta / 4)
     rw, rh, rd = _variant(_RADICAL, _size(style), h + d + clr + theta)
     clr += max(0.0, rd - (h + d + clr)) / 2
     return rw + w, h + clr + 2 * rh, max(d, rd - (h + clr))
@@ -1134,16 +1213,17 @@ def _accent(noad: Noad, style: int):
     scripts of an accented character are moved onto the character first, so
     the result is then as wide as the character with its scripts."""
     _, fam, code, nucleus = noad.nucleus
-    plain = Noad(ORD, nucleus)
-    _, h0, _ = _atom(plain, _cramped(style), None)
+    w, h, d = w0, h0, _ = _atom(Noad(ORD, nucleus), _cramped(style), None)
     if nucleus[0] == "char" and (noad.sup is not None or noad.sub is not None):
         scripted = Noad(ORD, nucleus)
         scripted.sup, scripted.sub = noad.sup, noad.sub
         w, h, d = _atom(scripted, style, None)
-    else:
-        w, h, d = _atom(plain, _cramped(style), None)
+    font = _fam(fam, _size(style))
+    # A wide accent takes the widest variant no wider than the nucleus.
+    while code in font["next"] and font["chars"].get(font["next"][code], (w0 + 1,))[0] <= w0:
+        code = font["next"][code]
     _, ah, ad, _ = _char(fam, _size(style), code)
-    drop = min(h0, _fam(fam, _size(style))["params"]["x_height"])
+    drop = min(h0, font["params"]["x_height"])
     return w, max(h, ah + ad - drop + h0), d
 
 
@@ -1195,7 +1275,7 @@ def _text(tokens: list, size: int, style: int) -> tuple[float, float, float]:
                 end += 1
             # amstext: math inside \text is in display style in a display,
             # else in the style of the text's size.
-            inner_style = 0 if style < 2 else (2, 4, 6)[size]
+            inner_style = 0 if _display(style) else (2, 4, 6)[size]
             parser = _Parser("$...$ in \\text", tokens[k:end])
             runs.append(("box", _mlist(parser.mlist(), inner_style)))
             k = end + 1

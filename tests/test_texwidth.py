@@ -175,6 +175,18 @@ SYNTHETIC = [
     (r"\infty + \partial + \nabla f + \forall x \exists y", True),
     (r"\text{WAVE AVATAR To Ty fi ff ffi VA}", True),
     (r"\mathop{\mathrm{lim\,sup}}_{n} a_n + \mathrel{\sim} x \mathbin{\#} y", True),
+    # What a cell file's [latex] names may use (symgrad.cellfile allows these).
+    (r"\mathit{var} + \mathit{diff} + \mathit{W}_1 + \mathsf{W}_{hh} + \mathtt{h}_t", True),
+    (r"\mathcal{L} + \mathcal{O}(n) + \mathfrak{g} + \mathfrak{A}_t", True),
+    (
+        r"\boldsymbol{h}_t + \boldsymbol{\theta} + \boldsymbol{W}^{2} + \boldsymbol{\alpha}_{t-1}",
+        True,
+    ),
+    (r"\boldsymbol{x + y} + a \boldsymbol{+} b \boldsymbol{=} c", True),
+    (r"\widehat{h}_t + \widehat{xyz} + \widetilde{c}_t + \widetilde{W_{hh}}", True),
+    (r"\overline{h}_t + \underline{x} + \overline{x + y}^2 + \left(\overline{a}\right)", True),
+    (r"\hat{\boldsymbol{h}}_t + \boldsymbol{\hat{h}}_t + \mathit{\Gamma} + \mathsf{\Delta}", True),
+    (r"\boldsymbol{h}_t + \widehat{xyz} + \overline{x} + h'_t + h''_{t-1} + W^{(1)}_{h,x}", False),
     (r"\frac{\partial c_t}{\partial c_{t-1}}", False),
     (r"{}= f_t \left(1 - f_t\right) o_{t-1} \left(1 - \tanh^{2} c_{t-1}\right) c_{t-1} U_f", False),
 ]
