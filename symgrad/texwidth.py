@@ -49,6 +49,7 @@ proofs/claims.tex: geometry's 2cm margins on the default letter paper).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .texfonts import FONTS
@@ -1340,6 +1341,12 @@ def math_width(latex: str, *, display: bool = True) -> float:
     ``equation*`` (the default); False for text style, as in ``$...$`` and
     matrix cells. Raises :class:`TexWidthError` on anything it does not know.
     """
+    return _width(latex, display)
+
+
+# Breaking a block measures the same left-hand sides and rows again and again.
+@functools.lru_cache(maxsize=2048)
+def _width(latex: str, display: bool) -> float:
     parser = _Parser(latex)
     items = parser.mlist()
     if parser.peek() is not None:
