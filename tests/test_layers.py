@@ -15,6 +15,8 @@ PACKAGE = Path(__file__).parent.parent / "symgrad"
 LAYERS = (
     "defaults",
     "text",
+    "texfonts",
+    "texwidth",
     "primitives",
     "expr",
     "cells",
@@ -25,6 +27,8 @@ LAYERS = (
     "derive",
     "stats",
     "sampling",
+    "lyapunov",
+    "weights",
     "check",
     "certify",
     "bounds",
