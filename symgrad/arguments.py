@@ -120,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(x, W_f, c_prev, o_prev, ...), values plain numbers or fractions",
     )
     p.add_argument(
+        "--steps",
+        type=_int_from(1, 8),
+        metavar="K",
+        help="the exact K-step derivative of the cell's own target (dc_{t+K-1}/dc_{t-1} for "
+        "lstm) beside the article's product of K one-step derivatives, and the paths the "
+        "product leaves out (K from 1 to 8; --at takes x_1..x_K for one input per step)",
+    )
+    p.add_argument(
         "--standalone",
         action="store_true",
         help="with --format latex: a complete document that compiles with pdflatex",

@@ -51,6 +51,8 @@ __all__ = [
     "clear_cache",
     "compose",
     "derive",
+    "derive_entry",
+    "gate_form",
     "self_check",
 ]
 
@@ -248,6 +250,23 @@ def derive(cell: Cell | str, wrt: str | None = None, of: str | None = None):
             f"{target!r} is not a value of {cell.name}. Valid targets: {', '.join(cell.values)}"
         )
     return _derive(cell, target, source, convention=source in valid)
+
+
+def derive_entry(cell: Cell | str, of: str, wrt: str) -> Derivation:
+    """d ``of`` / d ``wrt`` with every other previous-step value held fixed (no
+    one-step convention): an entry of the state Jacobian when ``of`` is a state,
+    the partial of any value of the step otherwise (the LSTM's do_t/dh_{t-1})."""
+    if isinstance(cell, str):
+        cell = get_cell(cell)
+    if wrt not in cell.prevs or of not in cell.values:
+        raise ValueError(f"{of!r} and {wrt!r} must be a value and a previous state of {cell.name}")
+    return _derive(cell, of, wrt, convention=False)
+
+
+def gate_form(cell: Cell, expr):
+    """``expr`` with every activation call that a value of ``cell`` defines
+    replaced by that value: ``sigmoid(u_f) -> f``, relu's ``[u > 0] -> [h > 0]``."""
+    return _gate(expr, _gate_form_rules(cell))
 
 
 def clear_cache() -> None:

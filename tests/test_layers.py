@@ -26,6 +26,7 @@ LAYERS = (
     "render",
     "numeric",
     "derive",
+    "multistep",
     "stats",
     "sampling",
     "lyapunov",
