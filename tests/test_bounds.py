@@ -23,19 +23,7 @@ from hypothesis import strategies as st
 from strategies import reals
 
 from symgrad import cli
-from symgrad.bounds import (
-    BOUNDS,
-    BoundError,
-    ClosedForm,
-    _closed_form_check,
-    _scipy_check,
-    _split,
-    certify_below,
-    check_params,
-    compute_bound,
-    format_catalog,
-    format_result,
-)
+from symgrad.bounds import BOUNDS, BoundError, certify_below, check_params, compute_bound
 from symgrad.certify import (
     PREC,
     CertificateError,
@@ -46,6 +34,8 @@ from symgrad.certify import (
     make_tail_lemma,
 )
 from symgrad.primitives import sigmoid, tanh
+from symgrad.report.bounds import format_catalog, format_result
+from symgrad.suprema import ClosedForm, _closed_form_check, _scipy_check, _split
 from tests.latex import compile_latex, needs_pdflatex
 
 mpmath.mp.dps = 30
