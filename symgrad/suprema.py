@@ -387,6 +387,9 @@ def _scipy_sup(expr, variables, box) -> tuple[float, tuple, bool]:
     import numpy as np
     from scipy.optimize import minimize
 
+    # SymPy's own NumPy printing (sigmoid as exp(-logaddexp(0, -u))), not
+    # numeric.lambdify's expit: expit moves the printed optimum of
+    # sigmoid-saturation in its last digits, and the outputs are pinned.
     f = sympy.lambdify(variables, expr, "numpy")
     grad = sympy.lambdify(variables, [partial(expr, v) for v in variables], "numpy")
     d = len(variables)
@@ -595,6 +598,9 @@ def _compare_text(lhs, op: str, rhs, shown: str | None) -> str:
             return f"hi = {up(b)!r} < {low}"
         return f"lo = {down(a)!r} {'>=' if op == '<' else '>'} {high}"
     return f"[{down(a)!r}, {up(b)!r}] meets [{down(c)!r}, {up(d)!r}]"
+
+
+# ---------------------------------------------------------------- the result in words
 
 
 def _factor_results(problem: Problem, run: _Run) -> tuple[FactorResult, ...]:

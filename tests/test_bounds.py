@@ -41,7 +41,7 @@ from symgrad.ranges import value_ranges
 from symgrad.report.bounds import format_catalog, format_result
 from symgrad.suprema import ClosedForm, Domain, _closed_form_check, _scipy_check, _split
 from tests.latex import compile_latex, needs_pdflatex
-from tests.tolerances import DIGITS30
+from tests.tolerances import ARGMAX_ABS, DIGITS30, SCIPY_OPTIMUM_REL
 
 mpmath.mp.dps = 30
 
@@ -206,7 +206,7 @@ def test_scipy_optimum_lies_in_the_certified_interval(name):
     r = result(name)
     lo, hi = r.interval
     assert lo <= hi
-    slack = 1e-12 * max(1.0, abs(r.value))  # bounds.SCIPY_SLACK: float64 evaluation
+    slack = SCIPY_OPTIMUM_REL * max(1.0, abs(r.value))
     assert lo - slack <= r.value <= hi + slack
     assert r.width <= 1e-9 or r.width <= 2 * abs(hi) * 2**-52
     assert {c.kind: c.verdict for c in r.checks}["scipy"] == "agrees"
@@ -241,7 +241,7 @@ def test_lstm_saturation_proves_the_articles_045():
     assert r.claim == "sup < 0.45" and r.proved is True and r.passed
     lo, hi = r.interval
     assert lo <= S0 <= hi < 0.45
-    assert r.argmax["c_prev"] == pytest.approx(C_STAR, abs=1e-7)
+    assert r.argmax["c_prev"] == pytest.approx(C_STAR, abs=ARGMAX_ABS)
 
 
 def test_the_certificate_refuses_a_false_bound():
@@ -349,7 +349,7 @@ def test_closed_forms_agree():
         assert lo <= value <= hi, name
         assert r.closed_form["agrees"], name
     # ... at twice its maximiser.
-    assert result("sigmoid-saturation").argmax["u"] == pytest.approx(2 * C_STAR, abs=1e-7)
+    assert result("sigmoid-saturation").argmax["u"] == pytest.approx(2 * C_STAR, abs=ARGMAX_ABS)
 
 
 @pytest.mark.parametrize("u_r", [0, Fraction(1, 2), 1, 2, -5])
