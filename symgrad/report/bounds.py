@@ -27,6 +27,10 @@ def format_result(result: BoundResult, fmt: str) -> str:
 def _rows(r: BoundResult) -> list[tuple[str, str, str]]:
     """(label, text, LaTeX) of the summary table."""
     lo, hi = r.interval
+    seconds = (
+        f"{r.seconds:.2f} s (SciPy {r.scipy_seconds:.2f} s, "
+        f"certificate {r.certificate_seconds:.2f} s)"
+    )
     rows = []
     if r.params:
         params = ", ".join(f"{k} = {v:g}" for k, v in r.params.items())
@@ -39,13 +43,7 @@ def _rows(r: BoundResult) -> list[tuple[str, str, str]]:
             f"{r.width:.2e}, {r.subdivisions} subdivisions",
             f"${_tex_float(r.width)}$, {r.subdivisions} subdivisions",
         ),
-        (
-            "time",
-            f"{r.seconds:.2f} s (SciPy {r.scipy_seconds:.2f} s, "
-            f"certificate {r.certificate_seconds:.2f} s)",
-            f"{r.seconds:.2f} s (SciPy {r.scipy_seconds:.2f} s, "
-            f"certificate {r.certificate_seconds:.2f} s)",
-        ),
+        ("time", seconds, seconds),
     ]
     for c in r.checks:
         label = {"claim": "claim", "closed form": "closed form", "scipy": "SciPy check"}[c.kind]
