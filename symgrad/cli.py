@@ -768,7 +768,8 @@ def cmd_flow(args, out) -> int:
     _check_forget_bias(args, cells)
     if args.plot:
         _check_plot_target(args.plot)
-    from .flow import FlowError, format_flow, run_flow
+    from .flow import FlowError, run_flow
+    from .report.flow import format_flow
 
     progress = _progress("flow")
     try:
@@ -804,7 +805,8 @@ def cmd_compare(args, out) -> int:
     from .cells import cells
 
     _check_forget_bias(args, cells())
-    from .flow import compare_cells, format_compare
+    from .flow import compare_cells
+    from .report.flow import format_compare
 
     progress = _progress("compare")
     try:

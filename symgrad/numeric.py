@@ -22,6 +22,7 @@ the cell: every name is replaced by a positional one (``a0``, ``v3``).
 
 from __future__ import annotations
 
+import builtins
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -228,12 +229,21 @@ def lambdify(args, exprs, cse: bool = False):
     """
     from scipy import special
 
+    # A cell's own name that is also a name of the generated code's namespace
+    # (a parameter called "expit", "maximum" or "e") would shadow it there: such
+    # names are prefixed. Others are kept, so SymPy orders sums and products
+    # (and so rounds them) exactly as it always has.
+    taken = {"expit", *dir(np), *dir(builtins)}
+    rename = {a: sympy.Symbol(f"arg_{a.name}", real=True) for a in args if a.name in taken}
+    positional = [rename.get(a, a) for a in args]
     expit = sympy.Function("expit")
     if isinstance(exprs, (list, tuple)):
-        exprs = [e.replace(sigmoid, expit) for e in exprs]
+        exprs = [e.xreplace(rename).replace(sigmoid, expit) for e in exprs]
     else:
-        exprs = exprs.replace(sigmoid, expit)
-    return sympy.lambdify(args, exprs, modules=[{"expit": special.expit}, "numpy"], cse=cse)
+        exprs = exprs.xreplace(rename).replace(sigmoid, expit)
+    return sympy.lambdify(
+        positional, exprs, modules=[{"expit": special.expit}, "numpy"], cse=cse
+    )
 
 
 class _Lowering:
