@@ -639,7 +639,6 @@ def _forward_check(d: Derivation) -> Check:
                 env[eq.symbol] = evaluate(eq.rhs, env, MPMATH)
         return env
 
-
     def difference(point):
         a = evaluate(d.total, forward(point), MPMATH)
         b = mpmath.diff(_varying(forward, point, source, target), point[source])

@@ -241,9 +241,7 @@ def lambdify(args, exprs, cse: bool = False):
         exprs = [e.xreplace(rename).replace(sigmoid, expit) for e in exprs]
     else:
         exprs = exprs.xreplace(rename).replace(sigmoid, expit)
-    return sympy.lambdify(
-        positional, exprs, modules=[{"expit": special.expit}, "numpy"], cse=cse
-    )
+    return sympy.lambdify(positional, exprs, modules=[{"expit": special.expit}, "numpy"], cse=cse)
 
 
 class _Lowering:

@@ -10,8 +10,9 @@ import pytest
 import sympy
 
 import symgrad
+from symgrad.arguments import parse_point
 from symgrad.cells import BUILTIN
-from symgrad.cli import main, parse_point
+from symgrad.cli import main
 from tests.latex import compile_latex, needs_pdflatex
 
 # An exponential in printed math: exp(...), \exp, e^{...}. ("expand" is prose.)
