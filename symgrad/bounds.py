@@ -28,6 +28,7 @@ from numbers import Real
 import sympy
 
 from .cells import get_cell
+from .certify import ball, bracket_root
 from .defaults import BOUND_TOLERANCE
 from .derive import compose, derive, partial
 from .primitives import sigmoid, tanh
@@ -188,29 +189,17 @@ def _root_function(c):
 
 def _c_star():
     """c*, the root of 2c tanh c = 1 in [1/2, 1] (there h(1/2) < 0 < h(1), h increasing)."""
-    from .certify import bracket_root
-
     return bracket_root(_root_function, Fraction(1, 2), Fraction(1))
 
 
 def _s0_closed(multiple: Fraction = Fraction(1)):
     """multiple * S(0), S(0) = c* sech^2 c* = c* - 1/(4c*) (tanh c* = 1/(2c*))."""
-    from .certify import ball
-
     c = _c_star()
     return ball(multiple) * (c - 1 / (4 * c))
 
 
 def _c_star_times(multiple: Fraction = Fraction(1)):
-    from .certify import ball
-
     return ball(multiple) * _c_star()
-
-
-def _exact(value: Fraction):
-    from .certify import ball
-
-    return ball(value)
 
 
 def _activation(kind: str, params) -> Problem:
@@ -218,11 +207,11 @@ def _activation(kind: str, params) -> Problem:
     cell = get_cell("rnn")
     if kind == "sigmoid-slope":
         expr = partial(sigmoid(u), u)
-        closed = ClosedForm("1/4 at u = 0", bind(_exact, Fraction(1, 4)), "u", bind(_exact, 0))
+        closed = ClosedForm("1/4 at u = 0", bind(ball, Fraction(1, 4)), "u", bind(ball, 0))
         quantity, tex = "sup_u σ'(u) = sup_u σ(u)(1 - σ(u))", r"\sup_u \sigma'(u)"
     elif kind == "tanh-slope":
         expr = partial(tanh(u), u)
-        closed = ClosedForm("1 at u = 0", bind(_exact, Fraction(1)), "u", bind(_exact, 0))
+        closed = ClosedForm("1 at u = 0", bind(ball, Fraction(1)), "u", bind(ball, 0))
         quantity, tex = "sup_u tanh'(u) = sup_u (1 - tanh² u)", r"\sup_u \tanh'(u)"
     else:
         expr = u * partial(sigmoid(u), u)
@@ -362,14 +351,10 @@ def _absorb(expr, v):
 
 
 def _loose(a: Fraction, s0_part: Part, enclose):
-    from .certify import ball
-
     return ball(a) + enclose(s0_part)
 
 
 def _sharp(a: Fraction, enclose):
-    from .certify import ball
-
     return (ball(abs(a)) + ball(1 + a * a).sqrt()) / 2
 
 
@@ -390,9 +375,7 @@ def _rnn_relu(params) -> Problem:
                 meaning="unbounded: it grows with L without limit",
             ),
         ),
-        closed_form=ClosedForm(
-            f"L = {show_exact(L)} at U = L", bind(_exact, L), "U", bind(_exact, L)
-        ),
+        closed_form=ClosedForm(f"L = {show_exact(L)} at U = L", bind(ball, L), "U", bind(ball, L)),
         notes=(
             "on the active side (W x_t + U h_{t-1} + b > 0) dh_t/dh_{t-1} = U, attained "
             "at U = L: no bound independent of U exists, and no tail lemma can cut U",
@@ -431,7 +414,7 @@ def _clipping(params) -> Problem:
         parts=(tanh_part, _relu_part(one, label="ReLU")),
         source="the engine's dh_t/dh_{t-1} of rnn and rnn-relu, U clipped into [-1, 1]",
         inequalities=(Inequality("sup <= 1", "<=", one, meaning="clipping stops explosion"),),
-        closed_form=ClosedForm("1", bind(_exact, one)),
+        closed_form=ClosedForm("1", bind(ball, one)),
         notes=(
             "h_t ranges over (-1, 1) whatever U is: a = W x_t + b is free; for tanh the "
             "supremum 1 is approached as h_t → 0 with |U| = 1, for ReLU attained at U = 1",
@@ -492,7 +475,7 @@ def _gru_candidate_closed(params) -> ClosedForm:
     where = "r = (1 + |U_r|)/(2|U_r|), h_{t-1} → sign(U_r)" if k >= 1 else "r → 1"
     return ClosedForm(
         f"max(1, (1 + |U_r|)²/(4|U_r|)) = {show_exact(value)} at {where}, z_t → 1, ĥ_t = 0",
-        bind(_exact, value),
+        bind(ball, value),
     )
 
 
@@ -501,14 +484,12 @@ _MINOR_CLOSED = {
         "S(0)/4 at f_t = 1/2, o_{t-1} → 1, c_{t-1} = ±c*", bind(_s0_closed, Fraction(1, 4))
     ),
     ("lstm", "i"): ClosedForm(
-        "1/4 at i_t = 1/2, |ĉ_t| → 1, o_{t-1} → 1, c_{t-1} = 0", bind(_exact, Fraction(1, 4))
+        "1/4 at i_t = 1/2, |ĉ_t| → 1, o_{t-1} → 1, c_{t-1} = 0", bind(ball, Fraction(1, 4))
     ),
     ("lstm", "c_hat"): ClosedForm(
-        "1 as i_t → 1, o_{t-1} → 1, at ĉ_t = 0, c_{t-1} = 0", bind(_exact, Fraction(1))
+        "1 as i_t → 1, o_{t-1} → 1, at ĉ_t = 0, c_{t-1} = 0", bind(ball, Fraction(1))
     ),
-    ("gru", "z"): ClosedForm(
-        "1/2 at z_t = 1/2 as ĥ_t - h_{t-1} → ±2", bind(_exact, Fraction(1, 2))
-    ),
+    ("gru", "z"): ClosedForm("1/2 at z_t = 1/2 as ĥ_t - h_{t-1} → ±2", bind(ball, Fraction(1, 2))),
     ("gru", "h_hat"): _gru_candidate_closed,  # a function of U_r
 }
 

@@ -33,7 +33,12 @@ from types import MappingProxyType
 
 import sympy
 
+# python-flint is SymPy's ground types wherever it is installed, so SymPy has
+# loaded it already: the certificate's imports cost nothing here.
+from flint import arb, ctx
+
 from .cells import Cell
+from .certify import PREC, Supremum, ball, decide, down, ends, up
 from .derive import partial
 from .ranges import value_ranges
 from .render import LatexMath, TextMath
@@ -276,7 +281,7 @@ class _Group:
     part: Part
     expr: sympy.Expr
     variables: tuple
-    sup: object  # certify.Supremum
+    sup: Supremum
     value: float = 0.0
     argmax: tuple = ()
     symmetric: bool = False
@@ -303,8 +308,6 @@ class _Run:
         return out
 
     def _new_group(self, part, expr, variables) -> _Group:
-        from .certify import Supremum
-
         t = time.perf_counter()
         domains = {v: (part.domains[v].lo, part.domains[v].hi) for v in variables}
         sup = Supremum(expr, variables, domains)
@@ -318,10 +321,6 @@ class _Run:
 
     def enclose(self, part: Part, tolerance: float) -> tuple:
         """Exact (lo, hi) around ``part.scale * sup |part.expr|``, hi - lo <= ``tolerance``."""
-        from flint import ctx
-
-        from .certify import PREC, ball
-
         groups = self.groups_of(part)
         t = time.perf_counter()
         with ctx.workprec(PREC):
@@ -332,19 +331,13 @@ class _Run:
                 for g in groups:
                     others = math.prod(max(1.0, float(h.sup.hi)) for h in groups if h is not g)
                     g.sup.refine(share / others)
-                lo = (scale * math.prod((g.sup.lo for g in groups), start=_one())).lower()
-                hi = (scale * math.prod((g.sup.hi for g in groups), start=_one())).upper()
+                lo = (scale * math.prod((g.sup.lo for g in groups), start=arb(1))).lower()
+                hi = (scale * math.prod((g.sup.hi for g in groups), start=arb(1))).upper()
                 if hi - lo <= tolerance:
                     break
                 share /= 4
         self.certificate_seconds += time.perf_counter() - t
         return lo, hi
-
-
-def _one():
-    from flint import arb
-
-    return arb(1)
 
 
 def _split(expr) -> list[tuple]:
@@ -445,10 +438,6 @@ def solve(
     (default: now). Raises :class:`symgrad.certify.CertificateError` where no
     certificate can be built.
     """
-    from flint import arb
-
-    from .certify import down, up
-
     start = time.perf_counter() if start is None else start
     inequalities = problem.inequalities if inequalities is None else inequalities
     run = _Run()
@@ -513,9 +502,6 @@ def solve(
 
 def _decide(inequalities, bound: tuple, run: _Run, tol: float) -> list[tuple[str, str]]:
     """(verdict, evidence) per inequality, each side a ball enclosing its true value."""
-    from flint import ctx
-
-    from .certify import PREC, ball, decide
 
     def enclose(part):
         lo, hi = run.enclose(part, tol)
@@ -560,10 +546,6 @@ def _scipy_check(value: float, lo: float, hi: float) -> Verdict:
 
 
 def _closed_form_check(cf: ClosedForm, bound: tuple, argmax: dict) -> tuple[dict, Verdict]:
-    from flint import ctx
-
-    from .certify import PREC, down, up
-
     with ctx.workprec(PREC):
         exact = cf.value()
         agrees = not (exact.upper() < bound[0] or exact.lower() > bound[1])
@@ -586,8 +568,6 @@ def _closed_form_check(cf: ClosedForm, bound: tuple, argmax: dict) -> tuple[dict
 def _compare_text(lhs, op: str, rhs, shown: str | None) -> str:
     """The evidence of a verdict: the end of [lo, hi] that decides it, against the
     claimed bound (``shown`` as the user wrote it, else the bound's own interval)."""
-    from .certify import decide, down, ends, up
-
     verdict = decide(lhs, op, rhs)
     (a, b), (c, d) = ends(lhs), ends(rhs)
     low, high = (shown, shown) if shown else (repr(down(c)), repr(up(d)))
@@ -604,8 +584,6 @@ def _compare_text(lhs, op: str, rhs, shown: str | None) -> str:
 
 
 def _factor_results(problem: Problem, run: _Run) -> tuple[FactorResult, ...]:
-    from .certify import down, up
-
     out = []
     for part in problem.parts:
         text, latex = printers(problem.cell, part.names)
@@ -681,10 +659,6 @@ def show_exact(x: Fraction) -> str:
 
 
 def _tail_text(g: _Group, text) -> str:
-    from flint import ctx
-
-    from .certify import PREC, down, up
-
     lemma = g.sup.tail
     x = text.doprint(lemma.variable)
     with ctx.workprec(PREC):
