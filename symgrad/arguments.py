@@ -105,8 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--wrt",
         metavar="SOURCE",
-        help="'state' for the exact state Jacobian, or a previous-step state such as "
-        "h_prev (default: c_prev for lstm, h_prev otherwise)",
+        help="'state' for the exact state Jacobian, a previous-step state such as "
+        "h_prev (default: c_prev for lstm, h_prev otherwise), or a parameter such as U_f "
+        "for the explicit part dh_t/dtheta of the article's recursion",
     )
     p.add_argument(
         "--of", metavar="VALUE", help="the value differentiated (default: c for lstm, h otherwise)"
@@ -203,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SOURCE",
         default="all",
         help="'all' (default: the default derivative and the state Jacobian), 'state', "
-        "or a previous-step state such as h_prev (that derivative only)",
+        "a previous-step state such as h_prev, or a parameter such as U_f (that "
+        "derivative only)",
     )
     p.add_argument(
         "--init",

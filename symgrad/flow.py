@@ -49,6 +49,7 @@ from .render import Factors, LatexMath, TextMath
 from .sampling import describe, draw_vector_params, param_kind, sample
 from .stats import CONFIDENCE, cell_rng, student_ci
 from .text import json_ready
+from .threads import numeric_threads
 from .trajectory import FlowError, ScalarEngine, VectorEngine, VectorProgram, drive
 
 __all__ = [
@@ -243,7 +244,8 @@ def run_flow(
         if progress is not None:
             progress(cell.name, t, steps)
 
-    drive(engine, source, stream, steps, samples, report)
+    with numeric_threads():
+        drive(engine, source, stream, steps, samples, report)
     settings = {
         "steps": steps,
         "samples": samples,

@@ -62,6 +62,12 @@ class D(_Item):
     __slots__ = _fields = ("num", "den")
 
 
+class Total(_Item):
+    """The total derivative :math:`d a / d b` (a, b: names of the cell)."""
+
+    __slots__ = _fields = ("num", "den")
+
+
 class Prod(_Item):
     """Juxtaposed factors, e.g. ``c_{t-1} \\partial f_t/\\partial c_{t-1}``."""
 
@@ -176,6 +182,9 @@ class LatexMath(LatexPrinter):
         if isinstance(it, D):
             lat = self.ordering.cell.latex
             return rf"\frac{{\partial {lat[it.num]}}}{{\partial {lat[it.den]}}}"
+        if isinstance(it, Total):
+            lat = self.ordering.cell.latex
+            return rf"\frac{{d {lat[it.num]}}}{{d {lat[it.den]}}}"
         return _item(self, it)
 
     def _factor(self, it):
@@ -237,6 +246,8 @@ class TextMath(StrPrinter):
     def item(self, it) -> str:
         if isinstance(it, D):
             return f"∂{self.names[it.num]}/∂{self.names[it.den]}"
+        if isinstance(it, Total):
+            return f"d{self.names[it.num]}/d{self.names[it.den]}"
         return _item(self, it)
 
     def _factor(self, it):
@@ -335,6 +346,25 @@ def derivation_document(d, values=None, parts=ALL_PARTS) -> list[Block]:
                 + " held fixed (the article's one-step convention):",
             ),
             Block("lines", [Line(p, (e,)) for p, e in d.carry.items()]),
+        ]
+    if d.source in cell.params and "convention" in parts:
+        # The article's recursion (the gradient of an RNN is an RNN), of which
+        # this derivative is the explicit part.
+        through = tuple(
+            Prod((D(d.target, prev), Total(prev, d.source))) for prev in cell.prevs
+        )
+        blocks += [
+            Block("heading", "Recursion"),
+            Block(
+                "para",
+                f"The explicit part of the recursion below: every previous-step value is "
+                f"held fixed, the rest of d{d.target}/d{d.source} flows through the "
+                "previous state.",
+            ),
+            Block(
+                "lines",
+                [Line(Total(d.target, d.source), (Sum((*through, D(d.target, d.source))),))],
+            ),
         ]
     if "chain" in parts:
         blocks += [

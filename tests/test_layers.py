@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).parent.parent / "symgrad"
 #: Every module of the package, bottom layer first.
 LAYERS = (
     "defaults",
+    "threads",
     "text",
     "texfonts",
     "texwidth",
