@@ -216,7 +216,8 @@ def cmd_prove(args, out) -> int:
 
 
 def cmd_bound(args, out) -> int:
-    from .bounds import BoundError, check_params, compute_bound, format_catalog, format_result
+    from .bounds import BoundError, check_params, compute_bound
+    from .report.bounds import format_catalog, format_result
 
     if args.name is None:
         out.write(format_catalog(args.format))
