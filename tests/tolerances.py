@@ -80,3 +80,7 @@ FD64_STEP = 1e-6
 #: ~10^(-2D/3); D = 30 + 2 (13 - m) keeps them below 10^(m - 13). A 50-step
 #: gradient may be as small as 10^-90, so D is chosen per sample from m.
 FD_RELATIVE = 13
+
+#: A float64 evaluation of a derivative (a few dozen operations, ~1e-15
+#: relative) against the engine's 30-digit value: 1e-12 leaves a factor 1000.
+FLOAT64_VS_EXACT_REL = 1e-12
