@@ -7,14 +7,9 @@ initialisation, forget bias), and every stream is derived from the seed and a
 fixed label (``"one-step/lstm"``), so a figure does not change when other
 claims run before it, and the same seed gives identical figures.
 
-Intervals:
-
-- a fraction k/n: Wilson score interval (good coverage down to k = 0, unlike
-  the normal approximation);
-- a mean: normal approximation, mean +- z s / sqrt(n) (central limit theorem;
-  every sample here has thousands of points);
-- a percentile: distribution-free, between two order statistics whose ranks
-  come from the binomial distribution of the count below the true percentile.
+Intervals come from :mod:`symgrad.stats`: Wilson on fractions, normal on
+means (every sample here has thousands of points), order statistics on
+percentiles.
 
 NumPy and SciPy are imported here at module level: only ``verify``/``prove``
 import this module, inside the command.
@@ -29,6 +24,7 @@ import numpy as np
 from .cells import Cell, get_cell
 from .defaults import CLAIM_SAMPLES, CLAIM_SEED, INITS
 from .derive import derive, partial
+from .render import Factors, LatexMath
 from .sampling import describe, sample
 from .stats import (
     CONFIDENCE,
@@ -88,6 +84,9 @@ class OneStep:
     """The one-step derivative of a cell (the engine's default, e.g. dc_t/dc_{t-1})
     at ``n`` seeded points.
 
+    ``target`` and ``source`` name the derivative d target_t / d source (ASCII
+    names of the cell: ``"c"``, ``"c_prev"``); ``dominant_name`` is the
+    dominant term's chain-rule path and ``dominant_latex`` its LaTeX;
     ``dominant`` and ``minor`` summarise |dominant term| and |sum of the other
     terms| (``minor`` is None for a one-term cell); ``terms`` summarises
     |term| for every minor term by name; ``minor_outweighs`` counts
@@ -103,7 +102,8 @@ class OneStep:
     """
 
     cell: str
-    label: str
+    target: str
+    source: str
     n: int
     seed: int
     distribution: str
@@ -123,6 +123,11 @@ class OneStep:
     gate_counts: dict = field(default_factory=dict)
     compression: dict = field(default_factory=dict)
     dominant_latex: str = ""
+
+    @property
+    def label(self) -> str:
+        """The derivative in ASCII names: ``dc/dc_prev``."""
+        return f"d{self.target}/d{self.source}"
 
     @property
     def spread(self) -> Estimate:
@@ -195,7 +200,8 @@ def one_step(cell: Cell | str, settings: Settings, forget_bias: float | None = .
     srt = np.sort(total)
     return OneStep(
         cell=cell.name,
-        label=f"d{d.target}/d{d.source}",
+        target=d.target,
+        source=d.source,
         n=n,
         seed=settings.seed,
         distribution=describe(settings.init, bias, cell),
@@ -218,14 +224,8 @@ def one_step(cell: Cell | str, settings: Settings, forget_bias: float | None = .
         std=float(total.std(ddof=1)),
         gate_counts={t.via: t.gate_count for t in d.terms},
         compression=compression,
-        dominant_latex=_latex_term(d, d.dominant),
+        dominant_latex=LatexMath(d.cell, d.ranges).item(Factors(d.dominant.factors)),
     )
-
-
-def _latex_term(d, term) -> str:
-    from .render import Factors, LatexMath
-
-    return LatexMath(d.cell, d.ranges).item(Factors(term.factors))
 
 
 # ---------------------------------------------------------------- multi-step gap
@@ -263,13 +263,15 @@ class StateGap:
     """The article's product of one-step derivatives against the exact multi-step
     derivative, along seeded trajectories of a two-state cell.
 
-    ``exact[T]``: d target_T / d source_0 from the product of exact state
-    Jacobians; ``article[T]``: the product of the T one-step derivatives;
-    ``gap[T]`` summarises |exact - article| / |exact|; ``off[T]`` counts
-    samples with a relative gap above :data:`GAP_VISIBLE`; ``fd_error`` is the
-    largest relative difference between the exact product and central
-    differences of the forward pass at ``fd_steps`` steps; ``t1_gap`` the
-    largest relative gap at T = 1, where the two must agree.
+    At each horizon T in ``horizons``, "exact" is d target_T / d source_0 from
+    the product of exact state Jacobians and "article" the product of the T
+    one-step derivatives: ``gap[T]`` summarises |exact - article| / |exact|;
+    ``off[T]`` counts samples with a relative gap above :data:`GAP_VISIBLE`;
+    ``fd_error`` is the largest relative difference between the exact product
+    and central differences of the forward pass at ``fd_steps`` steps;
+    ``t1_gap`` the largest relative gap at T = 1, where the two must agree;
+    ``held`` names the previous values drawn at the start (``o_prev``) that
+    the run then carries.
     """
 
     cell: str
@@ -282,7 +284,7 @@ class StateGap:
     fd_error: float
     fd_steps: int
     t1_gap: float
-    held: str
+    held: tuple
 
     def as_json(self) -> dict:
         return {
@@ -290,7 +292,7 @@ class StateGap:
             "samples": self.n,
             "seed": self.seed,
             "distribution": self.distribution,
-            "held_fixed": self.held,
+            "held_fixed": ", ".join(self.held),
             "relative_gap": {str(t): g.as_json() for t, g in self.gap.items()},
             f"fraction_gap_above_{GAP_VISIBLE:g}": {
                 str(t): f.as_json() for t, f in self.off.items()
@@ -399,7 +401,7 @@ def state_gap(cell: Cell | str, settings: Settings, horizons=GAP_HORIZONS) -> St
         fd_error=fd,
         fd_steps=fd_steps,
         t1_gap=t1,
-        held=", ".join(held),
+        held=tuple(held),
     )
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..claims import KINDS, ClaimResult
+from ..claims import ClaimResult
+from ..evidence import KINDS
 from ..text import md_cell as _md_cell
 from ..text import plain, tex_inline, tex_text
 
