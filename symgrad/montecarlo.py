@@ -17,9 +17,11 @@ import this module, inside the command.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
+import sympy
 
 from .cells import Cell, get_cell
 from .defaults import CLAIM_SAMPLES, CLAIM_SEED, INITS
@@ -236,13 +238,10 @@ def make_step(cell: Cell):
     ``cell``: ``prev`` maps ``s_prev`` names to arrays, ``params`` parameter
     names, ``x`` the input; the result maps every value name to its array.
     Each equation is compiled from the cell's own definition."""
-    import sympy
-
     compiled = []
     for eq in cell.equations:
         names = sorted(s.name for s in eq.rhs.free_symbols)
-        fn = sympy.lambdify([cell.symbol(n) for n in names], eq.rhs, modules="numpy")
-        compiled.append((eq.name, names, fn))
+        compiled.append((eq.name, names, _compile([cell.symbol(n) for n in names], eq.rhs)))
 
     def step(prev, params, inputs):
         env = {**prev, **params, **inputs}
@@ -252,6 +251,13 @@ def make_step(cell: Cell):
         return out
 
     return step
+
+
+def _compile(args, expr):
+    # The primitives' own NumPy forms (sigmoid as exp(-logaddexp(0, -u))), not
+    # numeric.lambdify's expit: the committed figures were computed with them,
+    # and expit differs in the last bits.
+    return sympy.lambdify(args, expr, modules="numpy")
 
 
 def _shape(env):
@@ -323,8 +329,6 @@ def state_gap(cell: Cell | str, settings: Settings, horizons=GAP_HORIZONS) -> St
     of the engine's exact state Jacobians) with the article's product of the
     engine's one-step derivatives. The initial closing value (h_0 = o_0 tanh c_0)
     follows the article's convention, so the two agree at T = 1."""
-    import sympy
-
     cell = get_cell(cell) if isinstance(cell, str) else cell
     d = derive(cell)
     if not d.carry:
@@ -341,16 +345,8 @@ def state_gap(cell: Cell | str, settings: Settings, horizons=GAP_HORIZONS) -> St
     )  # o_prev for the LSTM: drawn like any previous gate, then carried by the run
     initial = sample(cell, [d.source, *held], n, rng, settings.init)
     # The closing value of step 0 and its derivative along the convention.
-    carry_values = {}
-    carry_slopes = {}
-    for prev, expr in d.carry.items():
-        names = sorted(s.name for s in expr.free_symbols)
-        f = sympy.lambdify([cell.symbol(k) for k in names], expr, modules="numpy")
-        g = sympy.lambdify(
-            [cell.symbol(k) for k in names], partial(expr, cell.symbol(d.source)), "numpy"
-        )
-        carry_values[prev.name] = np.broadcast_to(f(*(initial[k] for k in names)), (n,))
-        carry_slopes[prev.name] = np.broadcast_to(g(*(initial[k] for k in names)), (n,))
+    carry_values = _closing(cell, initial, n)
+    carry_slopes = _closing(cell, initial, n, slope=True)
     prevs = {d.source: initial[d.source], **carry_values}
     held_now = {k: initial[k] for k in held}
     source_index = cell.prevs.index(d.source)
@@ -405,22 +401,38 @@ def state_gap(cell: Cell | str, settings: Settings, horizons=GAP_HORIZONS) -> St
     )
 
 
+def _closing(cell: Cell, start: dict, n: int, slope: bool = False) -> dict:
+    """The closing values of step 0 under the article's convention (the LSTM's
+    h_0 = o_0 tanh c_0) from the ``start`` values, or with ``slope`` their
+    derivatives along the source: arrays of length ``n`` by previous name."""
+    return {
+        prev: np.broadcast_to(fn(*(start[k] for k in names)), (n,))
+        for prev, names, fn in _carry_kernels(cell, slope)
+    }
+
+
+@functools.cache
+def _carry_kernels(cell: Cell, slope: bool) -> tuple:
+    d = derive(cell)
+    kernels = []
+    for prev, expr in d.carry.items():
+        names = sorted(s.name for s in expr.free_symbols)
+        if slope:
+            expr = partial(expr, cell.symbol(d.source))
+        kernels.append((prev.name, names, _compile([cell.symbol(k) for k in names], expr)))
+    return tuple(kernels)
+
+
 def _fd_check(cell, d, step, initial, held, params, xs, steps, exact) -> float:
     """Largest relative difference between ``exact`` and central differences of
     the target after ``steps`` forward steps, w.r.t. the initial source."""
-    import sympy
-
     k = min(FD_SAMPLES, len(exact))
     sub = slice(0, k)
 
     def run(delta):
         start = {n: initial[n][sub] for n in initial}
         start[d.source] = start[d.source] + delta
-        prevs = {d.source: start[d.source]}
-        for prev, expr in d.carry.items():
-            names = sorted(s.name for s in expr.free_symbols)
-            f = sympy.lambdify([cell.symbol(n) for n in names], expr, modules="numpy")
-            prevs[prev.name] = np.broadcast_to(f(*(start[n] for n in names)), (k,))
+        prevs = {d.source: start[d.source], **_closing(cell, start, k)}
         p = {name: v[sub] for name, v in params.items()}
         values = None
         for t in range(steps):
