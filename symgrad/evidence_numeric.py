@@ -143,6 +143,12 @@ class _Meter:
             self.rec.seconds += getattr(r, self.part)
         return r
 
+    def headline(self, name: str, **params):
+        """The bound whose figures the evidence carries (JSON: value, argmax, interval)."""
+        r = self(name, **params)
+        self.rec.figures = _bound_figures(r)
+        return r
+
 
 _SCIPY = "SciPy: dense grid, then L-BFGS-B from the best point (symgrad bound)"
 _CERTIFIED = "arb interval arithmetic, branch and bound, tail lemma (symgrad bound)"
@@ -151,8 +157,7 @@ _CERTIFIED = "arb interval arithmetic, branch and bound, tail lemma (symgrad bou
 @evidence_function("N", _SCIPY)
 def rnn_tanh_optimum(rec, given, ctx):
     bound = _Meter(ctx, rec, "scipy_seconds")
-    s0 = bound("rnn-tanh", a=0, h=1)
-    rec.figures = _bound_figures(s0)
+    s0 = bound.headline("rnn-tanh", a=0, h=1)
     rec.require(
         _agrees(given["S0"], s0.value, s0.value),
         f"$S(0)$ = {s0.value:.5f} at $|v|$ = {abs(s0.argmax['v']):.4f} (article: {given['S0']})",
@@ -182,8 +187,7 @@ def rnn_tanh_optimum(rec, given, ctx):
 @evidence_function("C", _CERTIFIED)
 def rnn_tanh_certified(rec, given, ctx):
     bound = _Meter(ctx, rec, "certificate_seconds")
-    s0 = bound("rnn-tanh", a=0, h=1)
-    rec.figures = _bound_figures(s0)
+    s0 = bound.headline("rnn-tanh", a=0, h=1)
     lo0, hi0 = s0.interval
     rec.require(
         _agrees(given["S0"], lo0, hi0),
@@ -230,8 +234,7 @@ def relu_optimum(rec, given, ctx):
 @evidence_function("C", _CERTIFIED)
 def clipping_certified(rec, given, ctx):
     bound = _Meter(ctx, rec, "certificate_seconds")
-    r = bound("clipping")
-    rec.figures = _bound_figures(r)
+    r = bound.headline("clipping")
     hi = r.interval[1]
     rec.require(
         hi <= given["bound"],
@@ -245,8 +248,7 @@ def clipping_certified(rec, given, ctx):
 @evidence_function("N", _SCIPY)
 def lstm_saturation_optimum(rec, given, ctx):
     bound = _Meter(ctx, rec, "scipy_seconds")
-    r = bound("lstm-saturation")
-    rec.figures = _bound_figures(r)
+    r = bound.headline("lstm-saturation")
     c_star = abs(r.argmax["c_prev"])
     rec.require(
         _agrees(given["value"], r.value, r.value),
@@ -269,8 +271,7 @@ def lstm_saturation_optimum(rec, given, ctx):
 @evidence_function("C", _CERTIFIED)
 def lstm_saturation_certified(rec, given, ctx):
     bound = _Meter(ctx, rec, "certificate_seconds")
-    r = bound("lstm-saturation")
-    rec.figures = _bound_figures(r)
+    r = bound.headline("lstm-saturation")
     lo, hi = r.interval
     rec.require(
         hi < given["bound"],
@@ -433,6 +434,14 @@ def _one_step_lines(r) -> list:
     return lines
 
 
+def _one_step(rec, ctx, name: str):
+    """The run's one-step Monte Carlo of cell ``name``, its figures noted in ``rec``."""
+    r = ctx.one_step(name)
+    for line in _one_step_lines(r):
+        rec.note(line)
+    return r
+
+
 def _summary_text(s) -> str:
     parts = [f"mean {s.mean.text()}"]
     parts += [f"p{p} {e.text()}" for p, e in s.percentiles.items()]
@@ -451,10 +460,8 @@ def vanish_explode_monte_carlo(rec, given, ctx):
     rec.figures["cells"] = {}
     vanishing = []
     for name in cells:
-        r = ctx.one_step(name)
+        r = _one_step(rec, ctx, name)
         rec.figures["cells"][name] = r.as_json()
-        for line in _one_step_lines(r):
-            rec.note(line)
         near = r.near_one
         rec.require(
             near.hi < given["near_one_at_most"],
@@ -485,10 +492,8 @@ def vanish_explode_monte_carlo(rec, given, ctx):
 
 @evidence_function("M", "seeded Monte Carlo, distribution-free intervals on medians")
 def minor_terms_monte_carlo(rec, given, ctx):
-    r = ctx.one_step("lstm")
+    r = _one_step(rec, ctx, "lstm")
     rec.figures = r.as_json()
-    for line in _one_step_lines(r):
-        rec.note(line)
     dom = r.dominant.percentiles[50]
     for via, s in r.terms.items():
         med = s.percentiles[50]
@@ -516,10 +521,8 @@ def minor_terms_monte_carlo(rec, given, ctx):
 def forget_dominance_monte_carlo(rec, given, ctx):
     from .stats import wilson
 
-    r = ctx.one_step("lstm")
+    r = _one_step(rec, ctx, "lstm")
     rec.figures = r.as_json()
-    for line in _one_step_lines(r):
-        rec.note(line)
     dominant = f"${get_cell(r.cell).latex[given['dominant']]}$"
     k = r.minor_outweighs.k
     smaller = wilson(r.n - k, r.n, ctx.settings.confidence)
@@ -556,9 +559,7 @@ def state_gap_monte_carlo(rec, given, ctx):
     rec.figures["cells"] = {}
     parts = []
     for name in given["cells"]:
-        r = ctx.one_step(name)
-        for line in _one_step_lines(r):
-            rec.note(line)
+        r = _one_step(rec, ctx, name)
         g = state_gap(name, ctx.settings)
         rec.figures["cells"][name] = {"one_step": r.as_json(), "gap": g.as_json()}
         rec.note(
@@ -594,10 +595,8 @@ def gru_spread_monte_carlo(rec, given, ctx):
     rec.figures["cells"] = {}
     results = {}
     for name in cells:
-        r = results[name] = ctx.one_step(name)
+        r = results[name] = _one_step(rec, ctx, name)
         rec.figures["cells"][name] = r.as_json()
-        for line in _one_step_lines(r):
-            rec.note(line)
         rec.note(
             f"`{name}`: spread p1..p99 of {r.label} {r.spread.text()} (p1 {r.p1.text()}, "
             f"p99 {r.p99.text()}); standard deviation {_fmt(r.std, 3)}"
