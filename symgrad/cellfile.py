@@ -30,7 +30,10 @@ from __future__ import annotations
 
 import os
 import re
+import select
+import stat
 import sys
+import time
 import tomllib
 from bisect import bisect_right
 
@@ -70,9 +73,11 @@ _ORDER = tuple(_KEYS)
 
 _CELL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*\Z")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-# LaTeX names are pasted into documents: a whitelist of characters and of
-# commands, so a shared cell file cannot \input or \write18 through them.
-_LATEX_TOKEN = re.compile(r"\\([A-Za-z]+)|[A-Za-z0-9_^{}()',.+\- ]")
+# LaTeX names are pasted into documents: read as a whitelist of tokens (commands
+# from a list, single characters that mean nothing else to TeX), so a shared cell
+# file cannot \input or \write18 through them. "^^" is not two tokens but one
+# character code to TeX (^^5c is a backslash), so a "^" must not follow a "^".
+_LATEX_TOKEN = re.compile(r"\\([A-Za-z]+)|[A-Za-z0-9_{}()',.+\- ]|\^(?!\^)")
 _LATEX_COMMANDS = frozenset(
     """alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa
     lambda mu nu xi pi varpi rho varrho sigma varsigma tau upsilon phi varphi chi
@@ -111,18 +116,7 @@ def load_cell(path) -> Cell:
     """
     name = os.fsdecode(path)
     shown = name if name.isprintable() else repr(name)
-    if name == "-":
-        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
-    else:
-        try:
-            with open(name, "rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                if size > MAX_FILE_BYTES:
-                    raise CellFileError(_too_big(size), shown)
-                # A device or pipe reports no size: read one byte past the limit.
-                data = handle.read(MAX_FILE_BYTES + 1)
-        except OSError as err:
-            raise CellFileError(f"cannot read the cell file: {err.strerror}", shown) from None
+    data = _read(name, shown)
     if len(data) > MAX_FILE_BYTES:
         raise CellFileError(_too_big(len(data), known=False), shown)
     try:
@@ -132,6 +126,61 @@ def load_cell(path) -> Cell:
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
         raise CellFileError("not UTF-8 text (a cell file is TOML)", shown, line, column) from None
     return loads_cell(text, shown)
+
+
+#: Seconds to wait for a pipe, a FIFO or standard input to deliver the file:
+#: a writer that never comes must not hang the command.
+READ_TIMEOUT = 10.0
+
+
+def _read(name: str, shown: str) -> bytes:
+    """At most MAX_FILE_BYTES + 1 bytes of the file ``name`` (``-``: standard
+    input), refused before reading when its size is known to be too large, and
+    within :data:`READ_TIMEOUT` seconds when it is a pipe or a FIFO."""
+    if name == "-":
+        if sys.stdin is None:
+            raise CellFileError("standard input is closed", shown)
+        try:
+            fd, own = sys.stdin.fileno(), False
+        except (OSError, ValueError):  # replaced by a non-file (a test's StringIO)
+            return sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    else:
+        try:
+            # Non-blocking: opening a FIFO with no writer would wait forever.
+            fd, own = os.open(name, os.O_RDONLY | os.O_NONBLOCK), True
+        except OSError as err:
+            raise CellFileError(f"cannot read the cell file: {err.strerror}", shown) from None
+    try:
+        status = os.fstat(fd)
+        if stat.S_ISREG(status.st_mode) and status.st_size > MAX_FILE_BYTES:
+            raise CellFileError(_too_big(status.st_size), shown)
+        streamed = stat.S_ISFIFO(status.st_mode) or stat.S_ISSOCK(status.st_mode)
+        deadline = time.monotonic() + READ_TIMEOUT
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:
+            if streamed:
+                waiting = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]
+                if not waiting:
+                    raise CellFileError(
+                        f"no end of input within {READ_TIMEOUT:g} s (a pipe or FIFO with "
+                        "no writer, or a writer that does not close it)",
+                        shown,
+                    )
+            try:
+                # A device reports no size either: read one byte past the limit.
+                chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    except OSError as err:
+        raise CellFileError(f"cannot read the cell file: {err.strerror}", shown) from None
+    finally:
+        if own:
+            os.close(fd)
 
 
 def _too_big(size, known=True) -> str:
@@ -463,6 +512,8 @@ def _latex_problem(tex: str) -> str | None:
     pos = depth = 0
     while pos < len(tex):
         match = _LATEX_TOKEN.match(tex, pos)
+        if match is None and tex.startswith("^^", pos):
+            return "'^^' is not allowed (TeX reads it as a character code: ^^5c is a backslash)"
         if match is None:
             return f"character {tex[pos]!r} is not allowed"
         command = match.group(1)
@@ -471,6 +522,8 @@ def _latex_problem(tex: str) -> str | None:
                 f"command \\{command} is not allowed (allowed: Greek letters, \\hat, \\tilde, "
                 "\\bar, \\vec, \\mathbf, \\mathrm, \\operatorname, ...)"
             )
+        if match.group() in ("^", "_") and match.end() == len(tex):
+            return f"'{match.group()}' at the end has nothing to apply to"
         depth += {"{": 1, "}": -1}.get(match.group(), 0)
         if depth < 0:
             return "a '}' closes no '{'"

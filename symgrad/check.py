@@ -25,6 +25,7 @@ stated with it (:attr:`Comparison.tolerance_reason`).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -32,9 +33,9 @@ import numpy as np
 import sympy
 
 from .cells import Cell, get_cell, prev_name
-from .defaults import CHECK_SAMPLES, CHECK_SEED, INITS
+from .defaults import CHECK_SAMPLES, CHECK_SEED, INITS, MAX_CHECK_SAMPLES
 from .derive import Derivation, StateJacobian, compose, derive
-from .numeric import _content_key, make_numeric
+from .numeric import make_numeric
 from .primitives import NUMPY, PRIMITIVES, evaluate, sigmoid
 from .sampling import describe, sample
 
@@ -65,8 +66,6 @@ TINY = 2.2250738585072014e-308
 #: Errors are relative to max(magnitude, FLOOR): below TINY/h the complex step's
 #: imaginary part h f' is itself subnormal.
 FLOOR = TINY / COMPLEX_STEP
-#: Most points a check draws (each is a few kilobytes of work).
-MAX_SAMPLES = 1_000_000
 
 _NOT_ANALYTIC = (
     *(p.function for p in PRIMITIVES.values() if not p.analytic),
@@ -235,8 +234,10 @@ def compare_derivatives(
     ``init``, ``samples`` or ``seed``, :class:`~symgrad.cells.CellError` for an
     unknown cell name.
     """
-    if not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
-        raise ValueError(f"samples must be an integer from 1 to {MAX_SAMPLES}, not {samples!r}")
+    if not isinstance(samples, int) or not 1 <= samples <= MAX_CHECK_SAMPLES:
+        raise ValueError(
+            f"samples must be an integer from 1 to {MAX_CHECK_SAMPLES}, not {samples!r}"
+        )
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
     if init not in INITS:
@@ -472,19 +473,10 @@ def _central(fn, y, kinks):
 # ---------------------------------------------------------------- the plan of one derivative
 
 
-_PLANS: dict = {}
-_MAX_PLANS = 256
-
-
+@functools.lru_cache(maxsize=256)
 def _plan(d: Derivation) -> _Plan:
-    """The plan of ``d``, built once per derivation content."""
-    key = (_content_key(d), d.target, d.source)
-    plan = _PLANS.get(key)
-    if plan is None:
-        if len(_PLANS) >= _MAX_PLANS:
-            _PLANS.clear()
-        plan = _PLANS[key] = _Plan(d)
-    return plan
+    """The plan of ``d``, built once per derivation content (:attr:`Derivation.key`)."""
+    return _Plan(d)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ commands that use them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fractions
+import os
 import re
 import sys
 
@@ -176,14 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_cell_arguments(p)
     p.add_argument(
         "--samples",
-        type=int,
+        type=_ascii_int,
         default=defaults.CHECK_SAMPLES,
         metavar="N",
         help=f"random points (default: {defaults.CHECK_SAMPLES})",
     )
     p.add_argument(
         "--seed",
-        type=int,
+        type=_ascii_int,
         default=defaults.CHECK_SEED,
         metavar="S",
         help=f"seed of the points (default: {defaults.CHECK_SEED})",
@@ -328,13 +330,13 @@ def _add_claim_run_arguments(parser) -> None:
     """The Monte Carlo and long-horizon settings of verify and prove."""
     parser.add_argument(
         "--seed",
-        type=int,
+        type=_int_from(0),
         default=defaults.CLAIM_SEED,
         help=f"seed of every random draw (default: {defaults.CLAIM_SEED})",
     )
     parser.add_argument(
         "--samples",
-        type=int,
+        type=_int_from(100, defaults.MAX_CLAIM_SAMPLES),
         default=defaults.CLAIM_SAMPLES,
         help="Monte Carlo points per cell for the one-step claims "
         f"(default: {defaults.CLAIM_SAMPLES})",
@@ -342,13 +344,13 @@ def _add_claim_run_arguments(parser) -> None:
     _add_distribution(parser, "normal: N(0,1), SPEC section 3's")
     parser.add_argument(
         "--steps",
-        type=int,
+        type=_int_from(1, defaults.MAX_STEPS),
         default=defaults.LONG_HORIZON_STEPS,
         help=f"long-horizon steps (default: {defaults.LONG_HORIZON_STEPS})",
     )
     parser.add_argument(
         "--flow-samples",
-        type=int,
+        type=_int_from(2, defaults.MAX_FLOW_SAMPLES),
         default=defaults.LONG_HORIZON_SAMPLES,
         metavar="N",
         help=f"long-horizon trajectories per cell (default: {defaults.LONG_HORIZON_SAMPLES})",
@@ -360,25 +362,45 @@ def _add_claim_run_arguments(parser) -> None:
 _RUN_FORMATS = ("text", "markdown", "json", "latex")
 
 
-def _int_from(low):
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}\Z", re.ASCII)
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?\Z", re.ASCII)
+
+
+def _int_from(low, high=None):
+    """An argparse type: an integer in ASCII digits, from ``low`` to ``high``."""
+
     def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not _INTEGER.match(text.strip()):
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer (ASCII digits)")
+        value = int(text)
         if value < low:
             raise argparse.ArgumentTypeError(f"{value} is below the minimum {low}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"{value:,} is above the maximum {high:,}")
         return value
 
     parse.__name__ = f"integer >= {low}"
     return parse
 
 
+def _ascii_int(text):
+    """An argparse type: an integer in ASCII digits (``int()`` also takes an
+    Arabic-Indic one); its range is checked by the command."""
+    if not _INTEGER.match(text.strip()):
+        raise ValueError(text)
+    return int(text)
+
+
+_ascii_int.__name__ = "int"  # argparse's message: "invalid int value: 'ten'"
+
+
 def _finite_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    """An argparse type: a finite decimal number in ASCII digits (1, -0.5, 1e-3)."""
+    if text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    if not _DECIMAL.match(text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (e.g. 1, -0.5, 1e-3)")
+    value = float(text)
     if value != value or value in (float("inf"), float("-inf")):
         raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     return value
@@ -387,14 +409,14 @@ def _finite_float(text):
 def _add_run_arguments(p) -> None:
     p.add_argument(
         "--steps",
-        type=_int_from(1),
+        type=_int_from(1, defaults.MAX_STEPS),
         default=defaults.FLOW_STEPS,
         metavar="T",
         help=f"steps (default: {defaults.FLOW_STEPS})",
     )
     p.add_argument(
         "--samples",
-        type=_int_from(2),
+        type=_int_from(2, defaults.MAX_FLOW_SAMPLES),
         metavar="N",
         help=f"random cells (default: {defaults.FLOW_SAMPLES_1D}; "
         f"{defaults.FLOW_SAMPLES_ND} with --dim > 1)",
@@ -432,46 +454,9 @@ def _add_distribution(p, normal: str) -> None:
 def cmd_list(args, out) -> int:
     from .cells import cells
     from .claims import CLAIMS  # claims need no NumPy until they are checked
+    from .report.listing import listing
 
-    rows = [(c.name, c.doc.splitlines()[0]) for c in cells()]
-    claims = [(c.id, c.kinds, c.title) for c in CLAIMS]
-    if args.format == "json":
-        from .render import dumps
-
-        out.write(
-            dumps(
-                {
-                    "cells": [{"name": n, "summary": s} for n, s in rows],
-                    "claims": [{"id": i, "evidence": list(k), "title": t} for i, k, t in claims],
-                }
-            )
-        )
-    elif args.format == "markdown":
-        from .text import md_cell
-
-        out.write("| cell | summary |\n|---|---|\n")
-        out.writelines(f"| `{n}` | {s} |\n" for n, s in rows)
-        out.write("\n| claim | evidence | claim |\n|---|---|---|\n")
-        out.writelines(f"| `{i}` | {', '.join(k)} | {md_cell(t)} |\n" for i, k, t in claims)
-    elif args.format == "latex":
-        out.write("\\begin{tabular}{ll}\n")
-        out.writelines(f"\\texttt{{{n}}} & {_tex(s)} \\\\\n" for n, s in rows)
-        out.write("\\end{tabular}\n")
-        out.write("\n\\begin{tabular}{lll}\n")
-        from .text import tex_text
-
-        out.writelines(f"\\texttt{{{i}}} & {k} & {tex_text(t)} \\\\\n" for i, k, t in claims)
-        out.write("\\end{tabular}\n")
-    else:
-        width = max(len(n) for n, _ in rows)
-        out.write("Cells:\n")
-        out.writelines(f"  {n:<{width}}  {s}\n" for n, s in rows)
-        width = max(len(i) for i, _, _ in claims)
-        out.write(
-            "\nClaims (symgrad verify CLAIM; evidence S symbolic, N numerical, "
-            "C certified, M Monte Carlo, P finite differences):\n"
-        )
-        out.writelines(f"  {i:<{width}}  {k:<3}  {t}\n" for i, k, t in claims)
+    out.write(listing(cells(), CLAIMS, args.format))
     return 0
 
 
@@ -726,7 +711,10 @@ def get_cell_arg(args):
         raise UsageError(f"symgrad {args.command}: {err}") from None
 
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?(?:/\d+)?\Z")
+# ASCII digits only: an Arabic-Indic one (U+0661) is a digit to \d and to int().
+_NUMBER = re.compile(
+    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?(?:/[0-9]+)?\Z", re.ASCII
+)
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
@@ -758,10 +746,6 @@ def parse_point(items) -> dict:
                 raise UsageError(f"symgrad: --at {name}: {value!r} is not a number") from None
             point[name] = sympy.Rational(exact.numerator, exact.denominator)
     return point
-
-
-def _tex(text: str) -> str:
-    return re.sub(r"([_%&#$])", r"\\\1", text)
 
 
 def cmd_flow(args, out) -> int:
@@ -911,22 +895,153 @@ COMMANDS["flow"] = cmd_flow
 COMMANDS["compare"] = cmd_compare
 
 
-def main(argv=None, out=None) -> int:
-    """Run the command line; returns the exit code (0 ok, 1 failed check, 2 usage)."""
-    out = out or sys.stdout
-    try:
-        args = build_parser().parse_args(argv)
-        if args.version:
-            from . import __version__
+class OutputError(Exception):
+    """The output cannot be written (a closed stdout, a full disk): exit 1."""
 
-            out.write(f"symgrad {__version__}\n")
-            return 0
-        if args.command is None:
-            build_parser().print_help(out)
-            return 2
-        return COMMANDS[args.command](args, out)
+
+class _Output:
+    """Where a command writes: any failure to write becomes :class:`OutputError`
+    (a broken pipe stays a BrokenPipeError: the reader left, nothing to say)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        if self.stream is None:
+            raise OutputError("standard output is closed")
+        try:
+            self.stream.write(text)
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as err:  # ValueError: a closed file object
+            raise OutputError(getattr(err, "strerror", None) or str(err)) from None
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if self.stream is None:
+            return
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as err:
+            raise OutputError(getattr(err, "strerror", None) or str(err)) from None
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's own flush at exit
+    does not print a second error about output already reported as lost."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+#: Set to 1 to see a Python traceback for an internal error (a bug in symgrad).
+DEBUG = "SYMGRAD_DEBUG"
+
+
+def main(argv=None, out=None) -> int:
+    """Run the command line; returns the exit code.
+
+    0 success; 1 a check failed, the output could not be written or symgrad
+    met an internal error; 2 bad usage (one line on stderr naming the valid
+    choices); 130 interrupted (Ctrl-C). Nothing a user can cause ends in a
+    traceback; ``SYMGRAD_DEBUG=1`` shows one for an internal error.
+    """
+    to_stdout = out is None
+    output = _Output(sys.stdout if to_stdout else out)
+    try:
+        code = _dispatch(sys.argv[1:] if argv is None else list(argv), output)
+        output.flush()
+        return code
     except UsageError as err:
         print(str(err).splitlines()[0], file=sys.stderr)
         return 2
+    except OutputError as err:
+        print(f"symgrad: cannot write output: {err}", file=sys.stderr)
+        if to_stdout:
+            _silence_stdout()
+        return 1
     except BrokenPipeError:
+        if to_stdout:
+            _silence_stdout()
         return 0
+    except KeyboardInterrupt:
+        print("symgrad: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print(
+            "symgrad: out of memory: ask for fewer samples, steps or a smaller --dim",
+            file=sys.stderr,
+        )
+        return 2
+    except RecursionError:
+        print("symgrad: an expression is nested too deeply to process", file=sys.stderr)
+        return 2
+    except Exception as err:
+        if os.environ.get(DEBUG) == "1":
+            raise
+        what = (str(err).splitlines() or [""])[0]
+        print(
+            f"symgrad: internal error ({type(err).__name__}: {what}); this is a bug in "
+            f"symgrad: please report it (set {DEBUG}=1 for a traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _dispatch(argv: list, out) -> int:
+    """Parse ``argv`` and run its command, writing to ``out``."""
+    parser = build_parser()
+    with contextlib.redirect_stdout(out):  # --help and --version go where the output goes
+        try:
+            args = parser.parse_args(_attach_negative_numbers(argv))
+        except SystemExit:  # --help printed: argparse's own exit, once the help is out
+            out.flush()
+            raise
+    if args.version:
+        from . import __version__
+
+        out.write(f"symgrad {__version__}\n")
+        return 0
+    if args.command is None:
+        parser.print_help(out)
+        raise UsageError(
+            f"symgrad: give a command: {', '.join(COMMANDS)} (symgrad --help describes each)"
+        )
+    _check_values(args)
+    return COMMANDS[args.command](args, out)
+
+
+#: A negative number as an option's value: argparse takes "-1e3" for an option.
+_NEGATIVE = re.compile(r"-(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?(?:/[0-9]+)?\Z")
+
+
+def _attach_negative_numbers(argv: list) -> list:
+    """``--forget-bias -1e3`` as ``--forget-bias=-1e3``, which argparse reads."""
+    out: list = []
+    for token in argv:
+        if out and _NEGATIVE.match(token) and out[-1].startswith("--") and "=" not in out[-1]:
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+def _check_values(args) -> None:
+    """Flags validated at the edge: no empty value, no conflicting pair."""
+    command = f"symgrad {args.command}"
+    for flag in ("wrt", "of", "plot", "out", "cell_file", "cell", "below", "tolerance"):
+        value = getattr(args, flag, None)
+        if isinstance(value, str) and not value.strip():
+            raise UsageError(f"{command}: --{flag.replace('_', '-')} needs a value, not ''")
+    if args.command == "derive" and args.wrt == "state" and args.of is not None:
+        raise UsageError(
+            f"{command}: --of names one value; --wrt state derives every state (drop one)"
+        )

@@ -19,7 +19,11 @@ __all__ = [
     "INITS",
     "LONG_HORIZON_SAMPLES",
     "LONG_HORIZON_STEPS",
+    "MAX_CHECK_SAMPLES",
+    "MAX_CLAIM_SAMPLES",
     "MAX_DIM",
+    "MAX_FLOW_SAMPLES",
+    "MAX_STEPS",
 ]
 
 #: Weight initialisations: name -> one-line description.
@@ -51,6 +55,14 @@ FLOW_SAMPLES_ND = 100
 FLOW_SEED = 0
 #: Largest hidden size accepted (a 512 x 512 product per sample per step is already slow).
 MAX_DIM = 512
+
+#: Budgets, checked before work starts: the most points ``check`` evaluates
+#: (a few kilobytes each), Monte Carlo points per cell ``verify`` keeps in
+#: memory (~0.3 kB each), trajectories and steps of a run.
+MAX_CHECK_SAMPLES = 1_000_000
+MAX_CLAIM_SAMPLES = 2_000_000
+MAX_FLOW_SAMPLES = 1_000_000
+MAX_STEPS = 10_000_000
 
 #: ``symgrad bound``: largest width of a certified interval.
 BOUND_TOLERANCE = 1e-9

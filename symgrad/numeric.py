@@ -120,18 +120,9 @@ def make_numeric(d):
     :func:`sigmoid_pair`, :func:`tanh_sech2`). Generated once per derivation
     content and cached.
     """
-    return _make_numeric(_content_key(d), d.cell.name, d.target, d.source)
-
-
-def _content_key(d) -> tuple:
-    """What the kernel depends on, hashable: names, definitions, terms."""
     definitions = tuple((eq.symbol, eq.rhs) for eq in d.cell.equations)
-    return (
-        tuple(d.free_names),
-        definitions,
-        tuple(d.carry.items()),
-        tuple(t.expr for t in d.terms),
-    )
+    key = (tuple(d.free_names), definitions, tuple(d.carry.items()), d.key[-1])
+    return _make_numeric(key, d.cell.name, d.target, d.source)
 
 
 @lru_cache(maxsize=256)

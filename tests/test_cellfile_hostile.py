@@ -429,3 +429,82 @@ def test_locator_finds_every_key_and_decodes_every_string(doc, style):
         if isinstance(v, list):
             for i in range(len(v)):
                 assert (k, i) in locator.values
+
+
+# ---------------------------------------------------------------- TeX injection
+
+LATEX_CELL = CELL.format(equation='"tanh(W*x + U*h_prev + b)"') + "\n[latex]\nh = '{tex}'\n"
+#: Ways to reach a control sequence through a LaTeX name: TeX's ^^ character
+#: codes (^^5c is a backslash), \csname, catcode changes, reading and writing files.
+INJECTIONS = [
+    r"h^^5cinput{^^2fetc^^2fhostname}_t",
+    r"h^^5cimmediate^^5cwrite18{touch x}_t",
+    r"h^^5c^^69nput{x}_t",
+    r"h_{^^5cinput x}",
+    r"\csname input\endcsname{x}_t",
+    r"\input{/etc/hostname}_t",
+    r"\immediate\write18{touch x}_t",
+    r"\openout1=x_t",
+    r"\catcode`\^^M=13_t",
+    r"h\\input_t",
+    r"h%_t",
+    r"h$\input$_t",
+    r"h^^M_t",
+]
+FORBIDDEN = ("\\input", "\\write", "\\openout", "\\catcode", "\\csname", "^^")
+
+
+@pytest.mark.parametrize("tex", INJECTIONS)
+def test_latex_names_cannot_reach_a_control_sequence(tex):
+    with pytest.raises(CellFileError, match=r"not allowed|nothing to apply"):
+        loads_cell(LATEX_CELL.format(tex=tex.replace("'", "")))
+
+
+@pytest.mark.parametrize("tex", [r"\hat{h}_t", r"h^{(1)}_t", r"\mathbf{h}_t", r"\tilde{h}_t"])
+def test_allowed_latex_names_print_no_forbidden_sequence(tex, tmp_path, capsys):
+    path = tmp_path / "cell.toml"
+    path.write_text(LATEX_CELL.format(tex=tex))
+    for argv in (["derive", "--standalone"], ["show"], ["derive", "--wrt", "state"]):
+        assert main([*argv, "--cell-file", str(path)]) == 0
+        out = capsys.readouterr().out
+        assert tex in out
+        assert not any(f in out for f in FORBIDDEN), out
+
+
+# ---------------------------------------------------------------- expressions that explode
+
+
+def _chain(body: str, n: int) -> str:
+    equations = [f'v0 = "tanh(U*v{n - 1}_prev + x)"']
+    equations += [f'v{k} = "{body.format(v=f"v{k - 1}")}"' for k in range(1, n)]
+    return (
+        f'name = "chain"\ninputs = ["x"]\nparameters = ["U"]\nstate = ["v{n - 1}"]\n'
+        "[equations]\n" + "\n".join(equations) + "\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "n"), [("tanh(2*{v})", 16), ("tanh({v}) + sigmoid({v})", 9), ("tanh(2*{v})", 40)]
+)
+def test_chains_of_values_derive_quickly_and_checked(body, n):
+    # Composed, the sum of terms multiplies out to 2^(n-1) terms or more: the
+    # self-check goes numeric (mpmath's derivative of the forward pass) instead.
+    from symgrad.derive import derive
+
+    start = time.perf_counter()
+    d = derive(loads_cell(_chain(body, n)))
+    assert time.perf_counter() - start < HANG_SECONDS
+    assert d.check.passed and d.check.method == "numeric", d.check.detail
+    assert "too large to expand" in d.check.detail
+
+
+def test_the_forward_check_catches_a_wrong_term():
+    import dataclasses
+
+    from symgrad.derive import derive, self_check
+
+    d = derive(loads_cell(_chain("tanh(2*{v})", 16)))
+    term = d.terms[0]
+    wrong = dataclasses.replace(term, expr=term.expr * sympy.Rational(1001, 1000))
+    check = self_check(dataclasses.replace(d, terms=(wrong, *d.terms[1:])))
+    assert not check.passed

@@ -1,0 +1,46 @@
+"""``symgrad list``: the built-in cells and the claims, one line each."""
+
+from __future__ import annotations
+
+import re
+
+from ..text import dumps, md_cell, tex_text
+
+__all__ = ["listing"]
+
+
+def listing(cells, claims, fmt: str) -> str:
+    """Each cell's name and one-line summary, each claim's id, evidence kinds and
+    title, as ``text``, ``markdown``, ``latex`` or ``json``."""
+    rows = [(c.name, c.doc.splitlines()[0]) for c in cells]
+    claims = [(c.id, c.kinds, c.title) for c in claims]
+    if fmt == "json":
+        return dumps(
+            {
+                "cells": [{"name": n, "summary": s} for n, s in rows],
+                "claims": [{"id": i, "evidence": list(k), "title": t} for i, k, t in claims],
+            }
+        )
+    if fmt == "markdown":
+        out = ["| cell | summary |", "|---|---|", *(f"| `{n}` | {s} |" for n, s in rows)]
+        out += ["", "| claim | evidence | claim |", "|---|---|---|"]
+        out += [f"| `{i}` | {', '.join(k)} | {md_cell(t)} |" for i, k, t in claims]
+        return "\n".join(out) + "\n"
+    if fmt == "latex":
+        out = ["\\begin{tabular}{ll}", *(f"\\texttt{{{n}}} & {_tex(s)} \\\\" for n, s in rows)]
+        out += ["\\end{tabular}", "", "\\begin{tabular}{lll}"]
+        out += [f"\\texttt{{{i}}} & {k} & {tex_text(t)} \\\\" for i, k, t in claims]
+        return "\n".join([*out, "\\end{tabular}"]) + "\n"
+    width = max(len(n) for n, _ in rows)
+    out = ["Cells:", *(f"  {n:<{width}}  {s}" for n, s in rows), ""]
+    width = max(len(i) for i, _, _ in claims)
+    out.append(
+        "Claims (symgrad verify CLAIM; evidence S symbolic, N numerical, "
+        "C certified, M Monte Carlo, P finite differences):"
+    )
+    out += [f"  {i:<{width}}  {k:<3}  {t}" for i, k, t in claims]
+    return "\n".join(out) + "\n"
+
+
+def _tex(text: str) -> str:
+    return re.sub(r"([_%&#$])", r"\\\1", text)
