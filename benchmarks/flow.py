@@ -62,7 +62,9 @@ if sys.argv[1] == "torch":
         h.sum().backward()
 else:
     from symgrad.cells import get_cell
-    from symgrad.flow import run_flow, sample, state_jacobian_product
+    from symgrad.flow import run_flow
+    from symgrad.sampling import sample
+    from symgrad.trajectory import state_jacobian_product
     cell = get_cell("lstm")
     params = sample(cell, cell.params, N, rng)
     x = {"x": rng.standard_normal((T, N))}
@@ -169,7 +171,8 @@ def _symgrad_params(cell, samples):
 def against_torch(runs):
     import numpy as np
 
-    from symgrad.flow import run_flow, state_jacobian_product
+    from symgrad.flow import run_flow
+    from symgrad.trajectory import state_jacobian_product
 
     try:
         import torch

@@ -521,13 +521,19 @@ class _Points:
                 if isinstance(definition, sigmoid):
                     self.complements[symbol] = _sigmoid(-evaluate(definition.args[0]))
         self.magnitude = _Magnitude(_Evaluator(self.forward), plan.definitions)
+        shape = np.shape(next(iter(self.free.values()), 0.0))
+        self.inside = np.ones(shape, dtype=bool)
+        for value in self.forward.values():
+            self.inside &= np.isfinite(value)
         # An activation's relative condition is at most 2|u| (sech^2: 2|tanh u|;
         # sigma, sigma(-u): 1), and u carries an absolute rounding error of
         # about ops * u_round * (|W x| + |U h| + |b|).
         largest = 0.0
         free_magnitude = _Magnitude(_Evaluator(self.free), plan.definitions)
         for argument in plan.arguments:
-            largest = max(largest, float(np.max(free_magnitude(argument))))
+            finite = np.asarray(free_magnitude(argument))[self.inside]
+            if finite.size:
+                largest = max(largest, float(np.max(finite)))
         self.cond = 1.0 + 2.0 * largest
 
 
@@ -572,9 +578,21 @@ class _Plan:
         )
 
     def compare(self, free: dict) -> list[Comparison]:
-        """Every term and the total at the points ``free`` (name -> array, :attr:`names`)."""
+        """Every term and the total at the points ``free`` (name -> array, :attr:`names`).
+
+        Points where the cell or its derivative is undefined (log of a negative
+        number, 1/0: a value that is not finite) are left out and counted."""
+        # Outside a function's domain NumPy gives nan or inf: such points are
+        # masked below, so the warnings would only repeat it.
+        with np.errstate(all="ignore"):
+            return self._compare(free)
+
+    def _compare(self, free: dict) -> list[Comparison]:
         points = _Points(self, free)
         total, terms = self.kernel(**{name: free[name] for name in self.kernel.names})
+        inside = points.inside & np.isfinite(total)
+        for value in terms:
+            inside &= np.isfinite(value)
         results, magnitudes = [], []
         for q, symbolic in zip(self.quantities, (*terms, total), strict=True):
             reference, bound, usable = 1.0, 0.0, True
@@ -588,7 +606,9 @@ class _Plan:
                 magnitudes.append(scale)
             else:  # the total: the scale of a sum's rounding is the sum of its terms' scales
                 scale = sum(magnitudes, np.zeros(np.shape(reference)))
-            check = _Errors(symbolic, reference, scale, bound, usable)
+            # Defined: inside the domain, and so are the difference quotient's steps.
+            defined = inside & np.isfinite(reference) & np.isfinite(bound)
+            check = _Errors(symbolic, reference, scale, bound, usable, defined)
             results.append(self.verdict(q, check, points, free))
         return results
 
@@ -647,8 +667,14 @@ class _Plan:
                 "in f, amplified by the extrapolation) + the table's truncation estimate], "
                 f"here {errors.tolerance:.2g} at the point where the error comes closest to it"
             )
-            if errors.excluded:
-                reason += f"; {errors.excluded} points whose steps cross a relu kink left out"
+            kinks = errors.excluded - errors.outside
+            if kinks:
+                reason += f"; {kinks} points whose steps cross a relu kink left out"
+        if errors.outside:
+            reason += (
+                f"; {errors.outside} points where the cell, its derivative or a step of the "
+                "differences lies outside its domain (log of a negative number, 1/0) left out"
+            )
         return Comparison(
             derivative=self.label,
             quantity=q.name,
@@ -671,11 +697,13 @@ class _Errors:
     the decisive point, where the error is the largest fraction of its tolerance.
     """
 
-    def __init__(self, symbolic, reference, scale, bound, usable):
+    def __init__(self, symbolic, reference, scale, bound, usable, defined):
         shape = np.shape(reference)
         diff = np.abs(np.broadcast_to(symbolic, shape) - reference)
         scale = np.broadcast_to(scale, shape)
-        self.usable = np.broadcast_to(usable, shape)
+        defined = np.broadcast_to(defined, shape)
+        self.outside = int(np.count_nonzero(~defined))
+        self.usable = np.broadcast_to(usable, shape) & defined
         self.bound = np.broadcast_to(bound, shape)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             error = np.where(diff == 0, 0.0, diff / np.maximum(scale, FLOOR))

@@ -22,7 +22,7 @@ the cell: every name is replaced by a positional one (``a0``, ``v3``).
 
 from __future__ import annotations
 
-import os
+import builtins
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -31,6 +31,7 @@ import sympy
 from sympy.printing.numpy import NumPyPrinter
 
 from .primitives import sigmoid
+from .threads import workers
 
 __all__ = ["lambdify", "make_numeric", "sigmoid_pair", "tanh_sech2"]
 
@@ -197,11 +198,11 @@ def _prime_allocator() -> None:
 
 
 def _pool():
-    workers = min(os.cpu_count() or 1, 8)
-    if workers < 2:
+    count = workers()
+    if count < 2:
         return None
     if not _POOL:
-        _POOL.append(ThreadPoolExecutor(workers, thread_name_prefix="symgrad-kernel"))
+        _POOL.append(ThreadPoolExecutor(count, thread_name_prefix="symgrad-kernel"))
     return _POOL[0]
 
 
@@ -228,12 +229,19 @@ def lambdify(args, exprs, cse: bool = False):
     """
     from scipy import special
 
+    # A cell's own name that is also a name of the generated code's namespace
+    # (a parameter called "expit", "maximum" or "e") would shadow it there: such
+    # names are prefixed. Others are kept, so SymPy orders sums and products
+    # (and so rounds them) exactly as it always has.
+    taken = {"expit", *dir(np), *dir(builtins)}
+    rename = {a: sympy.Symbol(f"arg_{a.name}", real=True) for a in args if a.name in taken}
+    positional = [rename.get(a, a) for a in args]
     expit = sympy.Function("expit")
     if isinstance(exprs, (list, tuple)):
-        exprs = [e.replace(sigmoid, expit) for e in exprs]
+        exprs = [e.xreplace(rename).replace(sigmoid, expit) for e in exprs]
     else:
-        exprs = exprs.replace(sigmoid, expit)
-    return sympy.lambdify(args, exprs, modules=[{"expit": special.expit}, "numpy"], cse=cse)
+        exprs = exprs.xreplace(rename).replace(sigmoid, expit)
+    return sympy.lambdify(positional, exprs, modules=[{"expit": special.expit}, "numpy"], cse=cse)
 
 
 class _Lowering:

@@ -29,6 +29,7 @@ __all__ = [
     "MPMATH",
     "NUMPY",
     "PRIMITIVES",
+    "DomainError",
     "Primitive",
     "complement_pairs",
     "evaluate",
@@ -382,12 +383,23 @@ class _Backend:
     def heaviside(self, x, at_zero):
         raise NotImplementedError
 
+    def sign(self, x):
+        raise TypeError(f"no {self.name} arithmetic for sign")
+
     def call(self, primitive, x):
         raise NotImplementedError
 
 
+class DomainError(ValueError):
+    """An expression evaluated outside its domain: log of a number <= 0, the
+    square root of a negative number, a division by zero, the derivative of
+    abs at 0. The message names the operation and the value."""
+
+
 class _Mpmath(_Backend):
-    """mpmath at the working precision (``mpmath.workdps``)."""
+    """mpmath at the working precision (``mpmath.workdps``); outside a
+    function's real domain it raises :class:`DomainError`, never a complex
+    number or a division by zero."""
 
     name = "mpmath"
 
@@ -403,13 +415,24 @@ class _Mpmath(_Backend):
         return mpmath.fprod(values)
 
     def power(self, base, exponent, evaluated_exponent):
+        if base == 0 and exponent.is_negative:
+            raise DomainError(f"division by zero (0 to the power {exponent})")
+        if base < 0 and not exponent.is_Integer:
+            raise DomainError(f"{_show(base)} to the power {exponent} is not a real number")
         return base**evaluated_exponent
 
     def heaviside(self, x, at_zero):
         at_zero = mpmath.mpf(0.5) if at_zero is None else at_zero
         return mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else at_zero)
 
+    def sign(self, x):
+        if x == 0:
+            raise DomainError("abs is not differentiable at 0 (its derivative there is undefined)")
+        return mpmath.sign(x)
+
     def call(self, primitive, x):
+        if primitive.name == "log" and x <= 0:
+            raise DomainError(f"log of {_show(x)} is not a real number")
         return primitive.mpmath(x)
 
 
@@ -483,8 +506,16 @@ class _NumPy(_Backend):
     def heaviside(self, x, at_zero):
         return _np().heaviside(x, 0.5 if at_zero is None else float(at_zero))
 
+    def sign(self, x):
+        return _np().sign(x)
+
     def call(self, primitive, x):
         return primitive.numpy(x)
+
+
+def _show(x) -> str:
+    """A number for a message: a few digits are enough to recognise it."""
+    return mpmath.nstr(x, 6)
 
 
 MPMATH = _Mpmath()
@@ -547,6 +578,8 @@ def evaluate(expr, env: dict, backend: _Backend = MPMATH, memo: dict | None = No
         elif isinstance(e, sympy.Heaviside):
             x = walk(e.args[0])
             value = backend.heaviside(x, walk(e.args[1]) if len(e.args) > 1 else None)
+        elif isinstance(e, sympy.sign):  # the derivative of abs
+            value = backend.sign(walk(e.args[0]))
         else:
             p = primitive_of(e)
             if p is None:

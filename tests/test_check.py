@@ -373,3 +373,18 @@ def test_bad_arguments_raise_value_errors_naming_the_choices():
         compare_derivatives("gru", samples=0)
     with pytest.raises(ValueError, match="unknown init 'he'"):
         compare_derivatives("gru", init="he")
+
+
+def test_points_outside_the_cells_domain_are_left_out_not_failed(tmp_path):
+    # log(1 + U h^2) is undefined where U h^2 <= -1: those seeded points (and
+    # those whose difference steps reach there) are counted, not judged.
+    from symgrad.cellfile import loads_cell
+
+    cell = loads_cell(
+        'name = "logs"\ninputs = ["x"]\nparameters = ["U"]\nstate = ["h"]\n[equations]\n'
+        'h = "log(1 + U*h_prev**2) + sqrt(abs(x)) + relu(x)*h_prev"\n'
+    )
+    report = compare_derivatives(cell, samples=64, seed=1)
+    assert report.passed
+    assert all(0 < c.excluded < 64 for c in report.comparisons)
+    assert "outside its domain" in report.comparisons[0].tolerance_reason

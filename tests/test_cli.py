@@ -10,8 +10,9 @@ import pytest
 import sympy
 
 import symgrad
+from symgrad.arguments import parse_point
 from symgrad.cells import BUILTIN
-from symgrad.cli import main, parse_point
+from symgrad.cli import main
 from tests.latex import compile_latex, needs_pdflatex
 
 # An exponential in printed math: exp(...), \exp, e^{...}. ("expand" is prose.)
@@ -223,3 +224,39 @@ def test_run_reports_in_latex_compile(tmp_path, argv):
     code, out = run(*argv, "--format", "latex")
     assert code == 0 and "\\begin{tabular}" in out
     compile_latex(tmp_path, "doc.tex", latex_document(out))
+
+
+# ---------------------------------------------------------------- evaluation outside a domain
+
+DOMAIN_CELL = """\
+name = "domains"
+inputs = ["x"]
+parameters = ["U"]
+state = ["h"]
+[equations]
+h = "log(1 + U*h_prev**2) + tanh(abs(U*h_prev) + 1/x) + sqrt(1 + U*x)"
+"""
+
+
+@pytest.mark.parametrize(
+    ("at", "message"),
+    [
+        ("x=0.25,U=-2,h_prev=1", r"log of -1\.0 is not a real number"),
+        ("x=1,U=1,h_prev=0", r"abs is not differentiable at 0"),
+        ("x=0,U=1,h_prev=1", r"division by zero"),
+        ("x=1,U=-3,h_prev=0.1", r"-2\.0 to the power 1/2 is not a real number"),
+    ],
+)
+def test_at_outside_a_domain_is_one_line_naming_it(at, message, tmp_path, capsys):
+    path = tmp_path / "domains.toml"
+    path.write_text(DOMAIN_CELL)
+    code, out, err = run_error(capsys, "derive", "--cell-file", str(path), "--at", at)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and re.search(message, err), err
+
+
+def test_a_cell_with_domains_still_checks_itself(tmp_path):
+    from symgrad.cellfile import loads_cell
+    from symgrad.derive import derive
+
+    assert derive(loads_cell(DOMAIN_CELL)).check.passed

@@ -1,4 +1,4 @@
-"""symgrad.flow: the accumulated product against independent oracles.
+"""symgrad.trajectory and symgrad.flow: the accumulated product against independent oracles.
 
 Oracles: the derivative of the unrolled SymPy expression (sigmoid written
 through exp, relu as Max, differentiated by a small dual-number evaluator of
@@ -18,34 +18,18 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import ORDINARY, point
+from tolerances import FD64_STEP, FD64_TOLERANCE, FD_RELATIVE, PRODUCT_TOLERANCE
 
-from symgrad import flow
+from symgrad import trajectory
+from symgrad.bounds import compute_bound
 from symgrad.cells import BUILTIN, get_cell, make_cell, prev_name
 from symgrad.derive import derive
-from symgrad.flow import (
-    FlowError,
-    VectorProgram,
-    classical_form,
-    draw_vector_params,
-    log_steps,
-    run_flow,
-    state_jacobian_product,
-)
+from symgrad.flow import FlowError, classical_form, log_steps, run_flow
 from symgrad.numeric import make_numeric
-from symgrad.primitives import relu, sigmoid
+from symgrad.primitives import PRIMITIVES, relu, sigmoid
+from symgrad.sampling import draw_vector_params, sample
+from symgrad.trajectory import VectorProgram, state_jacobian_product
 
-#: float64 product of T <= 50 Jacobians against a 40-digit oracle: each step
-#: rounds a few times (~1e-16 relative), the norm of d s_T/d s_0 is the scale.
-PRODUCT_TOLERANCE = 1e-11
-#: Central differences in float64 with h = 1e-6: truncation ~h^2 |f'''| ~ 1e-12,
-#: rounding ~eps/h ~ 1e-10, for entries of order one.
-FD64_TOLERANCE = 1e-7
-FD64_STEP = 1e-6
-#: Central differences at D digits with h = 10^(-D/3): rounding 10^-D/h and
-#: truncation h^2 (times derivatives of the gradient's own size 10^m) are both
-#: ~10^(-2D/3); D = 30 + 2 (13 - m) keeps them below 10^(m - 13). A 50-step
-#: gradient may be as small as 10^-90, so D is chosen per sample from m.
-FD_RELATIVE = 13
 #: How far a planted error of one part in a million must push the mismatch.
 PLANTED = 1e-6
 
@@ -178,7 +162,7 @@ def test_unrolled_oracle_catches_a_planted_error(monkeypatch):
     params, inputs, arrays, series = _random_case(cell, 3, random.Random(3))
     oracle = unrolled_jacobian(cell, params, inputs)
     assert _mismatch(_product(cell, arrays, series), oracle) < PRODUCT_TOLERANCE
-    program = flow._scalar_program(cell)
+    program = trajectory.scalar_program(cell)
     kernel = program.kernel
 
     def planted(*args):
@@ -231,7 +215,7 @@ def test_product_equals_finite_differences_over_50_steps(name):
     cell = get_cell(name)
     steps, samples = 50, 3
     rng = np.random.default_rng(50)
-    arrays = flow.sample(cell, cell.params, samples, rng)
+    arrays = sample(cell, cell.params, samples, rng)
     series = {x: rng.standard_normal((steps, samples)) for x in cell.inputs}
     ours = _product(cell, arrays, series)
     run = _mp_forward(cell)
@@ -440,7 +424,7 @@ def test_vector_program_at_n1_is_the_scalar_jacobian(name):
 def test_vector_product_over_steps_matches_scalar_engine_at_n1():
     cell = get_cell("lstm")
     rng = np.random.default_rng(5)
-    scalar = flow.sample(cell, cell.params, 6, rng)
+    scalar = sample(cell, cell.params, 6, rng)
     series = {"x": rng.standard_normal((40, 6))}
     ls1, d1 = state_jacobian_product(cell, scalar, series)
     vector = {
@@ -554,6 +538,28 @@ def test_classical_form():
     assert classical_form(logistic) == ("U", 0.25)
 
 
+def _one_state_cell(rhs):
+    return make_cell(
+        "one", "one state", "x", "W U b", ["h"], [("h", None, rhs, None)], ("h", "h_prev")
+    )
+
+
+def test_classical_form_reads_the_primitives_table():
+    # gamma is the primitive's slope supremum wherever it is finite: |abs'| = 1
+    # almost everywhere; exp's slope is unbounded, so no condition.
+    assert classical_form(_one_state_cell("abs(W*x + U*h_prev + b)")) == ("U", 1.0)
+    assert classical_form(_one_state_cell("softplus(W*x + U*h_prev + b)")) == ("U", 1.0)
+    assert classical_form(_one_state_cell("exp(W*x + U*h_prev + b)")) is None
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+def test_slope_suprema_lie_in_the_certified_bounds(name):
+    # The table's gamma against `symgrad bound sigmoid-slope` / `tanh-slope`:
+    # an interval enclosure of sup |f'(u)| over u in R, a proof, not a sample.
+    lo, hi = compute_bound(f"{name}-slope").interval
+    assert lo <= PRIMITIVES[name].slope_sup <= hi
+
+
 def test_orthogonal_draws_are_orthogonal():
     params = draw_vector_params(get_cell("rnn"), 5, 4, np.random.default_rng(0), init="orthogonal")
     u = params["U"]
@@ -573,7 +579,7 @@ def test_a_shorter_run_is_a_prefix_of_a_longer_one():
 
 def test_chunking_does_not_change_the_result(monkeypatch):
     whole = run_flow("lstm", steps=200, samples=30, seed=9)
-    monkeypatch.setattr(flow, "CHUNK_ELEMENTS", 7 * 30)  # chunks of 7 steps
+    monkeypatch.setattr(trajectory, "CHUNK_ELEMENTS", 7 * 30)  # chunks of 7 steps
     chunked = run_flow("lstm", steps=200, samples=30, seed=9)
     assert chunked.lyapunov == pytest.approx(whole.lyapunov, abs=1e-12)
     assert chunked.vanish_step == whole.vanish_step

@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 import pytest
 
 from symgrad import cli
+from symgrad.arguments import build_parser
 from symgrad.cells import BUILTIN
 from symgrad.defaults import INITS
 from symgrad.derive import derive
@@ -174,7 +175,7 @@ def test_compare_text_is_one_table():
 
 
 def test_init_choices_are_the_sampling_ones():
-    parser = cli.build_parser()
+    parser = build_parser()
     flow = parser._subparsers._group_actions[0].choices["flow"]
     (init,) = [a for a in flow._actions if a.dest == "init"]
     assert tuple(INITS) == tuple(init.choices)

@@ -53,3 +53,18 @@ RICHARDSON_POLY_ABS = 1e-11
 #: sigmoid_pair returns sigma(u) = 0 below u = -709, where the exact value is
 #: under sigma(-709) = 1.2e-308 (subnormal: its relative error means nothing).
 SIGMOID_FLUSH = 1.3e-308
+
+# ---------------------------------------------------------------- flow
+
+#: float64 product of T <= 50 Jacobians against a 40-digit oracle: each step
+#: rounds a few times (~1e-16 relative), the norm of d s_T/d s_0 is the scale.
+PRODUCT_TOLERANCE = 1e-11
+#: Central differences in float64 with h = 1e-6: truncation ~h^2 |f'''| ~ 1e-12,
+#: rounding ~eps/h ~ 1e-10, for entries of order one.
+FD64_TOLERANCE = 1e-7
+FD64_STEP = 1e-6
+#: Central differences at D digits with h = 10^(-D/3): rounding 10^-D/h and
+#: truncation h^2 (times derivatives of the gradient's own size 10^m) are both
+#: ~10^(-2D/3); D = 30 + 2 (13 - m) keeps them below 10^(m - 13). A 50-step
+#: gradient may be as small as 10^-90, so D is chosen per sample from m.
+FD_RELATIVE = 13

@@ -1,0 +1,216 @@
+"""``symgrad flow`` and ``symgrad compare``: their results as text, Markdown and JSON.
+
+The CLI's LaTeX is the Markdown converted (:func:`symgrad.text.markdown_to_latex`).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..flow import EXPLODE, LEVELS, VANISH, CompareRow, FlowResult
+from ..stats import CONFIDENCE
+from ..text import dumps, json_ready, table
+
+__all__ = ["format_compare", "format_flow"]
+
+
+def _number(x, digits=4) -> str:
+    if x is None:
+        return "-"
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.{digits}f}"
+
+
+def _percent(x) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def _lyapunov_text(r: FlowResult) -> str:
+    lo, hi = r.lyapunov_ci
+    if not math.isfinite(r.lyapunov):
+        return (
+            f"{r.lyapunov} (the gradient is exactly 0 in {_percent(r.zero_fraction)} of "
+            f"samples; median {_number(r.lyapunov_median)})"
+        )
+    return (
+        f"{_number(r.lyapunov)} per step ({100 * CONFIDENCE:g}% CI {_number(lo)} to "
+        f"{_number(hi)}; median {_number(r.lyapunov_median)})"
+    )
+
+
+def _ci_text(mean, ci) -> str:
+    if not math.isfinite(mean):
+        return "-"
+    return f"{_number(ci[0])} to {_number(ci[1])}"
+
+
+def _vanish_text(r: FlowResult) -> str:
+    if r.vanish_step is None:
+        return f"stays above {VANISH:g} for all {r.settings['steps']:,} steps"
+    return f"below {VANISH:g} from step {r.vanish_step:,}"
+
+
+def _settings_lines(settings) -> list[str]:
+    lines = [
+        f"{settings['steps']:,} steps, {settings['samples']:,} samples, hidden size "
+        f"{settings['dim']}, seed {settings['seed']}, init {settings['init']}",
+        f"distribution: {settings['distribution']}",
+        "|d s_t/d s_0|: Frobenius norm of the product of exact state Jacobians; "
+        "Lyapunov exponent: mean over samples of ln|d s_T/d s_0| / T "
+        f"({100 * CONFIDENCE:g}% Student-t interval)",
+    ]
+    if settings.get("fixed"):
+        lines.append("fixed: " + ", ".join(f"{k} = {v:g}" for k, v in settings["fixed"].items()))
+    return lines
+
+
+def format_flow(results: list[FlowResult], fmt: str = "text") -> str:
+    """``results`` (:class:`FlowResult` s of one run) as ``text``, ``markdown`` or ``json``."""
+    if fmt == "json":
+        settings = {k: v for k, v in results[0].settings.items()}
+        return dumps({"settings": json_ready(settings), "cells": [r.to_json() for r in results]})
+    md = fmt == "markdown"
+    levels = [f"{100 * q:g}%" if q != 0.5 else "median" for q in LEVELS]
+    out = ["# symgrad flow" if md else "symgrad flow", ""]
+    out += [("- " if md else "") + line for line in _settings_lines(results[0].settings)]
+    for r in results:
+        out += ["", (f"## {r.cell}" if md else r.cell) + f" (state {', '.join(r.state)})", ""]
+        bullet = "- " if md else "  "
+        out.append(f"{bullet}Lyapunov exponent: {_lyapunov_text(r)}")
+        out.append(
+            f"{bullet}median gradient {_vanish_text(r)}; at T: exploded (> {EXPLODE:g}) "
+            f"{_percent(r.explode_fraction)}, vanished (< {VANISH:g}) "
+            f"{_percent(r.vanish_fraction)}, exactly 0 {_percent(r.zero_fraction)}"
+        )
+        if r.nonfinite_fraction:
+            out.append(
+                f"{bullet}the state overflowed float64 in {_percent(r.nonfinite_fraction)} of "
+                "samples (the gradient stays defined there)"
+            )
+        spectral = r.one_step.get("spectral_norm")
+        if spectral:
+            out.append(
+                f"{bullet}one-step Jacobian, spectral norm over samples and checkpoint steps: "
+                f"median {_number(spectral[2], 3)}, 90% {_number(spectral[4], 3)}, "
+                f">= 1 in {_percent(r.one_step.get('fraction_at_least_1'))}"
+            )
+        if r.classical:
+            c = r.classical
+            out.append(
+                f"{bullet}classical sufficient condition {c['condition']}: holds in "
+                f"{_percent(c['fraction_condition_holds'])} of samples (median sigma_max = "
+                f"{_number(c['sigma_max_quantiles'][2], 3)}); vanished with it "
+                f"{_percent(c['fraction_vanished_given_condition'])}, without it "
+                f"{_percent(c['fraction_vanished_without_condition'])}; bound "
+                f"|d s_T/d s_0| <= sqrt(n) (gamma sigma_max)^T holds in "
+                f"{_percent(c['bound_holds_fraction'])}"
+            )
+        out.append("")
+        header = ["t", *levels]
+        rows = [
+            [f"{t:,}", *(_number(v, 2) for v in q)]
+            for t, q in zip(r.checkpoints, r.quantiles, strict=True)
+        ]
+        out.append(("" if md else "  ") + "log10 |d s_t/d s_0| over samples:")
+        out += ([""] if md else []) + [
+            ("" if md else "  ") + line for line in table(header, rows, md)
+        ]
+        if r.article is not None:
+            a = r.article
+            convention = ", ".join(f"{k} = {v}" for k, v in a.convention.items())
+            out += [
+                "",
+                ("" if md else "  ")
+                + f"the article's product of one-step {a.derivative} ({convention}) against "
+                f"the exact entry of d s_t/d s_0, log10 over samples:",
+            ]
+            header = ["t", "article median", "exact median", "gap 10%", "gap median", "gap 90%"]
+            mid = LEVELS.index(0.5)
+            rows = [
+                [
+                    f"{t:,}",
+                    _number(p[mid], 2),
+                    _number(e[mid], 2),
+                    _number(g[0], 2),
+                    _number(g[mid], 2),
+                    _number(g[-1], 2),
+                ]
+                for t, p, e, g in zip(r.checkpoints, a.article, a.exact, a.gap, strict=True)
+            ]
+            out += ([""] if md else []) + [
+                ("" if md else "  ") + line for line in table(header, rows, md)
+            ]
+            out.append(
+                ("" if md else "  ")
+                + f"Lyapunov exponent of the article's product {_number(a.lyapunov_article)}, "
+                f"of the exact entry {_number(a.lyapunov_exact)} per step"
+            )
+    out += ["", "## Summary" if md else "summary", ""]
+    header = ["cell", "Lyapunov per step", f"{100 * CONFIDENCE:g}% CI", "vanish step", "exploded"]
+    rows = [
+        [
+            r.cell,
+            _number(r.lyapunov),
+            _ci_text(r.lyapunov, r.lyapunov_ci),
+            "-" if r.vanish_step is None else f"{r.vanish_step:,}",
+            _percent(r.explode_fraction),
+        ]
+        for r in results
+    ]
+    out += [("" if md else "  ") + line for line in table(header, rows, md)]
+    return "\n".join(out) + "\n"
+
+
+def format_compare(rows: list[CompareRow], fmt: str = "text") -> str:
+    """``rows`` (:class:`CompareRow` s) as one table in ``text``, ``markdown`` or ``json``."""
+    first = rows[0]
+    if fmt == "json":
+        return dumps(
+            {
+                "settings": json_ready(first.flow.settings),
+                "one_step_distribution": first.one_step["distribution"],
+                "cells": [row.to_json() for row in rows],
+            }
+        )
+    md = fmt == "markdown"
+    s = first.flow.settings
+    out = ["# symgrad compare" if md else "symgrad compare", ""]
+    lead = "- " if md else ""
+    out += [
+        f"{lead}one-step derivative: Monte Carlo over {s['samples']:,} samples of "
+        f"{first.one_step['distribution']}",
+        f"{lead}Lyapunov exponent: {s['steps']:,} steps; {s['distribution']}",
+        f"{lead}seed {s['seed']}",
+        "",
+    ]
+    header = [
+        "cell",
+        "derivative",
+        "dominant",
+        "minor terms' gates",
+        "median [10%, 90%]",
+        "sd",
+        "P(|D| > 1)",
+        "Lyapunov per step",
+        f"{100 * CONFIDENCE:g}% CI",
+    ]
+    body = []
+    for row in rows:
+        o, f = row.one_step, row.flow
+        dominant = f"${row.dominant['latex']}$" if md else row.dominant["text"]
+        body.append(
+            [
+                row.cell,
+                row.derivative,
+                dominant,
+                ", ".join(map(str, row.minor_gates)) or "none",
+                f"{o['median']:.3f} [{o['q10']:.3f}, {o['q90']:.3f}]",
+                f"{o['sd']:.3f}",
+                _percent(o["fraction_above_1"]),
+                _number(f.lyapunov),
+                _ci_text(f.lyapunov, f.lyapunov_ci),
+            ]
+        )
+    out += table(header, body, md)
+    return "\n".join(out) + "\n"
