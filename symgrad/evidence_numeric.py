@@ -630,7 +630,8 @@ def _vanish_text(r) -> str:
     "normal interval on the mean log growth",
 )
 def long_horizon_monte_carlo(rec, given, ctx):
-    from .flow import flow_distribution, run_flow
+    from .flow import run_flow
+    from .sampling import describe
 
     s = ctx.settings
 
@@ -661,17 +662,16 @@ def long_horizon_monte_carlo(rec, given, ctx):
         )
         if r.article is not None:
             a = r.article
-            d = derive(name)
             rec.note(
                 f"`{name}`: the article's product of one-step "
-                f"${_derivative_tex(name, d.target, d.source)}$ decays at "
+                f"${_derivative_tex(name, a.target, a.source)}$ decays at "
                 f"{_fmt(a.lyapunov_article, 3)} per step, the exact entry at "
                 f"{_fmt(a.lyapunov_exact, 3)}"
             )
         rates.append((name, r.lyapunov, r.vanish_step))
     rec.note(
         f"{ctx.flow_samples} trajectories of {ctx.steps} steps per cell, seed {s.seed}; "
-        f"{flow_distribution(s.init, s.forget_bias, 1)}; the exact product of state "
+        f"{describe(s.init, s.forget_bias, dim=1)}; the exact product of state "
         "Jacobians, in log space"
     )
     for bias in given["lstm_forget_biases"]:
