@@ -119,10 +119,6 @@ class EvidenceFunction:
     method: str
     body: Callable
 
-    @property
-    def name(self) -> str:
-        return self.body.__name__
-
     def __call__(self, claim, ctx: Context) -> Evidence:
         record = Record()
         start = time.perf_counter()
