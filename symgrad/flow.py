@@ -269,15 +269,6 @@ def run_flow(
     return _result(cell, engine, stream, settings, time.perf_counter() - start)
 
 
-def flow_distribution(init: str, forget_bias: float | None, dim: int) -> str:
-    """:func:`symgrad.sampling.describe` of a trajectory (``dim=dim``).
-
-    Kept only for :mod:`symgrad.claims`, which calls it until it is restructured
-    (issue 11); new code calls ``describe(init, forget_bias, dim=dim)``.
-    """
-    return describe(init, forget_bias, dim=dim)
-
-
 def log_steps(steps: int) -> tuple[int, ...]:
     """Checkpoints 1, 2, 5, 10, 20, 50, ... below ``steps``, and ``steps`` itself."""
     out, scale = [], 1
