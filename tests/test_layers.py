@@ -17,6 +17,8 @@ LAYERS = (
     "threads",
     "text",
     "texfonts",
+    "texparse",
+    "texlayout",
     "texwidth",
     "primitives",
     "expr",
