@@ -26,6 +26,7 @@ __all__ = [
     "parse_assignments",
     "parse_number",
     "parse_point",
+    "typed_point",
 ]
 
 
@@ -47,6 +48,14 @@ def _add_format(parser, default):
         choices=FORMATS,
         default=default,
         help=f"output format (default: {default})",
+    )
+
+
+def _add_standalone(parser) -> None:
+    parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="with --format latex: a complete, titled document that compiles with pdflatex",
     )
 
 
@@ -83,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print a cell's equations and conventions.",
     )
     add_cell_arguments(p)
+    _add_standalone(p)
     _add_format(p, "latex")
 
     p = sub.add_parser(
@@ -127,11 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         "lstm) beside the article's product of K one-step derivatives, and the paths the "
         "product leaves out (K from 1 to 8; --at takes x_1..x_K for one input per step)",
     )
-    p.add_argument(
-        "--standalone",
-        action="store_true",
-        help="with --format latex: a complete document that compiles with pdflatex",
-    )
+    _add_standalone(p)
     _add_format(p, "latex")
 
     p = sub.add_parser(
@@ -482,6 +488,11 @@ def parse_assignments(items, flag: str, prefix: str = "symgrad") -> dict:
     malformed item, a name given twice or a value that is not a number is a
     :class:`UsageError` naming ``flag``.
     """
+    return {name: q for name, (q, _) in _assignments(items, flag, prefix).items()}
+
+
+def _assignments(items, flag: str, prefix: str) -> dict:
+    """name -> (exact Fraction, the value as typed)."""
     assigned = {}
     for item in items:
         for part in item.split(","):
@@ -493,7 +504,7 @@ def parse_assignments(items, flag: str, prefix: str = "symgrad") -> dict:
                 raise UsageError(f"{prefix}: {flag} expects NAME=VALUE, got {part!r}")
             if name in assigned:
                 raise UsageError(f"{prefix}: {flag} gives {name} twice")
-            assigned[name] = parse_number(f"{flag} {name}", value)
+            assigned[name] = (parse_number(f"{flag} {name}", value), value)
     return assigned
 
 
@@ -505,6 +516,12 @@ def parse_point(items) -> dict:
         name: sympy.Rational(q.numerator, q.denominator)
         for name, q in parse_assignments(items, "--at").items()
     }
+
+
+def typed_point(items) -> dict:
+    """``derive --at``: every value as the user typed it (``0.5`` stays
+    ``0.5``, not 1/2), for printing."""
+    return {name: text for name, (_, text) in _assignments(items, "--at", "symgrad").items()}
 
 
 def parse_number(what: str, value: str) -> fractions.Fraction:
@@ -540,6 +557,8 @@ def check_values(args) -> None:
         value = getattr(args, flag, None)
         if isinstance(value, str) and not value.strip():
             raise UsageError(f"{command}: --{flag.replace('_', '-')} needs a value, not ''")
+    if getattr(args, "standalone", False) and args.format != "latex":
+        raise UsageError(f"{command}: --standalone needs --format latex")
     if args.command == "derive" and args.wrt == "state" and args.of is not None:
         raise UsageError(
             f"{command}: --of names one value; --wrt state derives every state (drop one)"

@@ -22,6 +22,7 @@ from .arguments import (
     parse_assignments,
     parse_number,
     parse_point,
+    typed_point,
 )
 
 __all__ = ["main"]
@@ -40,76 +41,64 @@ def cmd_list(args, out) -> int:
 
 
 def cmd_show(args, out) -> int:
-    from .render import cell_document, cell_json, dumps, render
+    from .documents import cell_document, cell_json
+    from .render import dumps, render
 
     cell = get_cell_arg(args)
     if args.format == "json":
         out.write(dumps(cell_json(cell)))
     else:
-        out.write(render(cell_document(cell), args.format, cell))
+        out.write(render(cell_document(cell), args.format, cell, standalone=args.standalone))
     return 0
 
 
 def cmd_derive(args, out) -> int:
     from .derive import StateJacobian, derive
-    from .render import (
+    from .documents import (
         derivation_document,
         derivation_json,
-        dumps,
         jacobian_document,
-        render,
+        jacobian_json,
     )
+    from .primitives import DomainError
+    from .render import dumps, render
 
     cell = get_cell_arg(args)
-    if args.standalone and args.format != "latex":
-        raise UsageError("symgrad derive: --standalone needs --format latex")
     if args.steps is not None:
         return _derive_steps(args, cell, out)
     try:
         result = derive(cell, wrt=args.wrt, of=args.of)
     except ValueError as err:
         raise UsageError(f"symgrad derive: {err}") from None
-    if isinstance(result, StateJacobian):
-        if args.at:
-            raise UsageError("symgrad derive: --at is not supported with --wrt state")
-        entries = [d for row in result.entries for d in row]
-        ranges = entries[0].ranges
-        if args.format == "json":
-            out.write(
-                dumps(
-                    {
-                        "cell": cell.name,
-                        "wrt": "state",
-                        "state": list(cell.state),
-                        "entries": [[derivation_json(d) for d in row] for row in result.entries],
-                        "check": {"method": result.check.method, "passed": result.check.passed},
-                    }
-                )
-            )
-        else:
-            out.write(render(jacobian_document(result), args.format, cell, ranges, args.standalone))
-        return _check_status(result.check)
-    values = None
+    values, typed = None, None
     if args.at:
-        point = parse_point(args.at)
+        point, typed = parse_point(args.at), typed_point(args.at)
         try:
-            total, per_term = result.evaluate(point)
-        except ValueError as err:
+            values = (*result.evaluate(point), point)
+        except (ValueError, DomainError) as err:
             raise UsageError(f"symgrad derive --at: {err}") from None
-        values = (total, per_term, point)
+    if isinstance(result, StateJacobian):
+        if args.format == "json":
+            out.write(dumps(jacobian_json(result, values)))
+        else:
+            blocks = jacobian_document(result, result.article, values, typed)
+            ranges = result.entries[0][0].ranges
+            out.write(render(blocks, args.format, cell, ranges, args.standalone))
+        return _check_status(result.check)
     if args.format == "json":
         out.write(dumps(derivation_json(result, values)))
     else:
-        blocks = derivation_document(result, values)
+        blocks = derivation_document(result, values, typed=typed)
         out.write(render(blocks, args.format, cell, result.ranges, args.standalone))
     return _check_status(result.check)
 
 
 def _derive_steps(args, cell, out) -> int:
     """``derive --steps K``: the exact K-step derivative beside the article's product."""
+    from .documents import multistep_document, multistep_json
     from .multistep import derive_steps
     from .primitives import DomainError
-    from .render import dumps, multistep_document, multistep_json, render
+    from .render import dumps, render
 
     if args.wrt is not None or args.of is not None:
         raise UsageError(
@@ -126,7 +115,8 @@ def _derive_steps(args, cell, out) -> int:
     if args.format == "json":
         out.write(dumps(multistep_json(ms, values)))
     else:
-        blocks = multistep_document(ms, values)
+        typed = typed_point(args.at) if args.at else None
+        blocks = multistep_document(ms, values, typed)
         out.write(render(blocks, args.format, cell, ms.ranges, args.standalone, ms.names))
     return _check_status(ms.check)
 

@@ -26,6 +26,7 @@ LAYERS = (
     "cellfile",
     "ranges",
     "render",
+    "documents",
     "numeric",
     "derive",
     "multistep",
