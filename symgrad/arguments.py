@@ -153,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "examples:\n  symgrad bound\n  symgrad bound lstm-saturation\n"
             "  symgrad bound rnn-tanh --param a=2 --param h=0.5 --format json\n"
-            "  symgrad bound lstm-saturation --below 0.44     (refused: exit 1)"
+            "  symgrad bound lstm-saturation --below 0.44     (refused: exit 1)\n"
+            "  symgrad bound lstm-saturation --plot saturation.svg"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -176,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="WIDTH",
         default=f"{defaults.BOUND_TOLERANCE:g}",
         help=f"largest width of the certified interval (default: {defaults.BOUND_TOLERANCE:g})",
+    )
+    p.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="also draw the function, its certified supremum (a band) and the claimed bound "
+        "(a line) to FILE.png or FILE.svg (needs matplotlib: pip install 'symgrad[plot]')",
     )
     _add_format(p, "text")
 

@@ -215,12 +215,21 @@ def cmd_bound(args, out) -> int:
     params = parse_assignments(args.param, "--param", "symgrad bound")
     below = None if args.below is None else parse_number("--below", args.below)
     tolerance = parse_number("--tolerance", args.tolerance)
+    if args.plot:
+        _check_plot_target(args.plot, "bound")
     try:
         check_params(args.name, params)
         result = compute_bound(args.name, below=below, tolerance=tolerance, **params)
     except BoundError as err:
         raise UsageError(f"symgrad bound: {err}") from None
     out.write(format_result(result, args.format))
+    if args.plot:
+        from .plot import plot_bound
+
+        try:
+            plot_bound(result, args.plot)
+        except OSError as err:
+            raise UsageError(f"symgrad bound --plot: cannot write {args.plot}: {err}") from None
     return 0 if result.passed else 1
 
 
@@ -386,18 +395,22 @@ def _check_forget_bias(args, cells) -> None:
         )
 
 
-def _check_plot_target(path) -> None:
+def _check_plot_target(path, command: str = "flow") -> None:
+    """A --plot FILE that can be written, before the work: .png or .svg, in an
+    existing directory, with matplotlib installed; else one line, exit 2."""
     import importlib.util
     from pathlib import Path
 
     target = Path(path)
     if target.suffix.lower() not in (".png", ".svg"):
-        raise UsageError(f"symgrad flow --plot: {path!r} must end in .png or .svg")
+        raise UsageError(f"symgrad {command} --plot: {path!r} must end in .png or .svg")
     if not target.parent.is_dir():
-        raise UsageError(f"symgrad flow --plot: directory {str(target.parent)!r} does not exist")
+        raise UsageError(
+            f"symgrad {command} --plot: directory {str(target.parent)!r} does not exist"
+        )
     if importlib.util.find_spec("matplotlib") is None:
         raise UsageError(
-            "symgrad flow --plot needs matplotlib, which is not installed: "
+            f"symgrad {command} --plot needs matplotlib, which is not installed: "
             "pip install 'symgrad[plot]'"
         )
 
