@@ -91,7 +91,13 @@ def plot_flow(results, path) -> list[str]:
         line.set_gid(f"median-{r.cell}")
         if zeros:
             (marks,) = axes.plot(
-                zeros, [floor] * len(zeros), linestyle="", marker="v", color=colour, markersize=4
+                zeros,
+                [floor] * len(zeros),
+                linestyle="",
+                marker="v",
+                color=colour,
+                markersize=4,
+                markevery=max(1, len(zeros) // 40),
             )
             marks.set_gid(f"zero-{r.cell}")
     settings = results[0].settings

@@ -315,6 +315,7 @@ class LatexMath(_Printing, LatexPrinter):
         super().__init__({"symbol_names": symbols, "order": "none"})
         self._setup(cell, ranges)
         self.inline = inline
+        self.frac = r"\frac"
 
     def _paren(self, text: str) -> str:
         return rf"\left({text}\right)"
@@ -358,9 +359,14 @@ class LatexMath(_Printing, LatexPrinter):
             d = r"\partial " if isinstance(it, D) else "d "
             if self.inline:
                 return rf"{d}{lat[it.num]}/{d}{lat[it.den]}"
-            return rf"\frac{{{d}{lat[it.num]}}}{{{d}{lat[it.den]}}}"
+            return rf"{self.frac}{{{d}{lat[it.num]}}}{{{d}{lat[it.den]}}}"
         if isinstance(it, Matrix):
-            rows = (" & ".join(self.item(x) for x in row) for row in it.rows)
+            # A matrix's entries are set in text style: derivatives at display size.
+            self.frac = r"\dfrac"
+            try:
+                rows = [" & ".join(self.item(x) for x in row) for row in it.rows]
+            finally:
+                self.frac = r"\frac"
             return r"\begin{pmatrix} " + r" \\ ".join(rows) + r" \end{pmatrix}"
         return _item(self, it)
 

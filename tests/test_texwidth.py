@@ -37,7 +37,7 @@ from symgrad.texwidth import (
     text_width,
     top_level_terms,
 )
-from tests.latex import compile_latex, needs_pdflatex
+from tests.latex import ARTICLE, compile_latex, needs_pdflatex, overfull
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,7 +59,6 @@ OVERFULL_PT = 1.0
 
 CELLS = ("rnn", "rnn-relu", "lstm", "gru", "gru-merged", "gru-late-reset", "gru-torch")
 ALIGN = re.compile(r"\\begin\{align\*\}\n(.*?)\n\\end\{align\*\}", re.S)
-ARTICLE = "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n"
 
 
 def derive(*argv) -> str:
@@ -211,12 +210,6 @@ def tex_widths(tmp_path: Path, formulas: list[tuple[str, bool]]) -> tuple[list[f
     assert sorted(found) == list(range(len(formulas))), "a measurement is missing from the log"
     textwidth = float(re.search(r"TEXTWIDTH ([\d.]+)pt", log).group(1))
     return [found[k] for k in range(len(formulas))], textwidth
-
-
-def overfull(log: str) -> list[tuple[float, int]]:
-    """(amount in pt, source line) of every Overfull \\hbox in a pdflatex log."""
-    pattern = r"Overfull \\hbox \(([\d.]+)pt too wide\) (?:in alignment |detected )at lines? (\d+)"
-    return [(float(a), int(line)) for a, line in re.findall(pattern, log)]
 
 
 # ---------------------------------------------------------------- against TeX
