@@ -404,7 +404,7 @@ def _article_term(j, article) -> list[Block]:
             through.append(Prod((D(target, entry.source), e)))
     base = re.sub(r"_(?:t|\{t\})$", "", cell.latex[target])
     e_name = Name("e_{t-1}", "e_{t-1}")
-    product = Name(rf"\left[J_t e_{{t-1}}\right]_{{{base}}}", f"[J_t e_(t-1)]_{text_name(base)}")
+    product = Name(rf"\left[J_t e_{{t-1}}\right]_{{{base}}}", f"[J_t e_{{t-1}}]_{text_name(base)}")
     held = sorted({s.name for e in article.carry.values() for s in e.free_symbols} - {source})
     because = (
         Prose(" with ", _names_list(cell, held), " held fixed") if held else Prose(" as it stands")

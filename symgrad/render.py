@@ -216,7 +216,11 @@ def product_key(factor, cell: Cell, ranges: dict) -> tuple:
     base = factor.base if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0 else factor
     name, derived = _anchor(base)
     places = _places(cell)
-    return (factor_rank(base, ranges, cell), places.get(name, len(places)), derived)
+    n = len(places)
+    if name is not None and "@" in name:  # v@k, the value v of step t+k: later steps outer
+        value, _, k = name.partition("@")
+        return (factor_rank(base, ranges, cell), places.get(value, n) - n * (int(k) + 1), derived)
+    return (factor_rank(base, ranges, cell), places.get(name, n), derived)
 
 
 @functools.lru_cache(maxsize=64)
@@ -599,13 +603,15 @@ def _display_blocks(blocks, printer, fmt) -> str:
 
 def _text_blocks(blocks, printer) -> str:
     out = []
-    for b in blocks:
+    for k, b in enumerate(blocks):
         if b.kind == "title":
             title = _prose(b.content).text()
             out += [title, "=" * len(title)]
         elif b.kind == "heading":
             out.append("\n" + _prose(b.content).text())
         elif b.kind == "para":
+            if k and blocks[k - 1].kind == "para":
+                out.append("")  # a new paragraph
             out.append(_prose(b.content).text())
         else:
             for line in b.content:

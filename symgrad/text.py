@@ -82,11 +82,53 @@ def _fraction(match) -> str:
     return f"{num}/{den}"
 
 
+#: Greek letters by name, as Unicode (the ones _MACROS does not spell out).
+_GREEK = dict(
+    zip(
+        [
+            "alpha",
+            "beta",
+            "gamma",
+            "delta",
+            "epsilon",
+            "zeta",
+            "eta",
+            "iota",
+            "kappa",
+            "lambda",
+            "mu",
+            "nu",
+            "xi",
+            "pi",
+            "tau",
+            "upsilon",
+            "phi",
+            "chi",
+            "psi",
+            "omega",
+            "Gamma",
+            "Delta",
+            "Theta",
+            "Lambda",
+            "Xi",
+            "Pi",
+            "Sigma",
+            "Phi",
+            "Psi",
+            "Omega",
+        ],
+        "αβγδεζηικλμνξπτυφχψωΓΔΘΛΞΠΣΦΨΩ",
+        strict=True,
+    )
+)
+
+
 def plain(text: str) -> str:
     """Inline LaTeX (between ``$``) and Markdown code marks as Unicode text."""
     out = text.replace("`", "")
     for pattern, repl in _MACROS:
         out = re.sub(pattern, repl, out)
+    out = re.sub(r"\\([A-Za-z]+)(?![A-Za-z])\s?", lambda m: _GREEK.get(m.group(1), m.group(0)), out)
     for _ in range(3):  # nested up to three deep
         out = re.sub(r"\{\(([^{}]*?)\s*\)\}", r"(\1)", out)  # SymPy's \tanh{\left(x \right)}
         out = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", _fraction, out)
