@@ -74,8 +74,10 @@ def _m(cell: Cell, name: str) -> Math:
     return Math(cell.latex[name], text_name(cell.latex[name]))
 
 
-def _d(cell: Cell, num: str, den: str, names=None) -> Math:
-    return inline_math(D(num, den), cell, names=names)
+def _d(cell: Cell, num: str, den: str) -> Math:
+    """The partial derivative of value ``num`` in ``den``, inline: ∂c_t/∂c_{t-1}."""
+    a, b = cell.latex[num], cell.latex[den]
+    return Math(rf"\partial {a}/\partial {b}", f"∂{text_name(a)}/∂{text_name(b)}")
 
 
 def _names_list(cell: Cell, names) -> Prose:

@@ -13,6 +13,7 @@ uses. The standard library only.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 __all__ = ["BOLD_FAMILIES", "FAMILIES", "FONT_NAMES", "family_font", "font_metrics"]
 
@@ -39,7 +40,7 @@ FONT_NAMES = tuple(name for names in FAMILIES.values() for name in names)
 
 DATA = os.path.join("data", "texfonts.txt")
 
-_SECTIONS: dict[str, str] = {}
+_DATA: list[str] = []  # the table's text, read on first use
 _LOADED: dict[str, dict] = {}
 
 
@@ -52,16 +53,20 @@ def font_metrics(name: str) -> dict:
     ``extensible`` {code: (top, middle, bottom, repeat)}, all in pt. Read
     from the package data on first use; KeyError for a font not in it."""
     if name not in _LOADED:
-        if not _SECTIONS:
-            _SECTIONS.update(_sections(_read_data()))
-        _LOADED[name] = _parse(_SECTIONS[name])
+        _LOADED[name] = _parse(_section(name))
     return _LOADED[name]
 
 
 def family_font(fam: str, size: int) -> dict:
     """The metrics of family ``fam`` at ``size`` 0 (text), 1 (script) or 2
     (scriptscript)."""
-    return font_metrics(FAMILIES[fam][size])
+    font = _BY_FAMILY.get((fam, size))
+    if font is None:
+        font = _BY_FAMILY[fam, size] = font_metrics(FAMILIES[fam][size])
+    return font
+
+
+_BY_FAMILY: dict[tuple, dict] = {}
 
 
 def _read_data() -> str:
@@ -71,13 +76,18 @@ def _read_data() -> str:
     return __loader__.get_data(path).decode("ascii")
 
 
-def _sections(text: str) -> dict[str, str]:
-    """Font name -> its lines, split but not parsed."""
-    out = {}
-    for block in text.split("\n@")[1:]:
-        name, _, rest = block.partition(" ")
-        out[name] = rest
-    return out
+def _section(name: str) -> str:
+    """The lines of font ``name`` in the table, after its name; KeyError if
+    the table has no such font."""
+    if not _DATA:
+        _DATA.append(_read_data())
+    text = _DATA[0]
+    start = text.find(f"\n@{name} ")
+    if start < 0:
+        raise KeyError(name)
+    start += len(name) + 3
+    end = text.find("\n@", start)
+    return text[start : None if end < 0 else end]
 
 
 def _numbers(line: str, key: str, convert) -> list:
@@ -87,22 +97,46 @@ def _numbers(line: str, key: str, convert) -> list:
     return list(map(convert, rest.split()))
 
 
+class _Pairs(Mapping):
+    """A font's kerns or ligatures, {left: {right: value}}, read from its line
+    of the table on first use: most formulas never need a font's kerns."""
+
+    def __init__(self, line: str, key: str, convert):
+        self._line, self._key, self._convert = line, key, convert
+        self._table: dict | None = None
+
+    @property
+    def table(self) -> dict:
+        if self._table is None:
+            table: dict = {}
+            words = _numbers(self._line, self._key, str)
+            for left, right, value in zip(*[iter(words)] * 3, strict=True):
+                table.setdefault(int(left), {})[int(right)] = self._convert(value)
+            self._table = table
+        return self._table
+
+    def __getitem__(self, key):
+        return self.table[key]
+
+    def __iter__(self):
+        return iter(self.table)
+
+    def __len__(self):
+        return len(self.table)
+
+
 def _parse(section: str) -> dict:
     size, params, chars, kerns, ligatures, larger, extensible = section.split("\n")[:7]
     words = params.split()[1:]
     values = _numbers(chars, "chars", float)
-    pairs: dict[str, dict] = {"kerns": {}, "ligatures": {}}
-    for key, line, convert in (("kerns", kerns, float), ("ligatures", ligatures, int)):
-        table = pairs[key]
-        for left, right, value in zip(*[iter(line.split()[1:])] * 3, strict=True):
-            table.setdefault(int(left), {})[int(right)] = convert(value)
     nxt = _numbers(larger, "next", int)
     ext = _numbers(extensible, "extensible", int)
     return {
         "size": float(size),
         "params": {words[k]: float(words[k + 1]) for k in range(0, len(words), 2)},
         "chars": {int(c): (w, h, d, i) for c, w, h, d, i in zip(*[iter(values)] * 5, strict=True)},
-        **pairs,
+        "kerns": _Pairs(kerns, "kerns", float),
+        "ligatures": _Pairs(ligatures, "ligatures", int),
         "next": dict(zip(nxt[::2], nxt[1::2], strict=True)),
         "extensible": {c: (t, m, b, r) for c, t, m, b, r in zip(*[iter(ext)] * 5, strict=True)},
     }

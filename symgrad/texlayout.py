@@ -125,6 +125,7 @@ def _cramped(style: int) -> int:
 
 
 def symbol_params(style: int) -> dict:
+    """The parameters of the symbol font (cmsy, or cmbsy in \\boldsymbol) of ``style``."""
     return family_font("bsy" if style & BOLD else "sy", _size(style))["params"]
 
 

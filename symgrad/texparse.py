@@ -378,17 +378,11 @@ _TOKEN = re.compile(r"\\([A-Za-z]+)[ \t\n]*|\\(.)|([ \t\n]+)|(.)", re.S)
 
 def tokens(latex: str) -> list[tuple[str, str]]:
     """("cs", name), ("space", " ") or ("char", c) for each token of ``latex``."""
-    out = []
-    for m in _TOKEN.finditer(latex):
-        if m.group(1) is not None:
-            out.append(("cs", m.group(1)))
-        elif m.group(2) is not None:
-            out.append(("cs", m.group(2)))
-        elif m.group(3) is not None:
-            out.append(("space", " "))
-        else:
-            out.append(("char", m.group(4)))
-    return out
+    # findall gives "" for the groups that did not match: one empty test each.
+    return [
+        ("cs", word or symbol) if word or symbol else ("space", " ") if space else ("char", char)
+        for word, symbol, space, char in _TOKEN.findall(latex)
+    ]
 
 
 #: What amsmath's \extra@ takes for a closing delimiter after \cdots.

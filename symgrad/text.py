@@ -17,6 +17,7 @@ numbers spelled out (:func:`dumps`). The standard library only.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -220,11 +221,18 @@ class Math:
     ``\partial c_t/\partial c_{t-1}``), ``text`` its Unicode form (default:
     :func:`plain` of the LaTeX, ``∂c_t/∂c_{t-1}``)."""
 
-    __slots__ = ("latex", "text")
+    __slots__ = ("_text", "latex")
 
     def __init__(self, latex: str, text: str | None = None):
         self.latex = latex.strip()
-        self.text = plain(self.latex) if text is None else text
+        self._text = text
+
+    @property
+    def text(self) -> str:
+        # Made when asked for: LaTeX output never needs plain()'s patterns.
+        if self._text is None:
+            self._text = plain(self.latex)
+        return self._text
 
     def __eq__(self, other):
         return isinstance(other, Math) and (self.latex, self.text) == (other.latex, other.text)
@@ -393,8 +401,14 @@ def prose(text: str) -> Prose:
 
 # A name with a subscript: one letter (and digits), then _t, _hn, _{t-1}.
 _SUBSCRIPTED = r"[A-Za-z][0-9]*_(?:\{[^{}\s]*\}|[A-Za-z0-9]{1,3}(?![A-Za-z0-9]))"
-_ASCII_TOKEN = re.compile(
-    rf"""
+
+
+@functools.cache
+def _ascii_token() -> re.Pattern:
+    """The tokens of ASCII prose (compiled on first use: a verbose pattern
+    costs start-up time that derive's LaTeX does not need)."""
+    return re.compile(
+        rf"""
     (?P<deriv>(?<![\w.\\])d(?P<num>{_SUBSCRIPTED})/d(?P<den>{_SUBSCRIPTED}))
   | (?P<accent>(?<![\w.\\])(?P<mark>hat|tilde|bar)\ (?P<accented>{_SUBSCRIPTED}))
   | (?P<name>(?<![\w.\\]){_SUBSCRIPTED}(?![\w]))
@@ -407,8 +421,10 @@ _ASCII_TOKEN = re.compile(
   | (?P<space>\s+)
   | (?P<other>.)
     """,
-    re.X | re.S,
-)
+        re.X | re.S,
+    )
+
+
 #: Words that are functions when they stand in a formula.
 _FUNCTIONS = {
     "tanh": r"\tanh",
@@ -448,7 +464,7 @@ def ascii_prose(text: str, names: dict | None = None) -> Prose:
     braced (``b_hn`` -> ``b_{hn}``).
     """
     names = names or {}
-    tokens = [(m.lastgroup, m) for m in _ASCII_TOKEN.finditer(text)]
+    tokens = [(m.lastgroup, m) for m in _ascii_token().finditer(text)]
     pieces: list = []
     k = 0
     while k < len(tokens):
