@@ -254,6 +254,25 @@ def _bare_function(factor) -> bool:
 # ---------------------------------------------------------------- printers
 
 
+class _Ordering:
+    """A printer's products: in :func:`product_order`, or as written."""
+
+    def __init__(self, printer, cell: Cell, ranges):
+        self.printer = printer
+        self.cell = cell
+        self.ranges = ranges or {}
+
+    def ordered(self, expr):
+        """(number, factors) of the product ``expr``, in the order printed."""
+        if self.printer.as_written:
+            args = expr.args
+            if args[0] == -1:
+                return sympy.Integer(-1), args[1:]
+            return sympy.Integer(1), args
+        coeff, factors = expr.as_coeff_mul()
+        return coeff, product_order(factors, self.cell, self.ranges)
+
+
 class _Printing:
     """What both printers share: products in :func:`product_order`, sums as
     the cell writes them, function factors parenthesised before another."""
@@ -261,18 +280,10 @@ class _Printing:
     as_written = False
 
     def _setup(self, cell: Cell, ranges):
+        self.ordering = _Ordering(self, cell, ranges)
         self.cell = cell
-        self.ranges = ranges or {}
+        self.ranges = self.ordering.ranges
         self.written = _written_sums(cell)
-
-    def ordered(self, expr):
-        if self.as_written:
-            args = expr.args
-            if args[0] == -1:
-                return sympy.Integer(-1), args[1:]
-            return sympy.Integer(1), args
-        coeff, factors = expr.as_coeff_mul()
-        return coeff, product_order(factors, self.cell, self.ranges)
 
     def _product(self, factors, parenthesize) -> str:
         parts = []
@@ -283,7 +294,7 @@ class _Printing:
             parts.append(text)
         return " ".join(parts)
 
-    def _sum(self, expr) -> str:
+    def _print_sum(self, expr) -> str:
         """The printed sum: as written if the cell writes it; else, if no term
         is negative, its terms in the order of their factors (the forget
         gate's term before the input gate's, as the article lists them)."""
@@ -329,7 +340,7 @@ class LatexMath(_Printing, LatexPrinter):
         # of itself would recurse forever.
         if expr.is_Pow or any(f.is_Pow and f.exp.is_negative for f in expr.args):
             return super()._print_Mul(expr)
-        coeff, factors = self.ordered(expr)
+        coeff, factors = self.ordering.ordered(expr)
         body = self._product(
             factors, lambda f: self.parenthesize(f, PRECEDENCE["Mul"], strict=False)
         )
@@ -355,7 +366,7 @@ class LatexMath(_Printing, LatexPrinter):
         return super()._print_Pow(expr)
 
     def _print_Add(self, expr, order=None):
-        return self._sum(expr)
+        return self._print_sum(expr)
 
     def item(self, it) -> str:
         if isinstance(it, (D, Total)):
@@ -421,7 +432,7 @@ class TextMath(_Printing, StrPrinter):
     def _print_Mul(self, expr):
         if any(f.is_Pow and f.exp.is_negative for f in expr.args):
             return super()._print_Mul(expr)
-        coeff, factors = self.ordered(expr)
+        coeff, factors = self.ordering.ordered(expr)
         body = self._product(
             factors, lambda f: self.parenthesize(f, PRECEDENCE["Mul"], strict=False)
         )
@@ -432,7 +443,7 @@ class TextMath(_Printing, StrPrinter):
         return self._print(coeff) + " " + body
 
     def _print_Add(self, expr, order=None):
-        return self._sum(expr)
+        return self._print_sum(expr)
 
     def item(self, it) -> str:
         if isinstance(it, D):
