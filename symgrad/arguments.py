@@ -447,6 +447,22 @@ def _add_run_arguments(p) -> None:
         help=f"random seed (default: {defaults.FLOW_SEED})",
     )
     _add_distribution(p, "normal: N(0,1), or N(0,1/n) for n x n matrices")
+    p.add_argument(
+        "--max-minutes",
+        type=_positive_float,
+        default=defaults.FLOW_MINUTES,
+        metavar="M",
+        help="refuse a run estimated to take longer (default: "
+        f"{defaults.FLOW_MINUTES}; memory is capped at {defaults.MEMORY_BUDGET / 2**30:g} GB)",
+    )
+
+
+def _positive_float(text):
+    """An argparse type: a finite number above 0."""
+    value = _finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not above 0")
+    return value
 
 
 def _add_distribution(p, normal: str) -> None:

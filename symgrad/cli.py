@@ -154,6 +154,14 @@ def _claim_context(args):
         raise UsageError(f"symgrad {args.command}: {err}") from None
     if settings.seed < 0:
         raise UsageError(f"symgrad {args.command}: --seed must be a non-negative integer")
+    from .cells import cells
+    from .flow import FlowError, check_budget
+
+    try:  # the long-horizon runs: every cell, and the LSTM twice more
+        runs = [*cells(), *[c for c in cells() if c.name == "lstm"] * 2]
+        check_budget(runs, args.steps, args.flow_samples, 1, defaults.FLOW_MINUTES)
+    except FlowError as err:
+        raise UsageError(f"symgrad {args.command}: {err}") from None
     return Context(settings, steps=args.steps, flow_samples=args.flow_samples)
 
 
@@ -320,9 +328,17 @@ def cmd_flow(args, out) -> int:
     _check_forget_bias(args, cells)
     if args.plot:
         _check_plot_target(args.plot)
-    from .flow import FlowError, run_flow
+    from .flow import FlowError, check_budget, run_flow
     from .report.flow import format_flow
 
+    # All the runs' budget first: no run starts that the others would push over it.
+    samples = args.samples or (
+        defaults.FLOW_SAMPLES_1D if args.dim == 1 else defaults.FLOW_SAMPLES_ND
+    )
+    try:
+        check_budget(cells, args.steps, samples, args.dim, args.max_minutes)
+    except FlowError as err:
+        raise UsageError(f"symgrad flow: {err}") from None
     progress = _progress("flow")
     try:
         results = [
@@ -335,6 +351,7 @@ def cmd_flow(args, out) -> int:
                 init=args.init,
                 forget_bias=args.forget_bias,
                 progress=progress,
+                minutes=args.max_minutes,
             )
             for cell in cells
         ]
@@ -357,7 +374,7 @@ def cmd_compare(args, out) -> int:
     from .cells import cells
 
     _check_forget_bias(args, cells())
-    from .flow import compare_cells
+    from .flow import FlowError, compare_cells
     from .report.flow import format_compare
 
     progress = _progress("compare")
@@ -369,7 +386,10 @@ def cmd_compare(args, out) -> int:
             init=args.init,
             forget_bias=args.forget_bias,
             progress=progress,
+            minutes=args.max_minutes,
         )
+    except FlowError as err:
+        raise UsageError(f"symgrad compare: {err}") from None
     finally:
         _progress_done(progress)
     out.write(_report(format_compare, rows, args.format))
