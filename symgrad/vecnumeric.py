@@ -181,7 +181,9 @@ def shapes(vcell: VectorCell, names, arrays: dict) -> tuple[int, int | None, tup
     or ``(..., n, m)``, the leading (batch) axes broadcasting together. Raises
     ``ValueError`` naming the array at fault."""
     n = m = None
-    for name in names:
+    # Vectors first: a state's size is n and an input's m, so that a weight of
+    # the wrong shape is the one blamed.
+    for name in sorted(names, key=lambda name: name in vcell.columns):
         a = arrays[name]
         matrix = name in vcell.columns
         if a.ndim < (2 if matrix else 1):
@@ -329,6 +331,8 @@ def reference_jacobian(vcell: VectorCell, carry: dict, target: str, source: str,
             for p, u, v in zip(plain_kinks, up_kinks, down_kinks, strict=True):
                 same = (np.sign(u) == np.sign(p)) & (np.sign(v) == np.sign(p))
                 usable &= np.all(same, axis=(0, -1))
+        # A target that does not depend on the source has no axis c yet.
+        columns = np.broadcast_to(columns, (coords, *np.shape(plain)[1:]))
         usable &= np.all(np.isfinite(columns), axis=(0, -1))
     # columns[c, b, a] = d target_a / d source_c at point b.
     jac = np.moveaxis(columns, 0, -1)

@@ -328,6 +328,7 @@ def _algebra(cell: Cell) -> Algebra:
 def _derive_vector(cell: Cell, target: str, source: str, convention: bool) -> VectorDerivation:
     vcell, alg = read_vector(cell), _algebra(cell)
     s = cell.symbol(source)
+    prevs = {prev_name(state) for state in cell.state}
     carries = {}
     if convention:
         carries = {p: vcell.vector(e) for p, e in one_step_carries(cell, source).items()}
@@ -363,7 +364,8 @@ def _derive_vector(cell: Cell, target: str, source: str, convention: bool) -> Ve
         coefficient = alg.partial(rhs, w)
         operator = alg.compose(coefficient, links[w])
         if not operator.is_zero:
-            terms.append(_term(alg, vcell, w, coefficient, links[w], operator, s, scalar))
+            direct = w == s and source in prevs  # a parameter has no carry term
+            terms.append(_term(alg, vcell, w, coefficient, links[w], operator, direct, scalar))
     terms.sort(key=lambda t: not t.dominant)  # the direct (carry) term first, as in 1-D
     unchecked = VectorDerivation(
         cell,
@@ -393,7 +395,7 @@ def _scalar_terms(cell, target, source, convention) -> dict:
     return {t.via: t for t in d.terms}
 
 
-def _term(alg, vcell, w, coefficient, path, operator, source, scalar) -> VectorTerm:
+def _term(alg, vcell, w, coefficient, path, operator, dominant, scalar) -> VectorTerm:
     row, column, weight = sides(operator)
     row_gates, column_gates = alg.gates(row), alg.gates(column)
     one_d = scalar.get(w.name)
@@ -418,7 +420,7 @@ def _term(alg, vcell, w, coefficient, path, operator, source, scalar) -> VectorT
         gate_count_1d=None if one_d is None else one_d.gate_count,
         pairs=pairs,
         lost=lost,
-        dominant=(w == source),
+        dominant=dominant,
     )
 
 
@@ -742,8 +744,21 @@ def _jacobian_document(j: VectorStateJacobian) -> list:
 # ---------------------------------------------------------------- formats
 
 
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+    **{c: "\\" + c for c in "_%&#${}"},
+}
+
+
+def _tex_special(match) -> str:
+    return _TEX_SPECIAL[match.group()]
+
+
 def _tex_escape(text: str) -> str:
-    return re.sub(r"([_%&#$])", r"\\\1", text)
+    """Prose for LaTeX's text mode: every special character printed as itself."""
+    return re.sub(r"[\\^~_%&#${}]", _tex_special, text)
 
 
 def _inline(part, printer, fmt) -> str:
