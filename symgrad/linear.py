@@ -65,6 +65,7 @@ __all__ = [
     "VectorLatex",
     "VectorText",
     "Weight",
+    "bases",
     "matrix_bearing",
     "read_vector",
     "sides",
@@ -277,6 +278,16 @@ def sides(chain: Chain) -> tuple[tuple, tuple, object]:
         elif isinstance(f, Diag):
             (row if weight is None else column).extend(f.factors)
     return tuple(row), tuple(column), weight
+
+
+def bases(factors) -> list:
+    """The distinct bases of ``factors`` (f for f**2), in order."""
+    out = []
+    for f in factors:
+        base = f.base if f.is_Pow and f.exp.is_Integer and f.exp > 0 else f
+        if base not in out:
+            out.append(base)
+    return out
 
 
 class Algebra:

@@ -24,6 +24,7 @@ LAYERS = (
     "ranges",
     "render",
     "linear",
+    "vecrender",
     "numeric",
     "vecnumeric",
     "derive",
