@@ -496,6 +496,11 @@ def _strip(chain: Chain, end, replacement) -> Chain:
 # ---------------------------------------------------------------- printers
 
 
+def _bare_sum(chain: Chain) -> bool:
+    """A chain that is only a sum (printed without parentheses where it stands alone)."""
+    return chain.coeff == 1 and len(chain.factors) == 1 and isinstance(chain.factors[0], Paren)
+
+
 class _VectorPrinting:
     """What both printers share: ⊙ for elementwise products, weights left of
     the vector they multiply, squares of a vector as v ⊙ v, linear maps.
@@ -568,8 +573,16 @@ class _VectorPrinting:
         return self._paren(self._sum(p.chains))
 
     def _print_Chain(self, c):  # noqa: N802 (SymPy's printer protocol)
+        if _bare_sum(c):
+            return self._sum(c.factors[0].chains)
         body = " ".join(self._print(f) for f in c.factors) or self.identity
         return self._scaled(c.coeff, body)
+
+    def _factor(self, it):
+        """A factor of a juxtaposed product (``A ∂f_t/∂c_{t-1}``): a sum in parentheses."""
+        if isinstance(it, Chain) and _bare_sum(it):
+            return self._paren(self._print(it))
+        return super()._factor(it)
 
     def _sum(self, chains) -> str:
         out = ""
