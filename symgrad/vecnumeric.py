@@ -30,6 +30,7 @@ __all__ = [
     "make_vector_numeric",
     "reference_jacobian",
     "shapes",
+    "steps_product",
 ]
 
 # ---------------------------------------------------------------- the forward pass
@@ -347,3 +348,58 @@ def analytic(vcell: VectorCell) -> bool:
             if p is not None and not p.analytic:
                 return False
     return True
+
+
+# ---------------------------------------------------------------- many steps
+
+
+def steps_product(jacobian, article, params: dict, inputs: dict, initial: dict | None = None):
+    """The exact K-step derivative along a trajectory, and the article's product.
+
+    ``jacobian``: a :class:`~symgrad.vector.VectorStateJacobian`; ``article``:
+    the cell's default derivation where it uses the one-step convention (else
+    None); ``params``: name -> array; ``inputs``: name -> array with the K
+    steps first, ``(K, ..., m)``; ``initial``: value name -> its value at step 0
+    (default 0: s_0 = 0 and o_0 = 0). Returns
+    ``(exact, product, entry)``: d s_K/d s_0 of shape ``(..., s n, s n)`` (states
+    in the cell's order); the article's product of its K one-step
+    derivatives, ``(..., n, n)``; and the block of ``exact`` it stands for
+    (``product`` and ``entry`` None without an article).
+    """
+    cell = jacobian.cell
+    vcell = jacobian.entries[0][0].vcell
+    f = jacobian.numeric()
+    g = article.numeric() if article is not None else None
+    unknown = sorted(set(initial or {}) - set(cell.values))
+    if unknown:
+        raise ValueError(
+            f"{', '.join(unknown)}: not a value of {cell.name} ({', '.join(cell.values)})"
+        )
+    params = {name: np.asarray(v, dtype=float) for name, v in params.items()}
+    zero = np.zeros(_hidden_size(vcell, params))
+    values = {v: np.asarray((initial or {}).get(v, zero), dtype=float) for v in cell.values}
+    exact = product = None
+    for k in range(len(next(iter(inputs.values())))):
+        env = dict(params)
+        env.update({name: np.asarray(v[k], dtype=float) for name, v in inputs.items()})
+        env.update({f"{v}_prev": values[v] for v in cell.values})
+        jac, _ = f(**{name: env[name] for name in f.names})
+        exact = jac if exact is None else np.matmul(jac, exact)
+        if g is not None:
+            one, _ = g(**{name: env[name] for name in g.names})
+            product = one if product is None else np.matmul(one, product)
+        step = Values(vcell, {}, env)
+        values = {v: step.value(sympy.Symbol(v, real=True)) for v in cell.values}
+    if article is None:
+        return exact, None, None
+    n = product.shape[-1]
+    i = cell.state.index(article.target)
+    j = cell.state.index(article.source.removesuffix("_prev"))
+    return exact, product, exact[..., i * n : (i + 1) * n, j * n : (j + 1) * n]
+
+
+def _hidden_size(vcell: VectorCell, params: dict) -> int:
+    for name, a in params.items():
+        if name in vcell.columns:
+            return a.shape[-2]
+    raise ValueError("the parameters include no weight matrix: the hidden size n is unknown")

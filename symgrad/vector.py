@@ -95,6 +95,7 @@ __all__ = [
     "VectorTerm",
     "check_vector",
     "derive_vector",
+    "vector_steps",
 ]
 
 #: The self-check's points: hidden size, input size, number (one batch), every
@@ -311,6 +312,30 @@ def derive_vector(cell: Cell | str, wrt: str | None = None, of: str | None = Non
             f"{target!r} is not a value of {cell.name}. Valid targets: {', '.join(cell.values)}"
         )
     return _derive_vector(cell, target, source, source in prevs)
+
+
+def vector_steps(cell: Cell | str, params: dict, inputs: dict, initial: dict | None = None):
+    """The exact K-step derivative d s_K/d s_0 in n dimensions along the trajectory
+    that ``inputs`` (name -> array ``(K, ..., m)``) drive from ``initial`` (value
+    name -> its value at step 0; default 0, a run from state 0), beside the
+    article's product of the K one-step derivatives of :func:`derive_vector`'s
+    default (cells with the one-step convention: the LSTM's dc/dc_prev).
+
+    Returns ``(exact, product, entry)``: exact of shape ``(..., s n, s n)`` (the
+    state Jacobians multiplied, states in the cell's order), the article's
+    product ``(..., n, n)`` and the block of ``exact`` it approximates (None,
+    None without the convention). From o_0 = 0 (so h_0 = o_0 tanh c_0 = 0)
+    the two agree for K <= 2 and part from K = 3 on: the path through o_t
+    that the one-step terms leave out.
+    """
+    from .vecnumeric import steps_product
+
+    if isinstance(cell, str):
+        cell = get_cell(cell)
+    article = derive_vector(cell)
+    if not article.carry or article.target not in cell.state:
+        article = None
+    return steps_product(derive_vector(cell, "state"), article, params, inputs, initial)
 
 
 @functools.cache

@@ -19,7 +19,7 @@ from symgrad.cells import BUILTIN, get_cell, make_cell, param_kind, prev_name
 from symgrad.derive import derive
 from symgrad.linear import Chain, Diag, Kron, MatVec, Paren, VectorError, Weight, read_vector
 from symgrad.render import latex_document
-from symgrad.vector import check_vector, derive_vector
+from symgrad.vector import check_vector, derive_vector, vector_steps
 from tests.latex import compile_latex, needs_pdflatex
 from tests.tolerances import TORCH_REL, VECTOR_FD_REL, VECTOR_FD_STEP, VECTOR_N1_REL
 
@@ -184,6 +184,66 @@ def test_a_leading_batch_axis_gives_each_points_jacobian():
     for k, p in enumerate(points):
         one, _ = f(**{name: p[name] for name in f.names if name != "U_h"}, U_h=points[0]["U_h"])
         assert np.allclose(J[k], one, rtol=1e-15, atol=1e-15)
+
+
+def _run(cell, point, inputs, initial):
+    """Every value after len(inputs) steps from ``initial`` (other values 0), by hand."""
+    n = len(next(iter(initial.values())))
+    values = {v: initial.get(v, np.zeros(n)) for v in cell.values}
+    for x in inputs:
+        step = {**point, "x": x, **{prev_name(v): values[v] for v in cell.values}}
+        out = _forward(cell, {}, step)
+        values = {v: out[v] for v in cell.values}
+    return values
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru", "gru-late-reset"])
+def test_k_step_product_equals_finite_differences_of_k_steps(name):
+    cell, n, m, steps = get_cell(name), 3, 2, 4
+    rng = np.random.default_rng([SEED, 6])
+    point = _point(cell, n, m, rng)
+    params = {k: point[k] for k in cell.params}
+    inputs = rng.normal(size=(steps, m))
+    initial = {s: rng.uniform(-1, 1, size=n) for s in cell.state}
+    exact, _, _ = vector_steps(cell, params, {"x": inputs}, initial)
+    h, blocks = VECTOR_FD_STEP, []
+    for target in cell.state:
+        row = []
+        for source in cell.state:
+            columns = []
+            for j in range(n):
+                step = np.eye(n)[j] * h
+                up = _run(cell, params, inputs, {**initial, source: initial[source] + step})
+                down = _run(cell, params, inputs, {**initial, source: initial[source] - step})
+                columns.append((up[target] - down[target]) / (2 * h))
+            row.append(np.stack(columns, axis=-1))
+        blocks.append(row)
+    assert _close(exact, np.block(blocks), VECTOR_FD_REL)
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru-late-reset"])
+def test_the_articles_product_is_exact_for_two_steps_and_not_for_three(name):
+    # From o_0 = 0 (h_0 = 0): the path c_0 -> h_1 -> o_2 -> h_2 -> c_3 starts at step 3.
+    cell, n, m = get_cell(name), 3, 2
+    rng = np.random.default_rng([SEED, 7])
+    params = {k: v for k, v in _point(cell, n, m, rng).items() if k in cell.params}
+    initial = {cell.state[0]: rng.normal(size=n)}
+    inputs = rng.normal(size=(3, m))
+    gaps = []
+    for steps in (1, 2, 3):
+        _, product, entry = vector_steps(cell, params, {"x": inputs[:steps]}, initial)
+        gaps.append(np.max(np.abs(product - entry)) / np.max(np.abs(entry)))
+    assert gaps[0] == 0.0 and gaps[1] < 1e-15 and gaps[2] > 1e-3, gaps
+
+
+def test_a_cell_without_the_convention_has_no_articles_product():
+    cell = get_cell("gru")
+    params = {k: v for k, v in _point(cell, 3, 2, np.random.default_rng(SEED)).items()
+              if k in cell.params}  # fmt: skip
+    exact, product, entry = vector_steps(cell, params, {"x": np.ones((2, 2))})
+    assert exact.shape == (3, 3) and product is None and entry is None
+    with pytest.raises(ValueError, match="q: not a value of gru"):
+        vector_steps(cell, params, {"x": np.ones((2, 2))}, {"q": np.zeros(3)})
 
 
 # ---------------------------------------------------------------- PyTorch
