@@ -105,8 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--wrt",
         metavar="SOURCE",
-        help="'state' for the exact state Jacobian, or a previous-step state such as "
-        "h_prev (default: c_prev for lstm, h_prev otherwise)",
+        help="'state' for the exact state Jacobian, a previous-step state such as "
+        "h_prev (default: c_prev for lstm, h_prev otherwise), or a parameter such as U_f "
+        "for the explicit part dh_t/dtheta of the article's recursion",
     )
     p.add_argument(
         "--of", metavar="VALUE", help="the value differentiated (default: c for lstm, h otherwise)"
@@ -117,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="evaluate every term at this point (repeatable); names in ASCII "
         "(x, W_f, c_prev, o_prev, ...), values plain numbers or fractions",
+    )
+    p.add_argument(
+        "--steps",
+        type=_int_from(1, 8),
+        metavar="K",
+        help="the exact K-step derivative of the cell's own target (dc_{t+K-1}/dc_{t-1} for "
+        "lstm) beside the article's product of K one-step derivatives, and the paths the "
+        "product leaves out (K from 1 to 8; --at takes x_1..x_K for one input per step)",
     )
     p.add_argument(
         "--standalone",
@@ -203,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SOURCE",
         default="all",
         help="'all' (default: the default derivative and the state Jacobian), 'state', "
-        "or a previous-step state such as h_prev (that derivative only)",
+        "a previous-step state such as h_prev, or a parameter such as U_f (that "
+        "derivative only)",
     )
     p.add_argument(
         "--init",

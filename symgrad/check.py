@@ -313,11 +313,14 @@ def _derivations(cell_or_name, wrt):
         return [d for row in cell_or_name.entries for d in row], "state"
     cell = cell_or_name if isinstance(cell_or_name, Cell) else get_cell(cell_or_name)
     valid = [prev_name(s) for s in cell.state]
-    if wrt not in (None, "all", "state", *valid):
+    if wrt not in (None, "all", "state", *valid, *cell.params):
         choices = ", ".join(["all", "state", *valid])
-        raise ValueError(f"cannot check with respect to {wrt!r}. Valid choices: {choices}")
+        raise ValueError(
+            f"cannot check with respect to {wrt!r}. Valid choices: {choices}, or a parameter "
+            f"({', '.join(cell.params)})"
+        )
     chosen = []
-    if wrt in (None, "all") or wrt in valid:
+    if wrt in (None, "all") or wrt in valid or wrt in cell.params:
         chosen.append(derive(cell, wrt=None if wrt == "all" else wrt))
     if wrt in ("all", "state"):
         for d in (d for row in derive(cell, "state").entries for d in row):

@@ -61,12 +61,14 @@ def cmd_derive(args, out) -> int:
     )
 
     cell = get_cell_arg(args)
+    if args.standalone and args.format != "latex":
+        raise UsageError("symgrad derive: --standalone needs --format latex")
+    if args.steps is not None:
+        return _derive_steps(args, cell, out)
     try:
         result = derive(cell, wrt=args.wrt, of=args.of)
     except ValueError as err:
         raise UsageError(f"symgrad derive: {err}") from None
-    if args.standalone and args.format != "latex":
-        raise UsageError("symgrad derive: --standalone needs --format latex")
     if isinstance(result, StateJacobian):
         if args.at:
             raise UsageError("symgrad derive: --at is not supported with --wrt state")
@@ -101,6 +103,32 @@ def cmd_derive(args, out) -> int:
         blocks = derivation_document(result, values)
         out.write(render(blocks, args.format, cell, result.ranges, args.standalone))
     return _check_status(result.check)
+
+
+def _derive_steps(args, cell, out) -> int:
+    """``derive --steps K``: the exact K-step derivative beside the article's product."""
+    from .multistep import derive_steps
+    from .primitives import DomainError
+    from .render import dumps, multistep_document, multistep_json, render
+
+    if args.wrt is not None or args.of is not None:
+        raise UsageError(
+            "symgrad derive: --steps derives the cell's own derivative over K steps; "
+            "drop --wrt and --of"
+        )
+    point = parse_point(args.at) if args.at else {}
+    per_step = any(f"{x}_1" in point for x in cell.inputs)
+    try:
+        ms = derive_steps(cell, args.steps, "per step" if per_step else "shared")
+        values = (ms.evaluate(point), point) if args.at else None
+    except (ValueError, DomainError) as err:
+        raise UsageError(f"symgrad derive --steps: {err}") from None
+    if args.format == "json":
+        out.write(dumps(multistep_json(ms, values)))
+    else:
+        blocks = multistep_document(ms, values)
+        out.write(render(blocks, args.format, cell, ms.ranges, args.standalone, ms.names))
+    return _check_status(ms.check)
 
 
 def _claim_context(args):
@@ -188,7 +216,8 @@ def cmd_prove(args, out) -> int:
 
 
 def cmd_bound(args, out) -> int:
-    from .bounds import BoundError, check_params, compute_bound, format_catalog, format_result
+    from .bounds import BoundError, check_params, compute_bound
+    from .report.bounds import format_catalog, format_result
 
     if args.name is None:
         out.write(format_catalog(args.format))

@@ -52,6 +52,8 @@ __all__ = [
     "clear_cache",
     "compose",
     "derive",
+    "derive_entry",
+    "gate_form",
     "gate_form_rules",
     "one_step_carries",
     "operands",
@@ -222,8 +224,12 @@ def derive(cell: Cell | str, wrt: str | None = None, of: str | None = None):
 
     ``cell``: a :class:`Cell` or a built-in name. ``wrt``: ``None`` for the
     cell's default source (``c_prev`` for ``lstm``, ``h_prev`` otherwise), a
-    previous-step state name, or ``"state"`` for the exact state Jacobian
-    (a :class:`StateJacobian`). ``of``: the target value (default: the cell's).
+    previous-step state name, ``"state"`` for the exact state Jacobian
+    (a :class:`StateJacobian`), or a parameter (``U``, ``U_f``, ``b_f``) for
+    the explicit part :math:`\\partial h_t/\\partial\\theta` of the article's
+    recursion :math:`dh_t/d\\theta = (\\partial h_t/\\partial h_{t-1})\\,
+    dh_{t-1}/d\\theta + \\partial h_t/\\partial\\theta`, every previous-step
+    value held fixed. ``of``: the target value (default: the cell's).
     Returns a :class:`Derivation` whose terms add up to the derivative.
     """
     if isinstance(cell, str):
@@ -237,16 +243,34 @@ def derive(cell: Cell | str, wrt: str | None = None, of: str | None = None):
     source = wrt or cell.source
     target = of or cell.target
     valid = [prev_name(s) for s in cell.state]
-    if source not in valid:
+    if source not in valid and source not in cell.params:
         raise ValueError(
             f"cannot differentiate with respect to {source!r}. "
-            f"Valid choices: {', '.join([*valid, 'state'])}"
+            f"Valid choices: {', '.join([*valid, 'state'])}, or a parameter "
+            f"({', '.join(cell.params)})"
         )
     if target not in cell.values:
         raise ValueError(
             f"{target!r} is not a value of {cell.name}. Valid targets: {', '.join(cell.values)}"
         )
-    return _derive(cell, target, source, convention=True)
+    return _derive(cell, target, source, convention=source in valid)
+
+
+def derive_entry(cell: Cell | str, of: str, wrt: str) -> Derivation:
+    """d ``of`` / d ``wrt`` with every other previous-step value held fixed (no
+    one-step convention): an entry of the state Jacobian when ``of`` is a state,
+    the partial of any value of the step otherwise (the LSTM's do_t/dh_{t-1})."""
+    if isinstance(cell, str):
+        cell = get_cell(cell)
+    if wrt not in cell.prevs or of not in cell.values:
+        raise ValueError(f"{of!r} and {wrt!r} must be a value and a previous state of {cell.name}")
+    return _derive(cell, of, wrt, convention=False)
+
+
+def gate_form(cell: Cell, expr):
+    """``expr`` with every activation call that a value of ``cell`` defines
+    replaced by that value: ``sigmoid(u_f) -> f``, relu's ``[u > 0] -> [h > 0]``."""
+    return _gate(expr, gate_form_rules(cell))
 
 
 def clear_cache() -> None:
@@ -304,7 +328,9 @@ def _derive(cell: Cell, target: str, source: str, convention: bool) -> Derivatio
                 factors=factors,
                 expr=expr,
                 gate_count=count_gates(expr, ranges),
-                dominant=(w == s),
+                # The carry term (through the previous state itself); a
+                # parameter's explicit part has none.
+                dominant=(w == s and source in cell.prevs),
             )
         )
     # The direct (carry) term first, as the article writes it.

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 import numbers
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,6 +50,7 @@ from .render import Factors, LatexMath, TextMath
 from .sampling import describe, draw_vector_params, param_kind, sample
 from .stats import CONFIDENCE, cell_rng, student_ci
 from .text import json_ready
+from .threads import numeric_threads
 from .trajectory import FlowError, ScalarEngine, VectorEngine, VectorProgram, drive
 
 __all__ = [
@@ -123,6 +125,10 @@ class FlowResult:
     ``one_step``: the spectral norm of the one-step Jacobian over samples and
     checkpoint steps; ``classical``: the classical sufficient condition for
     vanishing, where the cell has the form s_t = F(U s_{t-1} + ...), else None.
+    ``nonfinite_fraction``: samples whose state overflowed float64;
+    ``undefined_fraction``: those whose gradient became undefined with it
+    (inf - inf in a Jacobian): they are left out of every statistic, which is
+    nan when no sample is left.
     """
 
     cell: str
@@ -138,6 +144,7 @@ class FlowResult:
     vanish_fraction: float
     zero_fraction: float
     nonfinite_fraction: float
+    undefined_fraction: float
     curve: dict = field(repr=False)
     one_step: dict = field(repr=False)
     classical: dict | None = field(repr=False)
@@ -162,6 +169,7 @@ class FlowResult:
             "vanish_fraction": self.vanish_fraction,
             "zero_fraction": self.zero_fraction,
             "nonfinite_fraction": self.nonfinite_fraction,
+            "undefined_fraction": self.undefined_fraction,
             "quantiles": {
                 "quantity": "log10 of the Frobenius norm of d state_t / d state_0",
                 "levels": list(LEVELS),
@@ -173,7 +181,6 @@ class FlowResult:
             "one_step": self.one_step,
             "classical": self.classical,
             "settings": self.settings,
-            "seconds": round(self.seconds, 3),
         }
         if self.article is not None:
             a = self.article
@@ -243,7 +250,8 @@ def run_flow(
         if progress is not None:
             progress(cell.name, t, steps)
 
-    drive(engine, source, stream, steps, samples, report)
+    with numeric_threads():
+        drive(engine, source, stream, steps, samples, report)
     settings = {
         "steps": steps,
         "samples": samples,
@@ -259,15 +267,6 @@ def run_flow(
         "explode_threshold": EXPLODE,
     }
     return _result(cell, engine, stream, settings, time.perf_counter() - start)
-
-
-def flow_distribution(init: str, forget_bias: float | None, dim: int) -> str:
-    """:func:`symgrad.sampling.describe` of a trajectory (``dim=dim``).
-
-    Kept only for :mod:`symgrad.claims`, which calls it until it is restructured
-    (issue 11); new code calls ``describe(init, forget_bias, dim=dim)``.
-    """
-    return describe(init, forget_bias, dim=dim)
 
 
 def log_steps(steps: int) -> tuple[int, ...]:
@@ -356,13 +355,13 @@ class _Stream:
         ln = chunk.log_norm
         k = len(ln)
         if self.vanish_step is None:
-            median = np.quantile(ln, 0.5, axis=1, method=_QUANTILE_METHOD)
+            median = _quantile(ln, 0.5, axis=1)
             below = np.flatnonzero(median < math.log(VANISH))
             if below.size:
                 self.vanish_step = t0 + 1 + int(below[0])
         rows = [row for row in range(k) if t0 + row + 1 in self.grid]
         if rows:
-            table = np.quantile(ln[rows], LEVELS, axis=1, method=_QUANTILE_METHOD) / math.log(10)
+            table = _quantile(ln[rows], LEVELS, axis=1) / math.log(10)
             for row, q in zip(rows, table.T.tolist(), strict=True):
                 t = t0 + row + 1
                 self.curve[t] = (q[0], q[2], q[4])
@@ -389,13 +388,26 @@ class _Stream:
 
 
 def _quantiles(values) -> tuple:
-    return tuple(float(q) for q in np.quantile(values, LEVELS, method=_QUANTILE_METHOD))
+    return tuple(float(q) for q in _quantile(values, LEVELS))
+
+
+def _quantile(values, levels, axis=None):
+    """Quantiles over the samples where the gradient is defined: a sample whose
+    state overflowed float64 (inf - inf in its Jacobian) has a nan log-norm
+    and is left out; nan where no sample is defined."""
+    values = np.asarray(values)
+    if not np.isnan(values).any():
+        return np.quantile(values, levels, axis=axis, method=_QUANTILE_METHOD)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-nan slice is nan, on purpose
+        return np.nanquantile(values, levels, axis=axis, method=_QUANTILE_METHOD)
 
 
 def _result(cell, engine, stream, settings, seconds) -> FlowResult:
     steps, last = stream.steps, stream.last
     lam = last / steps
-    mean, ci = student_ci(lam)
+    defined = ~np.isnan(lam)
+    mean, ci = student_ci(lam[defined]) if defined.sum() >= 2 else (math.nan, (math.nan,) * 2)
     curve_steps = sorted(stream.curve)
     one_step = np.concatenate(stream.one_step) if stream.one_step else np.array([np.nan])
     result_article = None
@@ -419,12 +431,13 @@ def _result(cell, engine, stream, settings, seconds) -> FlowResult:
         quantiles=tuple(stream.table[t] for t in stream.checkpoints),
         lyapunov=mean,
         lyapunov_ci=ci,
-        lyapunov_median=float(np.quantile(lam, 0.5, method=_QUANTILE_METHOD)),
+        lyapunov_median=float(_quantile(lam, 0.5)),
         vanish_step=stream.vanish_step,
         explode_fraction=float(np.mean(last > math.log(EXPLODE))),
         vanish_fraction=float(np.mean(last < math.log(VANISH))),
         zero_fraction=float(np.mean(last == -np.inf)),
         nonfinite_fraction=float(np.mean(engine.nonfinite)),
+        undefined_fraction=float(np.mean(~defined)),
         curve={
             "steps": curve_steps,
             "low": [stream.curve[t][0] for t in curve_steps],

@@ -7,14 +7,9 @@ initialisation, forget bias), and every stream is derived from the seed and a
 fixed label (``"one-step/lstm"``), so a figure does not change when other
 claims run before it, and the same seed gives identical figures.
 
-Intervals:
-
-- a fraction k/n: Wilson score interval (good coverage down to k = 0, unlike
-  the normal approximation);
-- a mean: normal approximation, mean +- z s / sqrt(n) (central limit theorem;
-  every sample here has thousands of points);
-- a percentile: distribution-free, between two order statistics whose ranks
-  come from the binomial distribution of the count below the true percentile.
+Intervals come from :mod:`symgrad.stats`: Wilson on fractions, normal on
+means (every sample here has thousands of points), order statistics on
+percentiles.
 
 NumPy and SciPy are imported here at module level: only ``verify``/``prove``
 import this module, inside the command.
@@ -22,13 +17,16 @@ import this module, inside the command.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
+import sympy
 
 from .cells import Cell, get_cell
 from .defaults import CLAIM_SAMPLES, CLAIM_SEED, INITS
 from .derive import derive, partial
+from .render import Factors, LatexMath
 from .sampling import describe, sample
 from .stats import (
     CONFIDENCE,
@@ -88,6 +86,9 @@ class OneStep:
     """The one-step derivative of a cell (the engine's default, e.g. dc_t/dc_{t-1})
     at ``n`` seeded points.
 
+    ``target`` and ``source`` name the derivative d target_t / d source (ASCII
+    names of the cell: ``"c"``, ``"c_prev"``); ``dominant_name`` is the
+    dominant term's chain-rule path and ``dominant_latex`` its LaTeX;
     ``dominant`` and ``minor`` summarise |dominant term| and |sum of the other
     terms| (``minor`` is None for a one-term cell); ``terms`` summarises
     |term| for every minor term by name; ``minor_outweighs`` counts
@@ -103,7 +104,8 @@ class OneStep:
     """
 
     cell: str
-    label: str
+    target: str
+    source: str
     n: int
     seed: int
     distribution: str
@@ -123,6 +125,11 @@ class OneStep:
     gate_counts: dict = field(default_factory=dict)
     compression: dict = field(default_factory=dict)
     dominant_latex: str = ""
+
+    @property
+    def label(self) -> str:
+        """The derivative in ASCII names: ``dc/dc_prev``."""
+        return f"d{self.target}/d{self.source}"
 
     @property
     def spread(self) -> Estimate:
@@ -195,7 +202,8 @@ def one_step(cell: Cell | str, settings: Settings, forget_bias: float | None = .
     srt = np.sort(total)
     return OneStep(
         cell=cell.name,
-        label=f"d{d.target}/d{d.source}",
+        target=d.target,
+        source=d.source,
         n=n,
         seed=settings.seed,
         distribution=describe(settings.init, bias, cell),
@@ -218,14 +226,8 @@ def one_step(cell: Cell | str, settings: Settings, forget_bias: float | None = .
         std=float(total.std(ddof=1)),
         gate_counts={t.via: t.gate_count for t in d.terms},
         compression=compression,
-        dominant_latex=_latex_term(d, d.dominant),
+        dominant_latex=LatexMath(d.cell, d.ranges).item(Factors(d.dominant.factors)),
     )
-
-
-def _latex_term(d, term) -> str:
-    from .render import Factors, LatexMath
-
-    return LatexMath(d.cell, d.ranges).item(Factors(term.factors))
 
 
 # ---------------------------------------------------------------- multi-step gap
@@ -236,13 +238,10 @@ def make_step(cell: Cell):
     ``cell``: ``prev`` maps ``s_prev`` names to arrays, ``params`` parameter
     names, ``x`` the input; the result maps every value name to its array.
     Each equation is compiled from the cell's own definition."""
-    import sympy
-
     compiled = []
     for eq in cell.equations:
         names = sorted(s.name for s in eq.rhs.free_symbols)
-        fn = sympy.lambdify([cell.symbol(n) for n in names], eq.rhs, modules="numpy")
-        compiled.append((eq.name, names, fn))
+        compiled.append((eq.name, names, _compile([cell.symbol(n) for n in names], eq.rhs)))
 
     def step(prev, params, inputs):
         env = {**prev, **params, **inputs}
@@ -254,6 +253,13 @@ def make_step(cell: Cell):
     return step
 
 
+def _compile(args, expr):
+    # The primitives' own NumPy forms (sigmoid as exp(-logaddexp(0, -u))), not
+    # numeric.lambdify's expit: the committed figures were computed with them,
+    # and expit differs in the last bits.
+    return sympy.lambdify(args, expr, modules="numpy")
+
+
 def _shape(env):
     return np.broadcast_shapes(*(np.shape(v) for v in env.values()))
 
@@ -263,13 +269,15 @@ class StateGap:
     """The article's product of one-step derivatives against the exact multi-step
     derivative, along seeded trajectories of a two-state cell.
 
-    ``exact[T]``: d target_T / d source_0 from the product of exact state
-    Jacobians; ``article[T]``: the product of the T one-step derivatives;
-    ``gap[T]`` summarises |exact - article| / |exact|; ``off[T]`` counts
-    samples with a relative gap above :data:`GAP_VISIBLE`; ``fd_error`` is the
-    largest relative difference between the exact product and central
-    differences of the forward pass at ``fd_steps`` steps; ``t1_gap`` the
-    largest relative gap at T = 1, where the two must agree.
+    At each horizon T in ``horizons``, "exact" is d target_T / d source_0 from
+    the product of exact state Jacobians and "article" the product of the T
+    one-step derivatives: ``gap[T]`` summarises |exact - article| / |exact|;
+    ``off[T]`` counts samples with a relative gap above :data:`GAP_VISIBLE`;
+    ``fd_error`` is the largest relative difference between the exact product
+    and central differences of the forward pass at ``fd_steps`` steps;
+    ``t1_gap`` the largest relative gap at T = 1, where the two must agree;
+    ``held`` names the previous values drawn at the start (``o_prev``) that
+    the run then carries.
     """
 
     cell: str
@@ -282,7 +290,7 @@ class StateGap:
     fd_error: float
     fd_steps: int
     t1_gap: float
-    held: str
+    held: tuple
 
     def as_json(self) -> dict:
         return {
@@ -290,7 +298,7 @@ class StateGap:
             "samples": self.n,
             "seed": self.seed,
             "distribution": self.distribution,
-            "held_fixed": self.held,
+            "held_fixed": ", ".join(self.held),
             "relative_gap": {str(t): g.as_json() for t, g in self.gap.items()},
             f"fraction_gap_above_{GAP_VISIBLE:g}": {
                 str(t): f.as_json() for t, f in self.off.items()
@@ -321,8 +329,6 @@ def state_gap(cell: Cell | str, settings: Settings, horizons=GAP_HORIZONS) -> St
     of the engine's exact state Jacobians) with the article's product of the
     engine's one-step derivatives. The initial closing value (h_0 = o_0 tanh c_0)
     follows the article's convention, so the two agree at T = 1."""
-    import sympy
-
     cell = get_cell(cell) if isinstance(cell, str) else cell
     d = derive(cell)
     if not d.carry:
@@ -339,16 +345,8 @@ def state_gap(cell: Cell | str, settings: Settings, horizons=GAP_HORIZONS) -> St
     )  # o_prev for the LSTM: drawn like any previous gate, then carried by the run
     initial = sample(cell, [d.source, *held], n, rng, settings.init)
     # The closing value of step 0 and its derivative along the convention.
-    carry_values = {}
-    carry_slopes = {}
-    for prev, expr in d.carry.items():
-        names = sorted(s.name for s in expr.free_symbols)
-        f = sympy.lambdify([cell.symbol(k) for k in names], expr, modules="numpy")
-        g = sympy.lambdify(
-            [cell.symbol(k) for k in names], partial(expr, cell.symbol(d.source)), "numpy"
-        )
-        carry_values[prev.name] = np.broadcast_to(f(*(initial[k] for k in names)), (n,))
-        carry_slopes[prev.name] = np.broadcast_to(g(*(initial[k] for k in names)), (n,))
+    carry_values = _closing(cell, initial, n)
+    carry_slopes = _closing(cell, initial, n, slope=True)
     prevs = {d.source: initial[d.source], **carry_values}
     held_now = {k: initial[k] for k in held}
     source_index = cell.prevs.index(d.source)
@@ -399,26 +397,42 @@ def state_gap(cell: Cell | str, settings: Settings, horizons=GAP_HORIZONS) -> St
         fd_error=fd,
         fd_steps=fd_steps,
         t1_gap=t1,
-        held=", ".join(held),
+        held=tuple(held),
     )
+
+
+def _closing(cell: Cell, start: dict, n: int, slope: bool = False) -> dict:
+    """The closing values of step 0 under the article's convention (the LSTM's
+    h_0 = o_0 tanh c_0) from the ``start`` values, or with ``slope`` their
+    derivatives along the source: arrays of length ``n`` by previous name."""
+    return {
+        prev: np.broadcast_to(fn(*(start[k] for k in names)), (n,))
+        for prev, names, fn in _carry_kernels(cell, slope)
+    }
+
+
+@functools.cache
+def _carry_kernels(cell: Cell, slope: bool) -> tuple:
+    d = derive(cell)
+    kernels = []
+    for prev, expr in d.carry.items():
+        names = sorted(s.name for s in expr.free_symbols)
+        if slope:
+            expr = partial(expr, cell.symbol(d.source))
+        kernels.append((prev.name, names, _compile([cell.symbol(k) for k in names], expr)))
+    return tuple(kernels)
 
 
 def _fd_check(cell, d, step, initial, held, params, xs, steps, exact) -> float:
     """Largest relative difference between ``exact`` and central differences of
     the target after ``steps`` forward steps, w.r.t. the initial source."""
-    import sympy
-
     k = min(FD_SAMPLES, len(exact))
     sub = slice(0, k)
 
     def run(delta):
         start = {n: initial[n][sub] for n in initial}
         start[d.source] = start[d.source] + delta
-        prevs = {d.source: start[d.source]}
-        for prev, expr in d.carry.items():
-            names = sorted(s.name for s in expr.free_symbols)
-            f = sympy.lambdify([cell.symbol(n) for n in names], expr, modules="numpy")
-            prevs[prev.name] = np.broadcast_to(f(*(start[n] for n in names)), (k,))
+        prevs = {d.source: start[d.source], **_closing(cell, start, k)}
         p = {name: v[sub] for name, v in params.items()}
         values = None
         for t in range(steps):

@@ -23,7 +23,6 @@ the cell: every name is replaced by a positional one (``a0``, ``v3``).
 from __future__ import annotations
 
 import builtins
-import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -32,6 +31,7 @@ import sympy
 from sympy.printing.numpy import NumPyPrinter
 
 from .primitives import sigmoid
+from .threads import workers
 
 __all__ = ["lambdify", "make_numeric", "sigmoid_pair", "tanh_sech2"]
 
@@ -198,11 +198,11 @@ def _prime_allocator() -> None:
 
 
 def _pool():
-    workers = min(os.cpu_count() or 1, 8)
-    if workers < 2:
+    count = workers()
+    if count < 2:
         return None
     if not _POOL:
-        _POOL.append(ThreadPoolExecutor(workers, thread_name_prefix="symgrad-kernel"))
+        _POOL.append(ThreadPoolExecutor(count, thread_name_prefix="symgrad-kernel"))
     return _POOL[0]
 
 

@@ -62,6 +62,18 @@ class D(_Item):
     __slots__ = _fields = ("num", "den")
 
 
+class Total(_Item):
+    """The total derivative :math:`d a / d b` (a, b: names of the cell)."""
+
+    __slots__ = _fields = ("num", "den")
+
+
+class Name(_Item):
+    """A name that is not a symbol of the cell: ``A_{t+1}``, ``\\delta``."""
+
+    __slots__ = _fields = ("latex", "text")
+
+
 class Prod(_Item):
     """Juxtaposed factors, e.g. ``c_{t-1} \\partial f_t/\\partial c_{t-1}``."""
 
@@ -138,9 +150,10 @@ def _base(factor):
 class LatexMath(LatexPrinter):
     as_written = False
 
-    def __init__(self, cell: Cell, ranges=None):
-        names = {sympy.Symbol(n, real=True): tex for n, tex in cell.latex.items()}
-        super().__init__({"symbol_names": names, "order": "none"})
+    def __init__(self, cell: Cell, ranges=None, names=None):
+        self.latex_names = cell.latex if names is None else names
+        symbols = {sympy.Symbol(n, real=True): tex for n, tex in self.latex_names.items()}
+        super().__init__({"symbol_names": symbols, "order": "none"})
         self.ordering = _Ordering(cell, ranges)
 
     def _print_Mul(self, expr):
@@ -174,8 +187,11 @@ class LatexMath(LatexPrinter):
 
     def item(self, it) -> str:
         if isinstance(it, D):
-            lat = self.ordering.cell.latex
+            lat = self.latex_names
             return rf"\frac{{\partial {lat[it.num]}}}{{\partial {lat[it.den]}}}"
+        if isinstance(it, Total):
+            lat = self.latex_names
+            return rf"\frac{{d {lat[it.num]}}}{{d {lat[it.den]}}}"
         return _item(self, it)
 
     def _factor(self, it):
@@ -195,10 +211,11 @@ _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 class TextMath(StrPrinter):
     as_written = False
 
-    def __init__(self, cell: Cell, ranges=None):
+    def __init__(self, cell: Cell, ranges=None, names=None):
         super().__init__({"order": "none"})
         self.ordering = _Ordering(cell, ranges)
-        self.names = {n: text_name(tex) for n, tex in cell.latex.items()}
+        latex = cell.latex if names is None else names
+        self.names = {n: text_name(tex) for n, tex in latex.items()}
 
     def _print_Symbol(self, expr):
         return self.names.get(expr.name, expr.name)
@@ -237,6 +254,8 @@ class TextMath(StrPrinter):
     def item(self, it) -> str:
         if isinstance(it, D):
             return f"∂{self.names[it.num]}/∂{self.names[it.den]}"
+        if isinstance(it, Total):
+            return f"d{self.names[it.num]}/d{self.names[it.den]}"
         return _item(self, it)
 
     def _factor(self, it):
@@ -251,6 +270,8 @@ class TextMath(StrPrinter):
 
 
 def _item(printer, it) -> str:
+    if isinstance(it, Name):
+        return it.text if isinstance(printer, TextMath) else it.latex
     if isinstance(it, (Prod, Factors)):
         if isinstance(it, Factors) and it.items and it.items[0] == -1:
             return "-" + _item(printer, Factors(it.items[1:]))
@@ -336,6 +357,23 @@ def derivation_document(d, values=None, parts=ALL_PARTS) -> list[Block]:
             ),
             Block("lines", [Line(p, (e,)) for p, e in d.carry.items()]),
         ]
+    if d.source in cell.params and "convention" in parts:
+        # The article's recursion (the gradient of an RNN is an RNN), of which
+        # this derivative is the explicit part.
+        through = tuple(Prod((D(d.target, prev), Total(prev, d.source))) for prev in cell.prevs)
+        blocks += [
+            Block("heading", "Recursion"),
+            Block(
+                "para",
+                f"The explicit part of the recursion below: every previous-step value is "
+                f"held fixed, the rest of d{d.target}/d{d.source} flows through the "
+                "previous state.",
+            ),
+            Block(
+                "lines",
+                [Line(Total(d.target, d.source), (Sum((*through, D(d.target, d.source))),))],
+            ),
+        ]
     if "chain" in parts:
         blocks += [
             Block("heading", "Chain rule"),
@@ -388,6 +426,118 @@ def derivation_document(d, values=None, parts=ALL_PARTS) -> list[Block]:
 
 def _num(value) -> sympy.Float:
     return sympy.Float(value, 15)
+
+
+def multistep_document(ms, values=None) -> list[Block]:
+    """The exact K-step derivative, the article's product of one-step
+    derivatives, and the paths between them (a :class:`symgrad.multistep.MultiStep`)."""
+    d, cell = ms.one_step, ms.cell
+    lhs = Total(f"{ms.target}@{ms.steps - 1}", d.source)
+    product = Name("P", "P")
+    blocks = [
+        Block("title", f"{cell.name}: {ms.steps}-step derivative, exact and the article's product"),
+        Block("heading", "Cell"),
+        Block("lines", [Line(eq.symbol, (AsWritten(eq.display),)) for eq in cell.equations]),
+    ]
+    blocks += derivation_document(d, parts=("convention",))[1:]
+    one_step = Sum(tuple(Factors(t.factors) for t in d.terms))
+    factors = tuple(_a(k) for k in range(ms.steps - 1, -1, -1))
+    blocks += [
+        Block("heading", "The article's product"),
+        Block("lines", [Line(_a(0), (D(d.target, d.source), one_step))]),
+        Block(
+            "para",
+            "A at step t+k is the same expression with every index moved on by k; the "
+            f"article's {ms.steps}-step derivative is the product of the one-step ones:",
+        ),
+        Block("lines", [Line(product, (Prod(factors),))]),
+        Block("heading", "The exact derivative"),
+        Block(
+            "para",
+            "The product of the exact state Jacobians (every state, no convention) "
+            "applied to the convention's tangent of the state at step t-1:",
+        ),
+        Block("lines", [Line(lhs, (Name(_exact_latex(ms), _exact_text(ms)),))]),
+    ]
+    missed = []
+    for k, path in enumerate(ms.paths):
+        at = f"@{path.step}"
+        delta = Name(
+            f"\\delta_{{{_step(path.step)}}}",
+            f"δ_{{{_step(path.step)}}}" if path.step else "δ_t",
+        )
+        entry = D(f"{ms.target}@{path.step + 1}", f"{path.state}{at}")
+        held = ", ".join(text_name(ms.names[f"{w}{at}"]) for w in path.held)
+        through = tuple(
+            Prod((D(f"{path.state}{at}", f"{w}{at}"), Total(f"{w}{at}", d.source)))
+            for w in path.held
+            if w != path.state
+        )
+        name = Name(f"M_{{{k + 1}}}", f"M_{k + 1}")
+        missed += [
+            Line(entry, (Factors(_ordered(path.entry, ms)),)),
+            Line(delta, (*((Sum(through),) if through else ()), Factors(_ordered(path.delta, ms)))),
+            Line(
+                name, (Prod((*(_a(j) for j in path.later[::-1]), entry, delta)),), f"through {held}"
+            ),
+        ]
+    if missed:
+        blocks += [
+            Block("heading", "The paths the product leaves out"),
+            Block(
+                "para",
+                "The exact derivative minus the product: each path runs through a value the "
+                "one-step convention holds fixed (delta: the change it brings to the state):",
+            ),
+            Block("lines", missed),
+        ]
+    total = Sum((product, *(Name(f"M_{{{k + 1}}}", f"M_{k + 1}") for k in range(len(ms.paths)))))
+    blocks += [
+        Block("heading", "Sum"),
+        Block("lines", [Line(lhs, (total,))]),
+        Block("heading", "Check"),
+        Block("para", f"{ms.check.method}: {ms.check.detail}."),
+    ]
+    if values is not None:
+        result, point = values
+        rows = [Line(product, (_num(result["product"]),), "the article's product")]
+        rows += [
+            Line(Name(f"M_{{{k + 1}}}", f"M_{k + 1}"), (_num(v),))
+            for k, v in enumerate(result["paths"])
+        ]
+        rows.append(Line(lhs, (_num(result["exact"]),), "exact"))
+        blocks += [
+            Block("heading", "Value"),
+            Block("para", "At " + ", ".join(f"{k} = {v}" for k, v in point.items()) + ":"),
+            Block("lines", rows),
+        ]
+    return blocks
+
+
+def _a(k: int) -> Name:
+    return Name(f"A_{{{_step(k)}}}", f"A_{{{_step(k)}}}" if k else "A_t")
+
+
+def _step(k: int) -> str:
+    return "t" if k == 0 else f"t+{k}"
+
+
+def _exact_latex(ms) -> str:
+    jacobians = " ".join(f"J_{{{_step(k)}}}" for k in range(ms.steps - 1, -1, -1))
+    source = ms.cell.latex[ms.source]
+    return rf"\Big[{jacobians}\, \frac{{d s_{{t-1}}}}{{d {source}}}\Big]_{{{ms.target}}}"
+
+
+def _exact_text(ms) -> str:
+    jacobians = " ".join(f"J_{{{_step(k)}}}" if k else "J_t" for k in range(ms.steps - 1, -1, -1))
+    return f"[{jacobians} ds_{{t-1}}/d{text_name(ms.cell.latex[ms.source])}]_{ms.target}"
+
+
+def _ordered(expr, ms) -> tuple:
+    """A product's factors in the paper's order, for printing."""
+    coeff, factors = expr.as_coeff_mul()
+    ordered = sorted(factors, key=lambda f: factor_rank(_base(f), ms.ranges, ms.cell))
+    return tuple(ordered) if coeff == 1 else (coeff, *ordered)
 
 
 def jacobian_document(j) -> list[Block]:
@@ -485,15 +635,16 @@ def _markdown_blocks(blocks, printer) -> str:
     return "\n".join(out)
 
 
-def render(blocks, fmt: str, cell: Cell, ranges=None, standalone: bool = False) -> str:
-    """Print ``blocks`` in ``fmt`` (latex, text or markdown)."""
+def render(blocks, fmt: str, cell: Cell, ranges=None, standalone: bool = False, names=None) -> str:
+    """Print ``blocks`` in ``fmt`` (latex, text or markdown); ``names``: the
+    LaTeX of symbols beyond the cell's own (the values of later steps)."""
     if fmt == "latex":
-        body = _latex_blocks(blocks, LatexMath(cell, ranges))
+        body = _latex_blocks(blocks, LatexMath(cell, ranges, names))
         return latex_document(body) if standalone else body
     if fmt == "text":
-        return _text_blocks(blocks, TextMath(cell, ranges))
+        return _text_blocks(blocks, TextMath(cell, ranges, names))
     if fmt == "markdown":
-        return _markdown_blocks(blocks, LatexMath(cell, ranges))
+        return _markdown_blocks(blocks, LatexMath(cell, ranges, names))
     raise ValueError(f"unknown format {fmt!r}. Valid formats: {', '.join(FORMATS)}")
 
 
@@ -586,3 +737,39 @@ def cell_json(cell: Cell) -> dict:
             for eq in cell.equations
         ],
     }
+
+
+def multistep_json(ms, values=None) -> dict:
+    """A :class:`symgrad.multistep.MultiStep` as JSON data: the article's factor,
+    product and exact derivative in LaTeX, each missed path, and with ``values``
+    (from ``--at``) ``total_value`` (exact) and ``product_value``."""
+    latex = LatexMath(ms.cell, ms.ranges, ms.names)
+    d = ms.one_step
+    out = {
+        "cell": ms.cell.name,
+        "steps": ms.steps,
+        "target": ms.target,
+        "source": ms.source,
+        "inputs": ms.inputs,
+        "convention": {p.name: latex.doprint(e) for p, e in d.carry.items()},
+        "one_step_latex": latex.item(Sum(tuple(Factors(t.factors) for t in d.terms))),
+        "exact_latex": _exact_latex(ms),
+        "paths": [
+            {
+                "step": p.step,
+                "state": p.state,
+                "through": list(p.held),
+                "latex": latex.item(Factors(_ordered(p.expr, ms))),
+            }
+            for p in ms.paths
+        ],
+        "check": {"method": ms.check.method, "passed": ms.check.passed, "detail": ms.check.detail},
+    }
+    if values is not None:
+        result, point = values
+        out["point"] = {k: float(v) for k, v in point.items()}
+        out["total_value"] = float(result["exact"])
+        out["product_value"] = float(result["product"])
+        for entry, value in zip(out["paths"], result["paths"], strict=True):
+            entry["value"] = float(value)
+    return out

@@ -124,9 +124,13 @@ class ScalarProgram:
         shift = {cell.symbol(v): cell.symbol(prev_name(v)) for v in cell.values}
         self.calls = {}  # call name -> kernel, for calls with a previous-step value
         rename = {}
+        this_step = set(cell.values) | set(cell.params)
         for expr, symbol in calls.items():
             rename[expr] = symbol
-            if not {s.name for s in expr.free_symbols} & inputs:
+            # A call of this step's values and parameters only (tanh c_t) has a
+            # previous-step value of its own (tanh c_{t-1}); one that reads an
+            # input or a previous-step value does not.
+            if {s.name for s in expr.free_symbols} <= this_step:
                 rename[expr.xreplace(shift)] = sympy.Symbol(prev_name(symbol.name), real=True)
                 self.calls[symbol.name] = _kernel(expr)
         self.carried = [*cell.values, *self.calls]
@@ -142,7 +146,10 @@ class ScalarProgram:
         symbols = sorted(set().union(*(e.free_symbols for e in exprs)), key=lambda x: x.name)
         self.kernel_names = tuple(x.name for x in symbols)
         self.kernel = lambdify(symbols, exprs, cse=True)
+        # Every call is an output of the step (recorded at its step); those that
+        # read no input are carried to the next step too (tanh c_{t-1}).
         timed = {name for v in self.carried for name in (v, prev_name(v))}
+        timed |= {symbol.name for symbol in calls.values()}
         self.recorded = sorted(set(self.kernel_names) & timed)
         self.size = len(cell.state)
         self.entry = None
@@ -203,10 +210,9 @@ class ScalarEngine:
     def set_previous(self, state: str, value):
         self.last[state] = np.broadcast_to(value, self.log_scale.shape).copy()
 
-    def advance(self, inputs: dict, rows) -> Chunk:
+    def advance(self, inputs: dict, rows, k: int) -> Chunk:
         """Run ``k`` steps (inputs: name -> (k, N)); one-step norms at ``rows``."""
         program, cell = self.program, self.cell
-        k = len(next(iter(inputs.values())))
         shape = (k, len(self.log_scale))
         index = {name: i for i, name in enumerate(program.outputs)}
         # A state may overflow to inf (relu with |U| > 1): its gradient stays
@@ -267,10 +273,15 @@ class ScalarEngine:
         ln = chunk.log_norm
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.program.size == 1:
-                ln[:] = np.log(np.abs(jac[0, 0]))
+                logs = np.log(np.abs(jac[0, 0]))
                 if self.track_sign:  # a one-state product's direction is its sign
                     self.P[0, 0] *= np.prod(np.sign(jac[0, 0]), axis=0)
-                ln[:] = np.cumsum(ln, axis=0) + self.log_scale
+                # A gradient exactly 0 stays 0, whatever follows (an overflowed
+                # state's inf slope included): 0 x inf is 0 here, not nan.
+                zero = np.logical_or.accumulate(logs == -np.inf, axis=0)
+                zero |= self.log_scale == -np.inf
+                ln[:] = np.cumsum(np.where(zero, 0.0, logs), axis=0) + self.log_scale
+                ln[zero] = -np.inf
                 self.log_scale = ln[-1].copy()
                 return
             squares, entry = self._product_loop(jac)
@@ -297,9 +308,12 @@ class ScalarEngine:
         product = self.P
         columns = [jac[:, m, :, None, :] for m in range(size)]  # columns[m][i, step, 0, n]
         for step in range(k):
+            zero = ~np.any(product != 0, axis=(0, 1))  # exactly 0: it stays 0
             new = columns[0][:, step] * product[0]
             for m in range(1, size):
                 new += columns[m][:, step] * product[m]
+            if zero.any():
+                new[:, :, zero] = 0.0
             f2 = np.einsum("ijn,ijn->n", new, new, out=squares[step])
             new /= np.sqrt(np.maximum(f2, _TINY))
             if entry is not None:
@@ -564,8 +578,7 @@ class VectorEngine:
     def set_previous(self, state: str, value):
         self.prevs[prev_name(state)] = np.broadcast_to(value, self.prevs[prev_name(state)].shape)
 
-    def advance(self, inputs: dict, rows) -> Chunk:
-        k = len(next(iter(inputs.values())))
+    def advance(self, inputs: dict, rows, k: int) -> Chunk:
         ln = np.empty((k, len(self.log_scale)))
         chunk = Chunk(ln)
         rows = set(rows)
@@ -630,7 +643,7 @@ def drive(engine, source, stream, steps, samples, progress, initial=None):
     while t0 < steps:
         k = min(chunk_steps, steps - t0)
         rows = stream.one_step_rows(t0, k) if stream else ()
-        chunk = engine.advance(source(t0, k), rows)
+        chunk = engine.advance(source(t0, k), rows, k)
         if stream:
             stream.feed(t0, chunk)
         t0 += k

@@ -9,6 +9,7 @@ bounds build from the engine. Results are computed once per process
 import doctest
 import io
 import json
+import math
 import re
 from fractions import Fraction
 from functools import lru_cache, partial
@@ -23,19 +24,8 @@ from hypothesis import strategies as st
 from strategies import reals
 
 from symgrad import cli
-from symgrad.bounds import (
-    BOUNDS,
-    BoundError,
-    ClosedForm,
-    _closed_form_check,
-    _scipy_check,
-    _split,
-    certify_below,
-    check_params,
-    compute_bound,
-    format_catalog,
-    format_result,
-)
+from symgrad.bounds import BOUNDS, BoundError, certify_below, check_params, compute_bound
+from symgrad.cells import get_cell
 from symgrad.certify import (
     PREC,
     CertificateError,
@@ -45,8 +35,13 @@ from symgrad.certify import (
     decide,
     make_tail_lemma,
 )
+from symgrad.expr import FUNCTIONS, parse_equation
 from symgrad.primitives import sigmoid, tanh
+from symgrad.ranges import value_ranges
+from symgrad.report.bounds import format_catalog, format_result
+from symgrad.suprema import ClosedForm, Domain, _closed_form_check, _scipy_check, _split
 from tests.latex import compile_latex, needs_pdflatex
+from tests.tolerances import ARGMAX_ABS, DIGITS30, SCIPY_OPTIMUM_REL
 
 mpmath.mp.dps = 30
 
@@ -211,7 +206,7 @@ def test_scipy_optimum_lies_in_the_certified_interval(name):
     r = result(name)
     lo, hi = r.interval
     assert lo <= hi
-    slack = 1e-12 * max(1.0, abs(r.value))  # bounds.SCIPY_SLACK: float64 evaluation
+    slack = SCIPY_OPTIMUM_REL * max(1.0, abs(r.value))
     assert lo - slack <= r.value <= hi + slack
     assert r.width <= 1e-9 or r.width <= 2 * abs(hi) * 2**-52
     assert {c.kind: c.verdict for c in r.checks}["scipy"] == "agrees"
@@ -246,7 +241,7 @@ def test_lstm_saturation_proves_the_articles_045():
     assert r.claim == "sup < 0.45" and r.proved is True and r.passed
     lo, hi = r.interval
     assert lo <= S0 <= hi < 0.45
-    assert r.argmax["c_prev"] == pytest.approx(C_STAR, abs=1e-7)
+    assert r.argmax["c_prev"] == pytest.approx(C_STAR, abs=ARGMAX_ABS)
 
 
 def test_the_certificate_refuses_a_false_bound():
@@ -354,7 +349,7 @@ def test_closed_forms_agree():
         assert lo <= value <= hi, name
         assert r.closed_form["agrees"], name
     # ... at twice its maximiser.
-    assert result("sigmoid-saturation").argmax["u"] == pytest.approx(2 * C_STAR, abs=1e-7)
+    assert result("sigmoid-saturation").argmax["u"] == pytest.approx(2 * C_STAR, abs=ARGMAX_ABS)
 
 
 @pytest.mark.parametrize("u_r", [0, Fraction(1, 2), 1, 2, -5])
@@ -364,6 +359,139 @@ def test_gru_candidate_term_is_a_function_of_u_r(u_r):
     expected = 1.0 if k <= 1 else (1 + k) ** 2 / (4 * k)
     lo, hi = result("gru-candidate-term", U_r=u_r).interval
     assert lo <= expected <= hi
+
+
+# ---------------------------------------------------------------- the printed quantity
+
+#: The LaTeX the quantities are printed in, rewritten (in this order, after the
+#: names) into the syntax of symgrad's safe parser: a reading of the printed
+#: text, independent of the printers that made some of it. A prime or a
+#: partial derivative becomes a placeholder name, replaced after parsing.
+TEX_SYNTAX = (
+    (r"\\sigma'\((\w+)\)", r"prime_sigmoid_\1"),
+    (r"\\tanh'\((\w+)\)", r"prime_tanh_\1"),
+    (r"\\frac\{\\partial (\w+)\}\{\\partial (\w+)\}", r"partial_\1_wrt_\2"),
+    (r"\\sigma", "sigmoid"),
+    (r"\\tanh\^\{?2\}?\s*(\w+)", r"tanh(\1)**2"),
+    (r"\\tanh\^\{?2\}?(\([^()]*\))", r"tanh\1**2"),
+    (r"\^\{?(\d+)\}?", r"**\1"),
+    (r"\|([^|]*)\|", r"abs(\1)"),
+    (r"(?<=[\w)])\s+(?=[\w(])", "*"),  # juxtaposition is a product
+)
+
+
+def read_quantity(tex: str, latex_names: dict):
+    r"""``\sup_{sub} body`` as (sub, SymPy expression of the body): ``latex_names``
+    maps LaTeX names to ASCII; the right side of a ``=`` (a definition) is left out."""
+    match = re.fullmatch(r"\\sup(?:_(\w|\{(?:[^{}]|\{[^{}]*\})*\}))?\s+(.*)", tex)
+    sub, body = match.group(1) or "", match.group(2).split(" = ")[0]
+    body = re.sub(r"\\left|\\right|\\,", "", body)
+    names = sorted(latex_names, key=len, reverse=True)
+    by_name = "|".join(re.escape(n) for n in names)
+    ascii_body = re.sub(
+        rf"(?<![A-Za-z\\])(?:{by_name})(?![A-Za-z_{{])", lambda m: latex_names[m[0]], body
+    )
+    for pattern, replacement in TEX_SYNTAX:
+        ascii_body = re.sub(pattern, replacement, ascii_body)
+    symbols = {n: sympy.Symbol(n, real=True) for n in re.findall(r"[A-Za-z_]\w*", ascii_body)}
+    symbols = {n: v for n, v in symbols.items() if n not in FUNCTIONS}
+    expr = parse_equation(ascii_body, symbols)
+    for name, symbol in symbols.items():
+        if name.startswith("prime_"):
+            _, function, x = name.split("_", 2)
+            x = sympy.Symbol(x, real=True)
+            expr = expr.xreplace({symbol: sympy.diff(FUNCTIONS[function](x), x)})
+    return sub.strip("{}"), expr
+
+
+def _exact(x) -> sympy.Rational:
+    x = Fraction(x)
+    return sympy.Rational(x.numerator, x.denominator)
+
+
+def _raw_point(part, point):
+    """A point of the cell's inputs, weights and previous state at which h_t and
+    U take the values of ``point`` (W x_t = 0, h_{t-1} = 1, b = pre-activation - U)."""
+    U = point["U"]
+    # tanh: the pre-activation atanh(h_t); ReLU: 1 or -1, as [h_t > 0] is 1 or 0.
+    pre = sympy.atanh(point["h"]) if "h" in point else 2 * point["h_active"] - 1
+    return {"W": 0, "x": 0, "h_prev": 1, "U": U, "b": pre - U}
+
+
+def stated_point(name, params, part, point) -> tuple[dict, dict]:
+    """The variables the quantity is stated in, at a point of the part (exact), and
+    the placeholders' values: rnn-tanh's U from v = a + U h (its source), clipping's
+    raw inputs for the partial derivative of the part's cell (tanh: rnn, ReLU: rnn-relu)."""
+    if name == "rnn-tanh":
+        a, h = _exact(params["a"]), _exact(params["h"])
+        return {"a": a, "h_prev": h, "U": (point["v"] - a) / h}, {}
+    if name == "clipping":
+        cell = get_cell({"tanh": "rnn", "ReLU": "rnn-relu"}[part.label])
+        dh = sympy.diff(cell.equation("h").rhs, cell.symbol("h_prev"))
+        return _raw_point(part, point), {"partial_h_wrt_h_prev": dh}
+    return {**{k: _exact(v) for k, v in params.items()}, **point}, {}
+
+
+def _draw(data, domain):
+    if domain.lo == 0 and domain.hi == 1 and not domain.open:  # an indicator: 0 or 1
+        return _exact(data.draw(st.sampled_from([0, 1])))
+    lo = -5.0 if domain.lo is None else float(domain.lo)
+    hi = 5.0 if domain.hi is None else float(domain.hi)
+    return _exact(data.draw(st.floats(lo, hi, exclude_min=domain.open, exclude_max=domain.open)))
+
+
+QUANTITY_CASES = [
+    *((name, ()) for name in BOUNDS),
+    ("rnn-tanh", (("a", Fraction(1, 2)), ("h", Fraction(-1, 2)))),
+    ("rnn-relu", (("L", 3),)),
+    ("gru-candidate-term", (("U_r", Fraction(-5, 2)),)),
+]
+
+
+@lru_cache
+def quantity(name, params: tuple):
+    """The bound's parameters, its problem, and per part the printed quantity read back."""
+    values = check_params(name, dict(params))
+    problem = BOUNDS[name].build(values)
+    readings = []
+    for part in problem.parts:
+        latex = {**problem.cell.latex, **part.names}
+        readings.append(read_quantity(problem.quantity_latex, {t: n for n, t in latex.items()}))
+    return values, problem, readings
+
+
+@pytest.mark.parametrize(("name", "params"), QUANTITY_CASES)
+def test_the_printed_quantity_ranges_where_the_parts_do(name, params):
+    values, problem, readings = quantity(name, params)
+    for part, (sub, _) in zip(problem.parts, readings, strict=True):
+        clipped = re.fullmatch(r"\|U\| \\le (\w+)", sub)
+        if clipped:  # |U| <= L or a number
+            radius = values.get(clipped[1]) or Fraction(clipped[1])
+            U = sympy.Symbol("U", real=True)
+            assert part.domains[U] == Domain(-radius, radius, open=False)
+        elif sub:  # \sup_u: over R
+            assert all(d == Domain(None, None) for d in part.domains.values())
+        else:  # \sup alone: over every value the cell's gates and states can take
+            ranges = value_ranges(problem.cell)
+            assert {s: (d.lo, d.hi) for s, d in part.domains.items()} == {
+                s: tuple(None if math.isinf(x) else Fraction(x) for x in ranges[s])
+                for s in part.domains
+            }
+
+
+@pytest.mark.parametrize(("name", "params"), QUANTITY_CASES)
+@given(data=st.data())
+def test_the_printed_quantity_is_the_one_maximised(name, params, data):
+    values, problem, readings = quantity(name, params)
+    for part, (_, read) in zip(problem.parts, readings, strict=True):
+        point = {s.name: _draw(data, d) for s, d in part.domains.items()}
+        stated, placeholders = stated_point(name, values, part, point)
+        read = read.xreplace({sympy.Symbol(n, real=True): e for n, e in placeholders.items()})
+        read = read.xreplace({sympy.Symbol(n, real=True): v for n, v in stated.items()})
+        expected = _exact(part.scale) * part.expr.xreplace({s: point[s.name] for s in part.domains})
+        got, want = abs(read).evalf(30), abs(expected).evalf(30)
+        assert read.free_symbols == set(), read
+        assert abs(got - want) <= DIGITS30 * max(1, want), (point, got, want)
 
 
 # ---------------------------------------------------------------- the machinery
@@ -514,7 +642,8 @@ def test_json_fields():
     assert lo <= data["value"] <= hi and data["width"] >= hi - lo
     assert set(data["argmax"]) == {"U", "v"} and data["params"] == {"a": 0.5, "h": 1.0}
     assert data["proved"] is True and data["claim"].startswith("S(a) <= |a| + S(0)")
-    assert data["subdivisions"] > 0 and data["seconds"] > 0
+    # No wall-clock time: seeded JSON is the same on every run.
+    assert data["subdivisions"] > 0 and "seconds" not in data
     # S(1/2) by hand: the maximiser solves 2(v - 1/2) tanh v = 1 on v < 1/2.
     v = mpmath.findroot(lambda v: 2 * (v - 0.5) * mpmath.tanh(v) - 1, -0.5)
     assert lo <= abs((v - 0.5) * _sech2(v)) <= hi

@@ -70,6 +70,18 @@ def test_registry_is_spec_section_3():
     assert [(c.id, c.kinds) for c in claims.CLAIMS] == SPEC_TABLE
 
 
+def test_a_claim_states_its_kinds_only_through_its_evidence():
+    from symgrad.evidence import evidence_function
+
+    old = claims.get_claim("lstm-saturation-045")
+    with pytest.raises(ValueError, match="has no evidence"):
+        dataclasses.replace(old, evidence=())
+    with pytest.raises(ValueError, match="key 'M' is not one of 'NC'"):
+        dataclasses.replace(old, key="M")
+    with pytest.raises(ValueError, match=r"unknown evidence kind 'X'\. Valid kinds: S, N, C, M, P"):
+        evidence_function("X", "a method")
+
+
 def test_every_claim_passes_with_the_evidence_it_declares(catalog):
     results, _ = catalog
     failed = {r.claim.id: r.key_figure for r in results if not r.passed}

@@ -15,6 +15,7 @@ from symgrad.derive import (
 )
 from symgrad.primitives import sigmoid, tanh
 from symgrad.ranges import value_ranges
+from tests.tolerances import DIGITS30
 
 
 def S(name):
@@ -251,3 +252,39 @@ def test_a_name_listed_twice_is_refused():
             [("h", None, "tanh(U*h_prev)", None)],
             ("h", "h_prev"),
         )
+
+
+# ---------------------------------------------------------------- parameters: the explicit part
+
+
+@pytest.mark.parametrize(
+    ("name", "param"),
+    [(n, p) for n in BUILTIN for p in get_cell(n).params if p.startswith(("U", "b"))],
+)
+def test_parameter_derivative_is_sympys_partial_of_the_raw_target(name, param):
+    # The explicit part of dh_t/dtheta: every previous-step value held fixed, so
+    # SymPy's diff of the composed target (sigma through exp) with no convention.
+    d = symgrad.derive(name, wrt=param)
+    assert d.check.passed and d.dominant is None
+    cell = d.cell
+    raw = compose(cell, {}, cell.equation(d.target).symbol)
+    reference = sympy.diff(as_sympy(raw.rewrite(sympy.exp)), S(param))
+    claimed = as_sympy(compose(cell, {}, d.total))
+    names = sorted(reference.free_symbols | claimed.free_symbols, key=str)
+    point = {
+        sym: sympy.Rational(k % 5 - 2, 3) + sympy.Rational(1, 7) for k, sym in enumerate(names)
+    }
+    assert abs((claimed - reference).evalf(30, subs=point)) < DIGITS30
+
+
+def test_parameter_derivative_hand_computed():
+    # rnn: h = tanh(W x + U h_prev + b), so dh/dU = (1 - h^2) h_prev, one term, one gate.
+    d = symgrad.derive("rnn", wrt="U")
+    ((term,),) = [d.terms]
+    assert same(term.expr, (1 - S("h") ** 2) * S("h_prev")) and term.gate_count == 1
+    # lstm: c = f c_prev + i c_hat and only f reads U_f: dc/dU_f = c_prev f (1 - f) h_prev.
+    d = symgrad.derive("lstm", wrt="U_f")
+    assert [t.via for t in d.terms] == ["f"]
+    assert same(d.total, S("c_prev") * S("f") * (1 - S("f")) * S("h_prev"))
+    # A parameter the target does not read within one step: no term at all.
+    assert symgrad.derive("lstm", wrt="W_o").terms == ()

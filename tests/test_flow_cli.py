@@ -10,6 +10,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+import sympy
 
 from symgrad import cli
 from symgrad.arguments import build_parser
@@ -273,3 +274,67 @@ def test_flow_cell_file_errors(argv, message, capsys):
     code, _ = run(argv)
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+# ---------------------------------------------------------------- cells that once crashed
+
+ODD_CELLS = {
+    "activation inside": ('["x"]', '["U"]', "0.5*h_prev + tanh(U*h_prev + x)"),
+    "input outside": ('["x"]', '["U"]', "tanh(U*h_prev) + x"),
+    "gate times state": ('["x"]', '["U"]', "sigmoid(U*h_prev + x)*h_prev"),
+    "no input": ("[]", '["U"]', "tanh(U*h_prev)"),
+    "a parameter called expit": ('["x"]', '["expit"]', "sigmoid(expit*h_prev + x)"),
+    "zero gradient then overflow": ('["x"]', '["U"]', "h_prev**2 + 2 + x"),
+    "overflow": ('["x"]', '["U"]', "h_prev**2 + 2 + x + U*h_prev"),
+}
+
+
+@pytest.mark.parametrize("case", ODD_CELLS, ids=list(ODD_CELLS))
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_odd_cell_files_flow_without_nan(case, fmt, tmp_path, capsys):
+    inputs, params, equation = ODD_CELLS[case]
+    path = tmp_path / "cell.toml"
+    path.write_text(
+        f'name = "odd"\ninputs = {inputs}\nparameters = {params}\nstate = ["h"]\n'
+        f'[equations]\nh = "{equation}"\n'
+    )
+    argv = ["flow", "--cell-file", str(path), "--steps", "40", "--samples", "8", "--format", fmt]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "nan" not in out.lower()
+    if case == "zero gradient then overflow":
+        # dh/dh_prev = 2 h_prev is exactly 0 at h_0 = 0: the gradient is 0 from
+        # step 1 on, whatever the overflowing state does afterwards.
+        assert ("exactly 0 100.0%" in out) if fmt == "text" else '"zero_fraction": 1.0' in out
+
+
+WITH_INPUT = ["activation inside", "input outside", "gate times state", "a parameter called expit"]
+
+
+@pytest.mark.parametrize("case", WITH_INPUT)
+def test_odd_cells_one_step_jacobian_is_the_engines(case):
+    # One step of the flow engine from h_0 against the engine's symbolic
+    # dh/dh_prev evaluated at the same point (mpmath, 30 digits).
+    import numpy as np
+
+    from symgrad.cellfile import loads_cell
+    from symgrad.derive import derive
+    from symgrad.trajectory import state_jacobian_product
+
+    inputs, params, equation = ODD_CELLS[case]
+    cell = loads_cell(
+        f'name = "odd"\ninputs = {inputs}\nparameters = {params}\nstate = ["h"]\n'
+        f'[equations]\nh = "{equation}"\n'
+    )
+    point = {p: 0.7 for p in cell.params} | {x: -0.3 for x in cell.inputs}
+    log_scale, direction = state_jacobian_product(
+        cell,
+        {p: np.array([v]) for p, v in point.items() if p in cell.params},
+        {x: np.array([[v]]) for x, v in point.items() if x in cell.inputs},
+        initial={"h": np.array([0.4])},
+    )
+    d = derive(cell)
+    total, _ = d.evaluate({n: sympy.Rational(str(point.get(n, 0.4))) for n in d.free_names})
+    assert float(np.exp(log_scale[0]) * direction[0, 0, 0]) == pytest.approx(
+        float(total), rel=1e-12
+    )

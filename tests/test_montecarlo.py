@@ -133,7 +133,7 @@ def test_one_step_figures_against_direct_evaluation():
 
 
 def test_a_cell_that_leaves_the_unit_interval_is_not_certified():
-    from symgrad.claims import _certify_run
+    from symgrad.evidence_numeric import _certify_run
 
     cell = make_cell(
         "wide",
@@ -152,7 +152,7 @@ def test_a_cell_that_leaves_the_unit_interval_is_not_certified():
 
 def derive_gru_margin():
     from symgrad.cells import get_cell
-    from symgrad.claims import _certify_run
+    from symgrad.evidence_numeric import _certify_run
 
     cell = get_cell("gru")
     params = {p: 25.0 for p in cell.params}

@@ -54,6 +54,18 @@ RICHARDSON_POLY_ABS = 1e-11
 #: under sigma(-709) = 1.2e-308 (subnormal: its relative error means nothing).
 SIGMOID_FLUSH = 1.3e-308
 
+# ---------------------------------------------------------------- bounds
+
+#: The SciPy optimum of a bound against its certified [lo, hi]: float64
+#: evaluation of a few dozen operations errs by ~1e-15 relative and the polish
+#: stops ~1e-16 below the peak; 1e-12 leaves a margin of a thousand.
+SCIPY_OPTIMUM_REL = 1e-12
+
+#: A maximiser found by SciPy against the exact one: near a smooth maximum the
+#: value is flat to second order, so float64 (~1e-16) pins the point only to
+#: ~sqrt(1e-16) = 1e-8 relative; 1e-7 leaves a factor ten.
+ARGMAX_ABS = 1e-7
+
 # ---------------------------------------------------------------- flow
 
 #: float64 product of T <= 50 Jacobians against a 40-digit oracle: each step
@@ -68,6 +80,10 @@ FD64_STEP = 1e-6
 #: ~10^(-2D/3); D = 30 + 2 (13 - m) keeps them below 10^(m - 13). A 50-step
 #: gradient may be as small as 10^-90, so D is chosen per sample from m.
 FD_RELATIVE = 13
+
+#: A float64 evaluation of a derivative (a few dozen operations, ~1e-15
+#: relative) against the engine's 30-digit value: 1e-12 leaves a factor 1000.
+FLOAT64_VS_EXACT_REL = 1e-12
 
 # ---------------------------------------------------------------- vector (matrix form)
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..claims import KINDS, ClaimResult
-from ..text import md_cell as _md_cell
-from ..text import plain, tex_inline, tex_text
+from ..claims import ClaimResult
+from ..evidence import KINDS
+from ..text import md_cell, plain, tex_inline, tex_text
 
 __all__ = [
     "proof_markdown",
@@ -100,7 +100,7 @@ def verify_markdown(results: list, ctx) -> str:
     for r in results:
         kinds = ", ".join(_kinds(r))
         out.append(
-            f"| `{r.claim.id}` | {kinds} | **{r.status}** | {_md_cell(r.key_figure)} | "
+            f"| `{r.claim.id}` | {kinds} | **{r.status}** | {md_cell(r.key_figure)} | "
             f"{r.seconds:.2f} s |"
         )
     out += ["", _verdict(results) + ".", ""]
@@ -282,7 +282,7 @@ def write_proofs(results: list, ctx, out_dir) -> list:
         written.append(path)
         index.append(
             f"| [`{r.claim.id}`]({r.claim.id}.md) | {', '.join(r.claim.kinds)} | {r.status} | "
-            f"{_md_cell(plain(r.claim.title))} |"
+            f"{md_cell(plain(r.claim.title))} |"
         )
     index += ["", f"All claims in one LaTeX document: [{COMBINED}]({COMBINED}).", ""]
     (out / "README.md").write_text("\n".join(index))

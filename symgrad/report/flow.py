@@ -15,10 +15,12 @@ __all__ = ["format_compare", "format_flow"]
 
 
 def _number(x, digits=4) -> str:
-    if x is None:
+    if x is None or math.isnan(x):  # nothing defined to report
         return "-"
     if not math.isfinite(x):
         return str(x)
+    if abs(x) >= 1e6:  # a run that exploded: its digits, not 90 of them
+        return f"{x:.{digits}e}"
     return f"{x:.{digits}f}"
 
 
@@ -28,6 +30,16 @@ def _percent(x) -> str:
 
 def _lyapunov_text(r: FlowResult) -> str:
     lo, hi = r.lyapunov_ci
+    if math.isnan(r.lyapunov):
+        return (
+            "undefined: the state overflowed float64 and took the gradient with it in "
+            f"{_percent(r.undefined_fraction)} of samples"
+        )
+    if r.lyapunov == math.inf:
+        return (
+            "inf (the gradient overflows float64 in some samples; it is above "
+            f"{EXPLODE:g} in {_percent(r.explode_fraction)})"
+        )
     if not math.isfinite(r.lyapunov):
         return (
             f"{r.lyapunov} (the gradient is exactly 0 in {_percent(r.zero_fraction)} of "
@@ -84,9 +96,15 @@ def format_flow(results: list[FlowResult], fmt: str = "text") -> str:
             f"{_percent(r.vanish_fraction)}, exactly 0 {_percent(r.zero_fraction)}"
         )
         if r.nonfinite_fraction:
+            lost = (
+                f"the gradient became undefined in {_percent(r.undefined_fraction)}, left out "
+                "of every figure"
+                if r.undefined_fraction
+                else "the gradient stays defined there"
+            )
             out.append(
                 f"{bullet}the state overflowed float64 in {_percent(r.nonfinite_fraction)} of "
-                "samples (the gradient stays defined there)"
+                f"samples ({lost})"
             )
         spectral = r.one_step.get("spectral_norm")
         if spectral:

@@ -1,0 +1,222 @@
+"""``symgrad bound``'s reports: a bound's result, and the catalog of bounds, as
+text, Markdown, LaTeX and JSON."""
+
+from __future__ import annotations
+
+from ..bounds import BOUNDS
+from ..suprema import BoundResult, FactorResult, show_exact
+from ..text import dumps, md_cell
+
+__all__ = ["format_catalog", "format_result"]
+
+
+def format_result(result: BoundResult, fmt: str) -> str:
+    """``result`` as ``text`` (Unicode), ``markdown``, ``latex`` or ``json``."""
+    if fmt == "json":
+        return dumps(result.to_json())
+    rows = _rows(result)
+    if fmt == "text":
+        return _text(result, rows)
+    if fmt == "markdown":
+        return _markdown(result, rows)
+    if fmt == "latex":
+        return _latex(result, rows)
+    raise ValueError(f"unknown format {fmt!r}. Valid formats: text, markdown, latex, json")
+
+
+def _rows(r: BoundResult) -> list[tuple[str, str, str]]:
+    """(label, text, LaTeX) of the summary table."""
+    lo, hi = r.interval
+    seconds = (
+        f"{r.seconds:.2f} s (SciPy {r.scipy_seconds:.2f} s, "
+        f"certificate {r.certificate_seconds:.2f} s)"
+    )
+    rows = []
+    if r.params:
+        params = ", ".join(f"{k} = {v:g}" for k, v in r.params.items())
+        rows.append(("parameters", params, f"${params}$"))
+    rows += [
+        ("SciPy optimum", f"{r.value!r} at {r.where}", f"${r.value!r}$ at ${r.where_latex}$"),
+        ("certified", f"[{lo!r}, {hi!r}]", f"$[{lo!r}, {hi!r}]$"),
+        (
+            "width",
+            f"{r.width:.2e}, {r.subdivisions} subdivisions",
+            f"${_tex_float(r.width)}$, {r.subdivisions} subdivisions",
+        ),
+        ("time", seconds, seconds),
+    ]
+    for c in r.checks:
+        label = {"claim": "claim", "closed form": "closed form", "scipy": "SciPy check"}[c.kind]
+        body = (
+            f"{c.statement}: {c.verdict.upper()}, {c.detail}"
+            if c.kind == "claim"
+            else f"{c.verdict}: {c.detail}"
+        )
+        rows.append((label, body, _tex_text(body)))
+    return rows
+
+
+def _text(r: BoundResult, rows) -> str:
+    out = [f"{r.name}: {r.quantity}", f"  from: {r.source}"]
+    width = max(len(label) for label, _, _ in rows)
+    out += [f"  {label:<{width}}  {body}" for label, body, _ in rows]
+    if len(r.factors) > 1:
+        out.append("  worst case, factor by factor:")
+        fw = max(len(_factor_name(f)) for f in r.factors)
+        for f in r.factors:
+            out.append(
+                f"    {_factor_name(f):<{fw}}  {f.value:.12g} at {f.where}"
+                f"  certified [{f.interval[0]!r}, {f.interval[1]!r}]"
+            )
+    out += [f"  - {note}" for note in r.notes]
+    verdict = "" if r.proved is None else ("proved" if r.proved else "NOT proved")
+    status = "all checks pass" if r.passed else "a check FAILED"
+    out.append(f"  {verdict + ': ' if verdict else ''}{status}")
+    return "\n".join(out) + "\n"
+
+
+def _factor_name(f: FactorResult) -> str:
+    return f"{f.label}: |{f.text}|" if f.label else f"|{f.text}|"
+
+
+def _markdown(r: BoundResult, rows) -> str:
+    out = [
+        f"### `symgrad bound {r.name}`",
+        "",
+        f"${r.quantity_latex}$: {r.quantity}.",
+        "",
+        f"From {r.source}.",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
+    out += [f"| {label} | {md_cell(body)} |" for label, body, _ in rows]
+    if len(r.factors) > 1:
+        out += ["", "Worst case, factor by factor:", "", "| factor | sup | at | certified |"]
+        out.append("|---|---|---|---|")
+        out += [
+            f"| {f.label + ': ' if f.label else ''}$\\lvert {f.latex} \\rvert$ | {f.value:.12g} "
+            f"| ${f.where_latex}$ | [{f.interval[0]!r}, {f.interval[1]!r}] |"
+            for f in r.factors
+        ]
+    out += [""] + [f"- {md_cell(note)}" for note in r.notes]
+    return "\n".join(out) + "\n"
+
+
+def _latex(r: BoundResult, rows) -> str:
+    out = [
+        f"% symgrad bound {r.name}",
+        rf"\paragraph{{\texttt{{{_tex_text(r.name)}}}.}} ${r.quantity_latex}$",
+        r"\begin{description}",
+    ]
+    out += [rf"  \item[{label}] {tex}" for label, _, tex in rows]
+    if len(r.factors) > 1:
+        out.append(r"  \item[worst case] factor by factor:")
+        out.append(r"  \begin{itemize}")
+        out += [
+            rf"    \item {_tex_text(f.label + ': ') if f.label else ''}"
+            rf"$\left|{f.latex}\right| \le {f.value:.12g}$ at ${f.where_latex}$, "
+            rf"certified $[{f.interval[0]!r}, {f.interval[1]!r}]$"
+            for f in r.factors
+        ]
+        out.append(r"  \end{itemize}")
+    out += [rf"  \item[note] {_tex_text(note)}" for note in r.notes]
+    out.append(r"\end{description}")
+    return "\n".join(out) + "\n"
+
+
+def _tex_float(x: float) -> str:
+    mantissa, _, exponent = f"{x:.2e}".partition("e")
+    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+
+
+_TEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "_": r"\_",
+    "%": r"\%",
+    "&": r"\&",
+    "#": r"\#",
+    "$": r"\$",
+    "^": r"\^{}",
+    "~": r"\~{}",
+    "<": "$<$",
+    ">": "$>$",
+    "|": "$|$",
+    "²": "$^2$",
+    "→": r"$\to$",
+    "±": r"$\pm$",
+    "ĉ": r"$\hat{c}$",
+    "ĥ": r"$\hat{h}$",
+    "σ": r"$\sigma$",
+    "λ": r"$\lambda$",
+    "∂": r"$\partial$",
+    "≈": r"$\approx$",
+    "≠": r"$\neq$",
+    "·": r"$\cdot$",
+    "∞": r"$\infty$",
+    "≤": r"$\le$",
+    "≥": r"$\ge$",
+}
+
+
+def _tex_text(text: str) -> str:
+    """Plain text (notes, evidence) for a LaTeX paragraph: specials escaped, the
+    Unicode the notes use as math."""
+    text = text.replace("<=", "≤").replace(">=", "≥")
+    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in text)
+
+
+def format_catalog(fmt: str) -> str:
+    """The table of :data:`BOUNDS` (names, summaries, parameters) in ``fmt``."""
+    entries = [
+        (
+            spec.name,
+            spec.summary,
+            [(p.name, p.default, p.doc, p.lo, p.hi) for p in spec.params],
+        )
+        for spec in BOUNDS.values()
+    ]
+    if fmt == "json":
+        return dumps(
+            {
+                "bounds": [
+                    {
+                        "name": name,
+                        "summary": summary,
+                        "params": [
+                            {
+                                "name": p,
+                                "default": float(d),
+                                "doc": doc,
+                                "range": [float(lo), float(hi)],
+                            }
+                            for p, d, doc, lo, hi in params
+                        ],
+                    }
+                    for name, summary, params in entries
+                ]
+            }
+        )
+
+    def params_text(params):
+        return ", ".join(f"{p}={show_exact(d)}" for p, d, *_ in params)
+
+    if fmt == "markdown":
+        out = ["| bound | quantity | parameters (default) |", "|---|---|---|"]
+        out += [f"| `{n}` | {md_cell(s)} | {params_text(p) or '-'} |" for n, s, p in entries]
+    elif fmt == "latex":
+        out = [r"\begin{tabular}{lll}"]
+        out += [
+            rf"\texttt{{{_tex_text(n)}}} & {_tex_text(s)} & {_tex_text(params_text(p))} \\"
+            for n, s, p in entries
+        ]
+        out.append(r"\end{tabular}")
+    else:
+        width = max(len(n) for n, _, _ in entries)
+        out = ["Bounds (symgrad bound NAME [--param NAME=VALUE ...]):"]
+        for n, s, p in entries:
+            extra = f"  [{params_text(p)}]" if p else ""
+            out.append(f"  {n:<{width}}  {s}{extra}")
+    return "\n".join(out) + "\n"
