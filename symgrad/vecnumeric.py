@@ -30,6 +30,7 @@ __all__ = [
     "make_vector_numeric",
     "reference_jacobian",
     "shapes",
+    "steps_names",
     "steps_product",
 ]
 
@@ -353,53 +354,83 @@ def analytic(vcell: VectorCell) -> bool:
 # ---------------------------------------------------------------- many steps
 
 
-def steps_product(jacobian, article, params: dict, inputs: dict, initial: dict | None = None):
-    """The exact K-step derivative along a trajectory, and the article's product.
+def steps_product(jacobian, article, steps: int, arrays: dict):
+    """``(exact, product, states)`` over ``steps`` = K steps t, ..., t+K-1 at ``arrays``.
 
-    ``jacobian``: a :class:`~symgrad.vector.VectorStateJacobian`; ``article``:
-    the cell's default derivation where it uses the one-step convention (else
-    None); ``params``: name -> array; ``inputs``: name -> array with the K
-    steps first, ``(K, ..., m)``; ``initial``: value name -> its value at step 0
-    (default 0: s_0 = 0 and o_0 = 0). Returns
-    ``(exact, product, entry)``: d s_K/d s_0 of shape ``(..., s n, s n)`` (states
-    in the cell's order); the article's product of its K one-step
-    derivatives, ``(..., n, n)``; and the block of ``exact`` it stands for
-    (``product`` and ``entry`` None without an article).
+    ``jacobian``: the cell's :class:`~symgrad.vector.VectorStateJacobian`;
+    ``article``: its default derivation (the one-step convention in its
+    ``carry``); ``arrays``: the parameters, the inputs (``x`` for every step
+    or ``x_1`` .. ``x_K``) and the previous-step values of step t
+    (:func:`steps_names`). ``states`` = J_{t+K-1} ... J_t (``(..., s n, s n)``);
+    ``exact`` = d target_{t+K-1}/d source_{t-1} (``(..., n, n)``): ``states``
+    applied to the convention's tangent (d s_{t-1}/d source_{t-1}, the held
+    values fixed: for the LSTM, I on c and diag(o_{t-1} ⊙ (1 - tanh² c_{t-1}))
+    on h); ``product``: the article's A_{t+K-1} ... A_t.
     """
     cell = jacobian.cell
-    vcell = jacobian.entries[0][0].vcell
-    f = jacobian.numeric()
-    g = article.numeric() if article is not None else None
-    unknown = sorted(set(initial or {}) - set(cell.values))
-    if unknown:
-        raise ValueError(
-            f"{', '.join(unknown)}: not a value of {cell.name} ({', '.join(cell.values)})"
-        )
-    params = {name: np.asarray(v, dtype=float) for name, v in params.items()}
-    zero = np.zeros(_hidden_size(vcell, params))
-    values = {v: np.asarray((initial or {}).get(v, zero), dtype=float) for v in cell.values}
-    exact = product = None
-    for k in range(len(next(iter(inputs.values())))):
-        env = dict(params)
-        env.update({name: np.asarray(v[k], dtype=float) for name, v in inputs.items()})
-        env.update({f"{v}_prev": values[v] for v in cell.values})
+    vcell = article.vcell
+    per_step = any(f"{x}_1" in arrays for x in cell.inputs)
+    needed = steps_names(jacobian, article, steps, per_step)
+    missing = sorted(set(needed) - set(arrays))
+    unknown = sorted(set(arrays) - set(needed))
+    if missing or unknown:
+        problems = [f"missing {', '.join(missing)}"] if missing else []
+        problems += [f"unknown {', '.join(unknown)}"] if unknown else []
+        raise ValueError(f"{'; '.join(problems)} (over {steps} steps: {', '.join(needed)})")
+    arrays = {k: np.asarray(v, dtype=float) for k, v in arrays.items()}
+    env = {k: arrays[k] for k in needed if not _is_step_input(cell, k)}
+    f, g = jacobian.numeric(), article.numeric()
+    tangent = product = states = None
+    for k in range(steps):
+        for x in cell.inputs:
+            env[x] = arrays[f"{x}_{k + 1}" if per_step else x]
+        values = Values(vcell, article.carry if k == 0 else {}, env)
+        if k == 0:
+            for prev in article.carry:
+                env[prev.name] = values.value(prev)
+            n = env[article.source].shape[-1]
+            tangent = _tangent(cell, article, values, n)
         jac, _ = f(**{name: env[name] for name in f.names})
-        exact = jac if exact is None else np.matmul(jac, exact)
-        if g is not None:
-            one, _ = g(**{name: env[name] for name in g.names})
-            product = one if product is None else np.matmul(one, product)
+        one, _ = g(**{name: env[name] for name in g.names})
+        states = jac if states is None else np.matmul(jac, states)
+        product = one if product is None else np.matmul(one, product)
         step = Values(vcell, {}, env)
-        values = {v: step.value(sympy.Symbol(v, real=True)) for v in cell.values}
-    if article is None:
-        return exact, None, None
+        for v in cell.values:
+            env[f"{v}_prev"] = step.value(sympy.Symbol(v, real=True))
     n = product.shape[-1]
-    i = cell.state.index(article.target)
-    j = cell.state.index(article.source.removesuffix("_prev"))
-    return exact, product, exact[..., i * n : (i + 1) * n, j * n : (j + 1) * n]
+    row = cell.state.index(article.target)
+    exact = np.matmul(states, tangent)[..., row * n : (row + 1) * n, :]
+    return exact, product, states
 
 
-def _hidden_size(vcell: VectorCell, params: dict) -> int:
-    for name, a in params.items():
-        if name in vcell.columns:
-            return a.shape[-2]
-    raise ValueError("the parameters include no weight matrix: the hidden size n is unknown")
+def steps_names(jacobian, article, steps: int, per_step: bool) -> tuple:
+    """The names :func:`steps_product` takes: parameters, inputs, and the
+    previous-step values of step t the equations read, except those the
+    convention computes (h_prev) and with the values it holds fixed (o_prev)."""
+    cell = jacobian.cell
+    names = set(jacobian.free_names) | set(article.free_names)
+    names -= {p.name for p in article.carry} | set(cell.inputs)
+    names |= {s.name for e in article.carry.values() for s in e.free_symbols}
+    inputs = [f"{x}_{k + 1}" for x in cell.inputs for k in range(steps)] if per_step else []
+    return tuple(sorted(names | set(inputs or cell.inputs)))
+
+
+def _is_step_input(cell, name: str) -> bool:
+    return name in cell.inputs or any(
+        name.startswith(f"{x}_") and name[len(x) + 1 :].isdigit() for x in cell.inputs
+    )
+
+
+def _tangent(cell, article, values: Values, n: int):
+    """d s_{t-1}/d source_{t-1} with the convention: ``(..., s n, n)``, the
+    states stacked in the cell's order."""
+    blocks = []
+    for state in cell.state:
+        prev = sympy.Symbol(f"{state}_prev", real=True)
+        if prev.name == article.source:
+            blocks.append(np.eye(n))
+        elif prev in article.carry:
+            blocks.append(chain_value(article.links[prev], values, n))
+        else:
+            blocks.append(np.zeros((n, n)))
+    return np.concatenate(np.broadcast_arrays(*blocks), axis=-2)

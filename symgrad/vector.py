@@ -59,6 +59,7 @@ from .derive import (
     Check,
     ancestors,
     derive,
+    derive_entry,
     gate_form_rules,
     one_step_carries,
     operands,
@@ -92,6 +93,7 @@ __all__ = [
     "VectorDerivation",
     "VectorError",
     "VectorStateJacobian",
+    "VectorSteps",
     "VectorTerm",
     "check_vector",
     "derive_vector",
@@ -272,6 +274,30 @@ class VectorStateJacobian:
         return jacobian_json(self)
 
 
+@dataclass(frozen=True, eq=False)
+class VectorSteps:
+    """d target_{t+K-1}/d source_{t-1} over ``steps`` = K steps, in n dimensions, at
+    one point (or a batch of them).
+
+    ``exact`` ``(..., n, n)``: the state Jacobians of steps t .. t+K-1
+    multiplied (``states``, ``(..., s n, s n)``) and applied to the
+    convention's tangent d s_{t-1}/d source_{t-1}; ``product``: the
+    article's product of its K one-step derivatives A_{t+K-1} ... A_t. Equal
+    for K = 1; their ``gap`` is the paths through the held values (o_t for the
+    LSTM) that the one-step terms leave out.
+    """
+
+    cell: Cell
+    steps: int
+    exact: object
+    product: object
+    states: object
+
+    @property
+    def gap(self):
+        return self.exact - self.product
+
+
 # ---------------------------------------------------------------- the engine
 
 
@@ -314,28 +340,28 @@ def derive_vector(cell: Cell | str, wrt: str | None = None, of: str | None = Non
     return _derive_vector(cell, target, source, source in prevs)
 
 
-def vector_steps(cell: Cell | str, params: dict, inputs: dict, initial: dict | None = None):
-    """The exact K-step derivative d s_K/d s_0 in n dimensions along the trajectory
-    that ``inputs`` (name -> array ``(K, ..., m)``) drive from ``initial`` (value
-    name -> its value at step 0; default 0, a run from state 0), beside the
-    article's product of the K one-step derivatives of :func:`derive_vector`'s
-    default (cells with the one-step convention: the LSTM's dc/dc_prev).
+def vector_steps(cell: Cell | str, steps: int, arrays: dict) -> VectorSteps:
+    """The exact ``steps``-step derivative in n dimensions beside the article's product.
 
-    Returns ``(exact, product, entry)``: exact of shape ``(..., s n, s n)`` (the
-    state Jacobians multiplied, states in the cell's order), the article's
-    product ``(..., n, n)`` and the block of ``exact`` it approximates (None,
-    None without the convention). From o_0 = 0 (so h_0 = o_0 tanh c_0 = 0)
-    the two agree for K <= 2 and part from K = 3 on: the path through o_t
-    that the one-step terms leave out.
+    The matrix-form counterpart of :func:`symgrad.multistep.derive_steps`,
+    evaluated numerically: d target_{t+K-1}/d source_{t-1} for the cell's
+    default derivative (the LSTM's dc/dc_prev through h_{t-1} = o_{t-1} ⊙
+    tanh c_{t-1}, o_{t-1} held fixed), K = ``steps``. ``arrays``: the
+    parameters, the inputs (``x`` shared by every step, or ``x_1`` .. ``x_K``)
+    and the previous-step values of step t (``c_prev`` and ``o_prev`` for the
+    LSTM), with any leading batch axes, shapes as ``numeric()`` takes them.
+    Raises ``ValueError`` naming missing or unknown arrays.
     """
     from .vecnumeric import steps_product
 
     if isinstance(cell, str):
         cell = get_cell(cell)
-    article = derive_vector(cell)
-    if not article.carry or article.target not in cell.state:
-        article = None
-    return steps_product(derive_vector(cell, "state"), article, params, inputs, initial)
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, not {steps!r}")
+    exact, product, states = steps_product(
+        derive_vector(cell, "state"), derive_vector(cell), steps, arrays
+    )
+    return VectorSteps(cell, steps, exact, product, states)
 
 
 @functools.cache
@@ -403,14 +429,12 @@ def _derive_vector(cell: Cell, target: str, source: str, convention: bool) -> Ve
 
 
 def _scalar_terms(cell, target, source, convention) -> dict:
-    """The scalar engine's terms of the same derivative, by operand (none for a
-    parameter source, which the scalar engine does not take)."""
+    """The scalar engine's terms of the same derivative, by operand."""
     try:
-        if convention:
+        if convention or source in cell.params:
             d = derive(cell, source, target)
         else:
-            row = derive(cell, "state").entries[cell.state.index(target)]
-            d = row[[prev_name(s) for s in cell.state].index(source)]
+            d = derive_entry(cell, target, source)
     except ValueError:
         return {}
     return {t.via: t for t in d.terms}

@@ -186,64 +186,73 @@ def test_a_leading_batch_axis_gives_each_points_jacobian():
         assert np.allclose(J[k], one, rtol=1e-15, atol=1e-15)
 
 
-def _run(cell, point, inputs, initial):
-    """Every value after len(inputs) steps from ``initial`` (other values 0), by hand."""
-    n = len(next(iter(initial.values())))
-    values = {v: initial.get(v, np.zeros(n)) for v in cell.values}
+def _k_steps(cell, carry, point, inputs, target):
+    """``target`` after len(inputs) steps from the previous-step values in ``point``
+    (the convention's carry applied at step t - 1), by hand."""
+    values = dict(point)
     for x in inputs:
-        step = {**point, "x": x, **{prev_name(v): values[v] for v in cell.values}}
-        out = _forward(cell, {}, step)
-        values = {v: out[v] for v in cell.values}
-    return values
+        out = _forward(cell, carry, {**values, "x": x})
+        carry = {}
+        values = {**point, **{prev_name(v): out[v] for v in cell.values}}
+    return out[target]
 
 
 @pytest.mark.parametrize("name", ["lstm", "gru", "gru-late-reset"])
-def test_k_step_product_equals_finite_differences_of_k_steps(name):
+def test_k_step_derivative_equals_finite_differences_of_k_steps(name):
     cell, n, m, steps = get_cell(name), 3, 2, 4
-    rng = np.random.default_rng([SEED, 6])
-    point = _point(cell, n, m, rng)
-    params = {k: point[k] for k in cell.params}
-    inputs = rng.normal(size=(steps, m))
-    initial = {s: rng.uniform(-1, 1, size=n) for s in cell.state}
-    exact, _, _ = vector_steps(cell, params, {"x": inputs}, initial)
-    h, blocks = VECTOR_FD_STEP, []
-    for target in cell.state:
-        row = []
-        for source in cell.state:
-            columns = []
-            for j in range(n):
-                step = np.eye(n)[j] * h
-                up = _run(cell, params, inputs, {**initial, source: initial[source] + step})
-                down = _run(cell, params, inputs, {**initial, source: initial[source] - step})
-                columns.append((up[target] - down[target]) / (2 * h))
-            row.append(np.stack(columns, axis=-1))
-        blocks.append(row)
-    assert _close(exact, np.block(blocks), VECTOR_FD_REL)
+    d = derive_vector(cell)
+    carry = derive(cell).carry
+    point = _point(cell, n, m, np.random.default_rng([SEED, 6]))
+    inputs = np.random.default_rng([SEED, 7]).normal(size=(steps, m))
+    arrays = {f"x_{k + 1}": x for k, x in enumerate(inputs)}
+    result = vector_steps(cell, steps, {**arrays, **_steps_point(cell, steps, point)})
+    h, base, columns = VECTOR_FD_STEP, point[d.source], []
+    for j in range(n):
+        step = np.eye(n)[j] * h
+        up = _k_steps(cell, carry, {**point, d.source: base + step}, inputs, d.target)
+        down = _k_steps(cell, carry, {**point, d.source: base - step}, inputs, d.target)
+        columns.append((up - down) / (2 * h))
+    assert _close(result.exact, np.stack(columns, axis=-1), VECTOR_FD_REL)
+    assert result.states.shape == (n * len(cell.state),) * 2
 
 
-@pytest.mark.parametrize("name", ["lstm", "gru-late-reset"])
-def test_the_articles_product_is_exact_for_two_steps_and_not_for_three(name):
-    # From o_0 = 0 (h_0 = 0): the path c_0 -> h_1 -> o_2 -> h_2 -> c_3 starts at step 3.
-    cell, n, m = get_cell(name), 3, 2
-    rng = np.random.default_rng([SEED, 7])
-    params = {k: v for k, v in _point(cell, n, m, rng).items() if k in cell.params}
-    initial = {cell.state[0]: rng.normal(size=n)}
-    inputs = rng.normal(size=(3, m))
-    gaps = []
+def _steps_point(cell, steps, point):
+    from symgrad.vecnumeric import steps_names
+
+    names = steps_names(derive_vector(cell, "state"), derive_vector(cell), steps, True)
+    return {k: point[k] for k in names if k in point}
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru-late-reset", "gru"])
+def test_k_step_derivative_at_n_1_is_the_scalar_multistep(name):
+    from symgrad.multistep import derive_steps
+
+    cell = get_cell(name)
+    rng = np.random.default_rng([SEED, 8])
     for steps in (1, 2, 3):
-        _, product, entry = vector_steps(cell, params, {"x": inputs[:steps]}, initial)
-        gaps.append(np.max(np.abs(product - entry)) / np.max(np.abs(entry)))
-    assert gaps[0] == 0.0 and gaps[1] < 1e-15 and gaps[2] > 1e-3, gaps
+        ms = derive_steps(cell, steps, "per step")
+        point = {k: round(float(rng.uniform(-1, 1)), 3) for k in ms.free_names}
+        scalar = ms.evaluate(point)
+        columns = read_vector(cell).columns
+        arrays = {k: np.full((1, 1) if k in columns else (1,), v) for k, v in point.items()}
+        result = vector_steps(cell, steps, arrays)
+        for ours, theirs in ((result.exact, scalar["exact"]), (result.product, scalar["product"])):
+            assert abs(ours[0, 0] - float(theirs)) <= VECTOR_N1_REL * (1 + abs(float(theirs)))
+        if steps == 1 or name == "gru":  # one state: the article's product is exact
+            assert abs(result.gap[0, 0]) <= VECTOR_N1_REL
+        else:  # the path through o_t (r_t) the one-step terms leave out
+            assert abs(result.gap[0, 0]) > 1e-6
 
 
-def test_a_cell_without_the_convention_has_no_articles_product():
-    cell = get_cell("gru")
-    params = {k: v for k, v in _point(cell, 3, 2, np.random.default_rng(SEED)).items()
-              if k in cell.params}  # fmt: skip
-    exact, product, entry = vector_steps(cell, params, {"x": np.ones((2, 2))})
-    assert exact.shape == (3, 3) and product is None and entry is None
-    with pytest.raises(ValueError, match="q: not a value of gru"):
-        vector_steps(cell, params, {"x": np.ones((2, 2))}, {"q": np.zeros(3)})
+def test_k_step_derivative_names_what_it_needs():
+    cell = get_cell("lstm")
+    point = _point(cell, 3, 2, np.random.default_rng(SEED))
+    arrays = {**_steps_point(cell, 2, point), "x_1": np.ones(2), "x_2": np.ones(2)}
+    assert vector_steps(cell, 2, arrays).exact.shape == (3, 3)
+    broken = {k: v for k, v in arrays.items() if k != "x_2"}
+    broken["h_prev"] = point["h_prev"]  # the convention computes it: not an input
+    with pytest.raises(ValueError, match="missing x_2; unknown h_prev"):
+        vector_steps(cell, 2, broken)
 
 
 # ---------------------------------------------------------------- PyTorch
