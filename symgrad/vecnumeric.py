@@ -259,7 +259,7 @@ def make_vector_numeric(d):
                     for t in entry.terms
                 )
                 if parts:
-                    total = sum(parts[1:], parts[0])
+                    total = sum(parts[1:], parts[0].copy())
                 else:
                     cols = {None: (n,), "n": (n, n), "m": (n, m)}[source_kind]
                     total = np.zeros((*batch, n, *cols))
@@ -283,7 +283,8 @@ def _finish(matrix, batch, n, source_kind):
     if source_kind:
         k = matrix.shape[-1] // n
         matrix = np.swapaxes(matrix.reshape(*matrix.shape[:-1], k, n), -1, -2)
-    return np.broadcast_to(matrix, (*batch, *matrix.shape[-(3 if source_kind else 2) :]))
+    # A fresh array: a term may be an input itself (a bare weight U).
+    return np.array(np.broadcast_to(matrix, (*batch, *matrix.shape[-(3 if source_kind else 2) :])))
 
 
 # ---------------------------------------------------------------- the independent route

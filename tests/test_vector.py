@@ -572,3 +572,16 @@ def test_numeric_names_its_arrays_and_their_shapes():
         f(**{**good, "W": np.ones((3, 3))})
     J, _ = f(**good)  # h_prev = 0, W x + b = 2: J = diag(1 - tanh(2)^2) U
     assert np.allclose(J, (1 - np.tanh(2.0) ** 2) * np.eye(3), rtol=1e-15, atol=0)
+
+
+def test_numeric_returns_fresh_arrays():
+    # h_t = U h_{t-1} + b: the one term is the weight U itself.
+    cell = make_cell("linear", "", "x", "U b", ["h"], [("h", None, "U*h_prev + b", None)],
+                     ("h", "h_prev"))  # fmt: skip
+    f = derive_vector(cell).numeric()
+    u = np.eye(2)
+    assert f.names == ("U",)
+    J, (term,) = f(U=u)
+    J[0, 0] = 7.0
+    term[1, 1] = 5.0
+    assert np.array_equal(u, np.eye(2)) and term[0, 0] == 1.0
