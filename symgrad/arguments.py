@@ -120,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(x, W_f, c_prev, o_prev, ...), values plain numbers or fractions",
     )
     p.add_argument(
+        "--vector",
+        action="store_true",
+        help="hidden size n: the derivative in matrix form (diag(.), weight matrices, "
+        "elementwise products), every gate counted on its side of the weights",
+    )
+    p.add_argument(
         "--steps",
         type=_int_from(1, 8),
         metavar="K",

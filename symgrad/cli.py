@@ -63,6 +63,8 @@ def cmd_derive(args, out) -> int:
     cell = get_cell_arg(args)
     if args.standalone and args.format != "latex":
         raise UsageError("symgrad derive: --standalone needs --format latex")
+    if args.vector:
+        return _derive_vector(args, cell, out)
     if args.steps is not None:
         return _derive_steps(args, cell, out)
     try:
@@ -103,6 +105,25 @@ def cmd_derive(args, out) -> int:
         blocks = derivation_document(result, values)
         out.write(render(blocks, args.format, cell, result.ranges, args.standalone))
     return _check_status(result.check)
+
+
+def _derive_vector(args, cell, out) -> int:
+    """``derive --vector``: hidden size n, the matrix form."""
+    from .text import dumps
+    from .vector import VectorError, derive_vector
+
+    if args.at or args.steps is not None:
+        raise UsageError(
+            "symgrad derive --vector: --at and --steps take scalars; evaluate a matrix-form "
+            "derivative at arrays with the Python API (symgrad.derive(cell, vector=True)"
+            ".numeric(), symgrad.vector.vector_steps)"
+        )
+    try:
+        d = derive_vector(cell, wrt=args.wrt, of=args.of)
+    except (VectorError, ValueError) as err:
+        raise UsageError(f"symgrad derive --vector: {err}") from None
+    out.write(dumps(d.json()) if args.format == "json" else d.render(args.format, args.standalone))
+    return _check_status(d.check)
 
 
 def _derive_steps(args, cell, out) -> int:

@@ -585,3 +585,35 @@ def test_numeric_returns_fresh_arrays():
     J[0, 0] = 7.0
     term[1, 1] = 5.0
     assert np.array_equal(u, np.eye(2)) and term[0, 0] == 1.0
+
+
+# ---------------------------------------------------------------- the command line and the API
+
+
+@pytest.mark.parametrize("fmt", ["text", "latex", "markdown", "json"])
+@pytest.mark.parametrize("wrt", [[], ["--wrt", "state"], ["--wrt", "U_f"]])
+def test_derive_vector_on_the_command_line(fmt, wrt, capsys):
+    from symgrad.cli import main
+
+    assert main(["derive", "lstm", "--vector", *wrt, "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    if fmt == "json":
+        import json
+
+        assert json.loads(out)["cell"] == "lstm"
+    else:
+        assert "diag" in out
+
+
+def test_derive_vector_refuses_scalar_points(capsys):
+    from symgrad.cli import main
+
+    assert main(["derive", "lstm", "--vector", "--at", "x=1"]) == 2
+    assert "Python API" in capsys.readouterr().err
+
+
+def test_the_top_level_derive_takes_vector():
+    import symgrad
+
+    assert type(symgrad.derive("gru", vector=True)).__name__ == "VectorDerivation"
+    assert type(symgrad.derive("gru")).__name__ == "Derivation"
