@@ -27,7 +27,6 @@ def derive(cell, wrt=None, of=None, vector=False):
     return _engine.derive(cell, wrt=wrt, of=of)
 
 
-
 def __getattr__(name):
     # The version comes from the installed metadata, read on first use:
     # importlib.metadata costs ~25 ms, a sixth of derive's start-up budget.

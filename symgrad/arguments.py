@@ -290,8 +290,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--plot",
         metavar="FILE",
-        help="also draw log10 |d s_t/d s_0| against t (median, 10-90%% band) to FILE.png "
-        "or FILE.svg (needs matplotlib: pip install 'symgrad[plot]')",
+        help="also draw log10 |d s_t/d s_0| against t (median, 10-90%% band), or the "
+        "spectrum with --spectrum or --weights, to FILE.png or FILE.svg (needs matplotlib: "
+        "pip install 'symgrad[plot]')",
+    )
+    p.add_argument(
+        "--weights",
+        metavar="FILE",
+        help="a trained single-layer torch nn.LSTM/GRU/RNN (or its Cell): its state_dict "
+        "saved by torch.save (.pt, loaded with weights_only=True), .safetensors or .npz; "
+        "prints its Lyapunov spectrum (the cell is inferred; name rnn-relu yourself)",
+    )
+    p.add_argument(
+        "--inputs",
+        metavar="FILE.npy",
+        help="with --weights: drive the network with this input sequence (T x m) from "
+        "state 0 (default: --samples seeded N(0, 1) sequences of --steps steps)",
+    )
+    p.add_argument(
+        "--spectrum",
+        type=_int_from(1),
+        metavar="K",
+        help="the K largest Lyapunov exponents (natural log per step) by QR "
+        "re-orthonormalisation of the Jacobian products, instead of the gradient-norm "
+        "quantiles (K up to the state's dimension: 2n for lstm)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=_int_from(0),
+        default=0,
+        metavar="W",
+        help="with --spectrum or --weights: run W steps first, left out of the exponents "
+        "(default: 0)",
     )
     p.add_argument("--format", choices=_RUN_FORMATS, default="text", help="output format")
 

@@ -27,6 +27,7 @@ __all__ = [
     "Values",
     "analytic",
     "chain_value",
+    "make_state_step",
     "make_vector_numeric",
     "reference_jacobian",
     "shapes",
@@ -141,19 +142,39 @@ def chain_value(chain, values: Values, n: int):
     return np.eye(n) * float(chain.coeff) if out is None else out
 
 
+class _Diagonal:
+    """diag(v) not yet materialised: a weight times it scales the weight's
+    columns (n^2 work, not a matrix product's n^3)."""
+
+    def __init__(self, v):
+        self.v = np.asarray(v)
+
+    def matrix(self, n):
+        return self.v[..., :, None] * np.eye(n)
+
+
 def _apply(chain, values, right, n):
     """``chain`` times ``right`` (None: the identity, not materialised)."""
     out = right
     for f in reversed(chain.factors):
+        if isinstance(out, _Diagonal) and not isinstance(f, Diag | Weight):
+            out = out.matrix(n)
         if isinstance(f, Diag):
             d = values.value(f.factors[0])
             for x in f.factors[1:]:
                 d = d * values.value(x)
-            d = np.asarray(d)[..., :, None]
-            out = d * np.eye(n) if out is None else d * out
+            if out is None or isinstance(out, _Diagonal):
+                out = _Diagonal(d if out is None else d * out.v)
+            else:
+                out = np.asarray(d)[..., :, None] * out
         elif isinstance(f, Weight):
             w = values.value(sympy.Symbol(f.name, real=True))
-            out = w if out is None else np.matmul(w, out)
+            if out is None:
+                out = w
+            elif isinstance(out, _Diagonal):
+                out = w * out.v[..., None, :]
+            else:
+                out = np.matmul(w, out)
         elif isinstance(f, Kron):
             v = np.asarray(values.value(f.vector))
             k = v.shape[-1]
@@ -171,6 +192,8 @@ def _apply(chain, values, right, n):
             raise TypeError(f"not a factor of a linear map: {f!r}")
     if out is None:
         return None
+    if isinstance(out, _Diagonal):
+        out = out.matrix(n)
     return out if chain.coeff == 1 else out * float(chain.coeff)
 
 
@@ -249,31 +272,61 @@ def make_vector_numeric(d):
             )
         arrays = {k: np.asarray(v, dtype=float) for k, v in arrays.items()}
         n, m, batch = shapes(vcell, names, arrays)
-        values = Values(vcell, carry, arrays)
-        blocks, terms = [], []
-        for row in entries:
-            block_row, term_row = [], []
-            for entry in row:
-                parts = tuple(
-                    _finish(chain_value(t.operator, values, n), batch, n, source_kind)
-                    for t in entry.terms
-                )
-                if parts:
-                    total = sum(parts[1:], parts[0].copy())
-                else:
-                    cols = {None: (n,), "n": (n, n), "m": (n, m)}[source_kind]
-                    total = np.zeros((*batch, n, *cols))
-                block_row.append(total)
-                term_row.append(parts)
-            blocks.append(block_row)
-            terms.append(tuple(term_row))
+        blocks, terms = _blocks(entries, Values(vcell, carry, arrays), n, m, batch, source_kind)
         if not hasattr(d, "entries"):
             return blocks[0][0], terms[0][0]
-        return np.block(blocks), tuple(terms)
+        return np.block(blocks), terms
 
     numeric.names = names
     numeric.__name__ = numeric.__qualname__ = "vector_" + d.label.replace("/", "_")
     return numeric
+
+
+def _blocks(entries, values: Values, n: int, m, batch, source_kind):
+    """Every entry's total and terms at ``values``: (rows of totals, rows of term tuples)."""
+    blocks, terms = [], []
+    for row in entries:
+        block_row, term_row = [], []
+        for entry in row:
+            parts = tuple(
+                _finish(chain_value(t.operator, values, n), batch, n, source_kind)
+                for t in entry.terms
+            )
+            if parts:
+                total = sum(parts[1:], parts[0].copy())
+            else:
+                cols = {None: (n,), "n": (n, n), "m": (n, m)}[source_kind]
+                total = np.zeros((*batch, n, *cols))
+            block_row.append(total)
+            term_row.append(parts)
+        blocks.append(block_row)
+        terms.append(tuple(term_row))
+    return blocks, tuple(terms)
+
+
+def make_state_step(j):
+    """``step(arrays) -> (J, state)`` for a vector state Jacobian ``j``: one step of
+    the cell at ``arrays`` (parameters, inputs, previous states ``s_prev``, any
+    leading batch axes), returning the exact state Jacobian J of shape
+    ``(..., s n, s n)`` and the new states (``s_prev`` name -> array), the gate
+    values of the forward pass shared by both."""
+    entries = j.entries
+    vcell = entries[0][0].vcell
+    cell = vcell.cell
+    names = tuple(j.free_names)
+
+    def step(arrays):
+        n, m, batch = shapes(vcell, names, arrays)
+        values = Values(vcell, {}, arrays)
+        blocks, _ = _blocks(entries, values, n, m, batch, None)
+        state = {
+            f"{s}_prev": np.broadcast_to(values.value(cell.symbol(s)), (*batch, n))
+            for s in cell.state
+        }
+        return np.block(blocks), state
+
+    step.names = names
+    return step
 
 
 def _finish(matrix, batch, n, source_kind):
