@@ -5,7 +5,7 @@ A cell with given weights (a user's trained PyTorch network, read by
 input sequences; at every step the exact state Jacobian comes from the
 engine's matrix-form derivation (:func:`symgrad.vector.derive_vector` with
 ``wrt="state"``), compiled once and evaluated on the forward pass's own gate
-values (:func:`symgrad.vecnumeric.make_state_step`); the k largest Lyapunov
+values (:func:`symgrad.veckernel.make_state_step`); the k largest Lyapunov
 exponents come from QR re-orthonormalisation of the products
 (:func:`symgrad.lyapunov.spectrum`). Memory does not grow with the number of
 steps: one step's Jacobians live at a time.
@@ -26,7 +26,7 @@ import numpy as np
 from .cells import Cell
 from .lyapunov import Spectrum, spectrum
 from .threads import numeric_threads
-from .vecnumeric import make_state_step
+from .veckernel import make_state_step
 from .vector import derive_vector
 
 __all__ = ["NetworkSpectrum", "make_step", "network_spectrum"]
@@ -58,7 +58,7 @@ class NetworkSpectrum:
 @functools.cache
 def make_step(cell: Cell):
     """The compiled one-step map of ``cell`` in n dimensions: ``step(arrays) ->
-    (J, states)`` (see :func:`symgrad.vecnumeric.make_state_step`), once per cell."""
+    (J, states)`` (see :func:`symgrad.veckernel.make_state_step`), once per cell."""
     return make_state_step(derive_vector(cell, wrt="state"))
 
 

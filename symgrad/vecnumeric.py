@@ -27,7 +27,6 @@ __all__ = [
     "Values",
     "analytic",
     "chain_value",
-    "make_state_step",
     "make_vector_numeric",
     "reference_jacobian",
     "shapes",
@@ -49,13 +48,18 @@ class Values:
     finite difference can tell whether it crossed one.
     """
 
-    def __init__(self, vcell: VectorCell, carry: dict, arrays: dict, stable=True, kinks=None):
+    def __init__(
+        self, vcell: VectorCell, carry: dict, arrays: dict, stable=True, kinks=None, plans=None
+    ):
         cell = vcell.cell
         self.env = {cell.symbol(name): a for name, a in arrays.items()}
         self.definitions = {**carry, **vcell.rhs}
         self.stable = stable
         self.kinks = kinks
         self.memo: dict = {}
+        # Which terms of each sum are 1 - g (found once, kept by a caller that
+        # evaluates the same expressions step after step: no SymPy in the loop).
+        self.plans = {} if plans is None else plans
         self.complement: dict = {}  # gate g (a value or a sigmoid call) -> 1 - g
         self.sech2: dict = {}  # tanh value or call t -> 1 - t^2
 
@@ -76,8 +80,11 @@ class Values:
         if e.is_Add:
             rest, signed = e.args, []
             if self.stable:
-                pairs, rest = complement_pairs(e.args, self._partner)
-                signed = [float(one) * v for one, v in pairs]
+                plan = self.plans.get(e)
+                if plan is None:
+                    plan = self.plans[e] = complement_pairs(e.args, self._has_partner)
+                pairs, rest = plan
+                signed = [float(one) * self._partner(g) for one, g in pairs]
             parts = [*signed, *(self.value(a) for a in rest)]
             return sum(parts[1:], parts[0])
         if e.is_Mul:
@@ -119,6 +126,10 @@ class Values:
             t, self.sech2[key] = tanh_sech2(u)
             return t
         return PRIMITIVES[p.name].numpy(u)
+
+    def _has_partner(self, g):
+        """``g`` itself if 1 - g is computed directly (see :meth:`_partner`), else None."""
+        return None if self._partner(g) is None else g
 
     def _partner(self, g):
         """1 - g computed directly for a gate g, 1 - t^2 for a tanh t; else None."""
@@ -302,31 +313,6 @@ def _blocks(entries, values: Values, n: int, m, batch, source_kind):
         blocks.append(block_row)
         terms.append(tuple(term_row))
     return blocks, tuple(terms)
-
-
-def make_state_step(j):
-    """``step(arrays) -> (J, state)`` for a vector state Jacobian ``j``: one step of
-    the cell at ``arrays`` (parameters, inputs, previous states ``s_prev``, any
-    leading batch axes), returning the exact state Jacobian J of shape
-    ``(..., s n, s n)`` and the new states (``s_prev`` name -> array), the gate
-    values of the forward pass shared by both."""
-    entries = j.entries
-    vcell = entries[0][0].vcell
-    cell = vcell.cell
-    names = tuple(j.free_names)
-
-    def step(arrays):
-        n, m, batch = shapes(vcell, names, arrays)
-        values = Values(vcell, {}, arrays)
-        blocks, _ = _blocks(entries, values, n, m, batch, None)
-        state = {
-            f"{s}_prev": np.broadcast_to(values.value(cell.symbol(s)), (*batch, n))
-            for s in cell.state
-        }
-        return np.block(blocks), state
-
-    step.names = names
-    return step
 
 
 def _finish(matrix, batch, n, source_kind):

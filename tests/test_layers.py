@@ -31,6 +31,7 @@ LAYERS = (
     "derive",
     "multistep",
     "vector",
+    "veckernel",
     "stats",
     "sampling",
     "lyapunov",
