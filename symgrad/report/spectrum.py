@@ -45,6 +45,10 @@ def format_spectrum(results: list[NetworkSpectrum], fmt: str = "text") -> str:
             f"e^({_number(leading)} T)"
         )
         out.append("")
+        if r.samples < 2:  # one sequence: its exponents, no interval
+            rows = [[str(k + 1), _number(s.mean[k])] for k in range(len(s.mean))]
+            out += table(["k", "exponent (one sequence)"], rows, md)
+            continue
         rows = [
             [str(k + 1), _number(s.mean[k]), f"{_number(s.ci[k][0])} to {_number(s.ci[k][1])}"]
             for k in range(len(s.mean))
