@@ -174,7 +174,8 @@ class FlowResult:
         return self.quantiles[self.checkpoints.index(t)][LEVELS.index(0.5)]
 
     def to_json(self) -> dict:
-        """A JSON-ready dict; non-finite numbers as the strings ``"-inf"``, ``"inf"``, ``"nan"``."""
+        """A JSON-ready dict; infinities as the strings ``"-inf"``, ``"inf"``, an
+        undefined figure (nan) as ``None``."""
         out = {
             "cell": self.cell,
             "state": list(self.state),
@@ -466,6 +467,10 @@ def _quantiles(values) -> tuple:
     return tuple(float(q) for q in _quantile(values, LEVELS))
 
 
+def _fraction(flags) -> float:
+    return float(np.mean(flags)) if flags.size else math.nan
+
+
 def _quantile(values, levels, axis=None):
     """Quantiles over the samples where the gradient is defined: a sample whose
     state overflowed float64 (inf - inf in its Jacobian) has a nan log-norm
@@ -508,9 +513,10 @@ def _result(cell, engine, stream, settings, seconds) -> FlowResult:
         lyapunov_ci=ci,
         lyapunov_median=float(_quantile(lam, 0.5)),
         vanish_step=stream.vanish_step,
-        explode_fraction=float(np.mean(last > math.log(EXPLODE))),
-        vanish_fraction=float(np.mean(last < math.log(VANISH))),
-        zero_fraction=float(np.mean(last == -np.inf)),
+        # Among the samples whose gradient is defined (nan: none is).
+        explode_fraction=_fraction(last[defined] > math.log(EXPLODE)),
+        vanish_fraction=_fraction(last[defined] < math.log(VANISH)),
+        zero_fraction=_fraction(last[defined] == -np.inf),
         nonfinite_fraction=float(np.mean(engine.nonfinite)),
         undefined_fraction=float(np.mean(~defined)),
         curve={
