@@ -560,14 +560,25 @@ def parse_point(items) -> dict:
 
 
 def parse_number(what: str, value: str) -> fractions.Fraction:
-    """A plain number or fraction (``0.5``, ``1e-3``, ``1/3``), never evaluated."""
+    """A plain number or fraction (``0.5``, ``1e-3``, ``1/3``), never evaluated,
+    within the range of float64 (no value of symgrad's reaches past it)."""
     value = value.strip()
     try:
         if _NUMBER.match(value):
-            return fractions.Fraction(value)
+            number = fractions.Fraction(value)
+            if number and not LOWEST <= abs(number) <= HIGHEST:
+                raise UsageError(
+                    f"symgrad: {what}: {value!r} is out of range (a magnitude from "
+                    f"{float(LOWEST):g} to {float(HIGHEST):g}, or 0)"
+                )
+            return number
     except ZeroDivisionError:
         pass
     raise UsageError(f"symgrad: {what}: {value!r} is not a number (write e.g. 0.5, 1e-3, 1/3)")
+
+
+#: The magnitudes a number on the command line may have: float64's normal range.
+LOWEST, HIGHEST = fractions.Fraction(1, 10**307), fractions.Fraction(10**308)
 
 
 #: A negative number as an option's value: argparse takes "-1e3" for an option.
