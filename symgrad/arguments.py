@@ -563,6 +563,11 @@ def parse_number(what: str, value: str) -> fractions.Fraction:
     """A plain number or fraction (``0.5``, ``1e-3``, ``1/3``), never evaluated,
     within the range of float64 (no value of symgrad's reaches past it)."""
     value = value.strip()
+    if len(value) > defaults.MAX_NUMBER_CHARS:
+        raise UsageError(
+            f"symgrad: {what}: a number of {len(value)} characters is too long "
+            f"(at most {defaults.MAX_NUMBER_CHARS})"
+        )
     try:
         if _NUMBER.match(value):
             number = fractions.Fraction(value)

@@ -65,6 +65,9 @@ MAX_CHECK_SAMPLES = 1_000_000
 MAX_CLAIM_SAMPLES = 2_000_000
 MAX_FLOW_SAMPLES = 1_000_000
 MAX_STEPS = 10_000_000
+#: Longest number on the command line, in characters: float64 carries 17
+#: significant digits, and a longer string only costs big-integer arithmetic.
+MAX_NUMBER_CHARS = 100
 
 #: What a flow run may take, estimated before it starts (:func:`symgrad.flow.estimate`):
 #: memory (every sample's state Jacobians and tangents live at once) and time.

@@ -15,6 +15,7 @@ import io
 import re
 import time
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -157,3 +158,13 @@ def test_every_cell_file_works_in_every_command_or_is_refused(text, command, tmp
     path.write_text(text)
     argv = [*command, "--cell-file", str(path)]
     assert_clean(argv, *run_in_process(argv))
+
+
+@pytest.mark.parametrize(
+    "value", ["9" * 5000, "1" + "0" * 400 + "/3", "0." + "0" * 200 + "1", "1e999", "1e-999"]
+)
+def test_a_huge_or_tiny_number_is_refused_in_one_line(value):
+    argv = ["derive", "rnn", "--at", f"x={value},W=1,U=1,b=1,h_prev=1"]
+    code, out, err = run_in_process(argv)
+    assert code == 2 and out == "" and "--at x" in err, err
+    assert_clean(argv, code, out, err)
