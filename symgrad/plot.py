@@ -1,4 +1,5 @@
-"""Pictures: the gradient flow over many steps, and a bound's supremum.
+"""Pictures: the gradient flow over many steps, a network's Lyapunov
+spectrum, and a bound's supremum.
 
 matplotlib is the optional extra ``symgrad[plot]``; it is imported when a
 plot is drawn, never at start-up, and drawn on a bare ``Figure`` (no pyplot,
@@ -13,7 +14,7 @@ import math
 import textwrap
 from pathlib import Path
 
-__all__ = ["PLOT_FORMATS", "PlotError", "plot_bound", "plot_flow"]
+__all__ = ["PLOT_FORMATS", "PlotError", "plot_bound", "plot_flow", "plot_spectrum"]
 
 #: Formats a plot can be written in, by file suffix.
 PLOT_FORMATS = (".png", ".svg")
@@ -116,6 +117,38 @@ def plot_flow(results, path) -> list[str]:
 def _floored(values, floor: float) -> list[float]:
     """An exactly zero gradient (log -inf) at ``floor``; nan (undefined) left out."""
     return [floor if v == -math.inf else v for v in values]
+
+
+# ---------------------------------------------------------------- a Lyapunov spectrum
+
+
+def plot_spectrum(results, path) -> list[str]:
+    """Draw the Lyapunov spectra ``results`` (:class:`symgrad.network.NetworkSpectrum`
+    s) to ``path`` (.png or .svg): each exponent against its index, one line per
+    cell with its confidence band, and 0 (neither growth nor decay) as a line.
+    Raises :class:`PlotError` as :func:`plot_flow`."""
+    figure = _figure(path, (8, 5))
+    axes = figure.subplots()
+    for r in results:
+        index = list(range(1, len(r.spectrum.mean) + 1))
+        axes.plot(
+            index, _finite(r.spectrum.mean), marker=".", label=f"{r.cell.name} (n = {r.hidden})"
+        )
+        low, high = (_finite(r.spectrum.ci[:, j]) for j in (0, 1))
+        if all(math.isfinite(v) for v in low + high):
+            axes.fill_between(index, low, high, alpha=0.2, linewidth=0)
+    axes.axhline(0.0, color="grey", linewidth=0.8)
+    axes.set_xlabel("exponent index k")
+    axes.set_ylabel("Lyapunov exponent (natural log of growth per step)")
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="best")
+    _save(figure, path)
+    return [r.cell.name for r in results]
+
+
+def _finite(values) -> list[float]:
+    # An undefined exponent (nan, inf) is left out of the line rather than drawn.
+    return [v if math.isfinite(v) else math.nan for v in values]
 
 
 # ---------------------------------------------------------------- a bound

@@ -41,7 +41,8 @@ Breaking: :func:`align_width` measures an ``align*`` block (columns shared,
 \minalignsep between column pairs); :func:`break_lines` and
 :func:`break_sum` fill ``lhs &= t1 + t2`` / ``&\quad + t3`` rows within a
 width, :func:`top_level_terms` splits a printed sum into its terms,
-:func:`matrix_or_entries` prints a matrix whole or entry by entry. The
+:func:`matrix_or_entries` prints a matrix whole or entry by entry, and
+:func:`fit_rows` does all of it to rows given as LaTeX strings. The
 widths to fill are :data:`ARTICLE_TEXTWIDTH` (a default article at 10pt)
 and :data:`STANDALONE_TEXTWIDTH` (``--standalone`` documents and
 proofs/claims.tex: geometry's 2cm margins on the default letter paper).
@@ -72,6 +73,7 @@ __all__ = [
     "align_width",
     "break_lines",
     "break_sum",
+    "fit_rows",
     "fits",
     "font_metrics",
     "math_width",
@@ -415,3 +417,45 @@ def matrix_or_entries(
         for j, entry in enumerate(row)
     ]
     return break_lines(lines, width)
+
+
+_MATRIX_ROW = re.compile(r"(?s)(.*?)&=\s*\\begin\{pmatrix\}(.*)\\end\{pmatrix\}\s*")
+_NOTE = re.compile(r"(?s)\\text\{(.*)\}")
+
+
+def fit_rows(rows: list[str], width: float) -> list[str]:
+    r"""The rows of an ``align*`` (or ``aligned``) block, as they are if they
+    fit ``width`` pt, else printed again to fit: for a caller that has the
+    rows as LaTeX strings (a document built from the structure should break
+    its sums itself, :func:`break_lines` with the terms it knows).
+
+    ``rows``: without their ``\\`` separators, each ``lhs &= rhs``,
+    ``&= rhs`` (a continued equation) or ``& rhs``, optionally followed by
+    ``&& \text{note}``. A block of one row ``name &= \begin{pmatrix} ...
+    \end{pmatrix}`` goes :func:`matrix_or_entries`; any other is broken at the
+    top-level ``+`` and ``-`` of each right-hand side (:func:`break_lines`).
+    Rows with LaTeX the estimator does not know are returned as they are."""
+    try:
+        if align_width(rows) <= width:
+            return rows
+        matrix = _MATRIX_ROW.fullmatch(rows[0]) if len(rows) == 1 else None
+        if matrix is not None:
+            entries = [
+                [c.strip() for c in _split_top(r, "&")] for r in _split_top(matrix.group(2), "\\\\")
+            ]
+            return matrix_or_entries(matrix.group(1).strip(), entries, width)
+        lines = []
+        for row in rows:
+            cols = [c.strip() for c in _split_top(row, "&")]
+            lhs, rhs = cols[0], cols[1] if len(cols) > 1 else ""
+            if rhs.startswith("="):
+                rhs = rhs[1:].strip()
+            elif lhs:
+                return rows  # "a & b": no equation to continue
+            else:
+                lhs = None
+            note = _NOTE.fullmatch(cols[3]) if len(cols) > 3 else None
+            lines.append((lhs, top_level_terms(rhs), note and note.group(1)))
+        return break_lines(lines, width)
+    except TexWidthError:
+        return rows

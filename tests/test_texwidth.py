@@ -30,6 +30,7 @@ from symgrad.texwidth import (
     align_width,
     break_lines,
     break_sum,
+    fit_rows,
     fits,
     font_metrics,
     math_width,
@@ -601,3 +602,20 @@ def test_matrix_or_entries():
     ]
     names = [[r"\partial c/\partial c", "x"], ["y", "z"]]
     assert matrix_or_entries("J", rows, 20.0, names)[0] == r"\partial c/\partial c &= a"
+
+
+def test_fit_rows_breaks_rows_given_as_strings():
+    lhs, rhs = lstm_sum()
+    rows = [f"{lhs} &{rhs} && \\text{{4 terms}}", "& f_t && \\text{dominant}"]
+    fitted = fit_rows(rows, ARTICLE_TEXTWIDTH)
+    assert align_width(rows) > ARTICLE_TEXTWIDTH >= align_width(fitted) and len(fitted) > 2
+    assert fitted[-1] == "& f_t && \\text{dominant}" and unbroken(fitted[:-1]) == unbroken(rows[:1])
+    assert fit_rows(["a &= b"], 100.0) == ["a &= b"]
+    matrix = r"J &= \begin{pmatrix} a_1 a_2 a_3 & b \\ c & d \end{pmatrix}"
+    assert fit_rows([matrix], 40.0) == [
+        "J_{11} &= a_1 a_2 a_3",
+        "J_{12} &= b",
+        "J_{21} &= c",
+        "J_{22} &= d",
+    ]
+    assert fit_rows([r"x &= \foo{y}"], 1.0) == [r"x &= \foo{y}"]  # unknown LaTeX: as it is
