@@ -255,22 +255,19 @@ class StateJacobian:
         names = self.free_names
 
         def jacobian(**arrays):
-            missing = [n for n in names if n not in arrays]
-            unknown = [n for n in arrays if n not in names]
-            if missing or unknown:
+            unknown = sorted(set(arrays) - set(names))
+            if unknown:  # a missing name: the entry that needs it says so
                 raise TypeError(
-                    f"numeric() of the {self.cell.name} state Jacobian needs exactly "
-                    f"{', '.join(names)}"
-                    + (f"; missing {', '.join(missing)}" if missing else "")
-                    + (f"; unknown {', '.join(unknown)}" if unknown else "")
+                    f"numeric() of the {self.cell.name} state Jacobian takes "
+                    f"{', '.join(names)}; unknown {', '.join(unknown)}"
                 )
-            shape = np.broadcast_shapes(*(np.shape(arrays[n]) for n in names))
+            shape = np.broadcast_shapes(*(np.shape(a) for a in arrays.values()))
             totals = np.zeros((len(kernels), len(kernels[0]), *shape))
             terms = []
             for i, row in enumerate(kernels):
                 terms.append([])
                 for j, kernel in enumerate(row):
-                    total, parts = kernel(**{n: arrays[n] for n in kernel.names})
+                    total, parts = kernel(**{n: arrays[n] for n in kernel.names if n in arrays})
                     totals[i, j] = total
                     terms[i].append(parts)
             return totals, terms

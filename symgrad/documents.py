@@ -297,16 +297,18 @@ def derivation_document(d, values=None, parts=ALL_PARTS, typed: dict | None = No
         ]
     if values is not None:
         value, per_term, point = values
-        blocks += [
-            Block("heading", "Value"),
-            Block("para", point_prose(cell, point, typed)),
-            Block(
-                "lines",
-                [Line(_term_path(d, t), (_num(v),)) for t, v in zip(d.terms, per_term, strict=True)]
-                + [Line(lhs, (_num(value),), "total")],
-            ),
-        ]
+        rows = [Line(_term_path(d, t), (_num(v),)) for t, v in zip(d.terms, per_term, strict=True)]
+        blocks += _value_blocks(cell, point, typed, [*rows, Line(lhs, (_num(value),), "total")])
     return blocks
+
+
+def _value_blocks(cell: Cell, point: dict, typed, lines, names=None) -> list[Block]:
+    """The Value section: the point (as typed), then ``lines`` of numbers."""
+    return [
+        Block("heading", "Value"),
+        Block("para", point_prose(cell, point, typed, names)),
+        Block("lines", lines),
+    ]
 
 
 def _num(value):
@@ -489,13 +491,8 @@ def jacobian_document(j, article=None, values=None, typed: dict | None = None) -
     ]
     if values is not None:
         matrix, _, point = values
-        blocks += [
-            Block("heading", "Value"),
-            Block("para", point_prose(cell, point, typed)),
-            _lines(
-                Line(Name("J_t", "J_t"), (Matrix([[_num(v) for v in r] for r in matrix.tolist()]),))
-            ),
-        ]
+        numbers = Matrix([[_num(v) for v in r] for r in matrix.tolist()])
+        blocks += _value_blocks(cell, point, typed, [Line(Name("J_t", "J_t"), (numbers,))])
     return blocks
 
 
@@ -658,11 +655,7 @@ def multistep_document(ms, values=None, typed: dict | None = None) -> list[Block
             for k, v in enumerate(result["paths"])
         ]
         rows.append(Line(lhs, (_num(result["exact"]),), "exact"))
-        blocks += [
-            Block("heading", "Value"),
-            Block("para", point_prose(cell, point, typed, ms.names)),
-            Block("lines", rows),
-        ]
+        blocks += _value_blocks(cell, point, typed, rows, ms.names)
     return blocks
 
 

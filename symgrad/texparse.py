@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from .texfonts import BOLD_FAMILIES
+from .text import GREEK
 
 __all__ = [
     "ACCENTS",
@@ -74,50 +75,12 @@ CHARS = {
     "|": (ORD, "sy", 0x6A),
 }
 
+# Lowercase Greek in cmmi from 0x0B, then its variants; capitals in cmr from 0.
 _GREEK = [
-    "alpha",
-    "beta",
-    "gamma",
-    "delta",
-    "epsilon",
-    "zeta",
-    "eta",
-    "theta",
-    "iota",
-    "kappa",
-    "lambda",
-    "mu",
-    "nu",
-    "xi",
-    "pi",
-    "rho",
-    "sigma",
-    "tau",
-    "upsilon",
-    "phi",
-    "chi",
-    "psi",
-    "omega",
-    "varepsilon",
-    "vartheta",
-    "varpi",
-    "varrho",
-    "varsigma",
-    "varphi",
+    *(name for name in GREEK if name.islower()),
+    *("varepsilon", "vartheta", "varpi", "varrho", "varsigma", "varphi"),
 ]
-_CAPITAL_GREEK = [
-    "Gamma",
-    "Delta",
-    "Theta",
-    "Lambda",
-    "Xi",
-    "Pi",
-    "Sigma",
-    "Upsilon",
-    "Phi",
-    "Psi",
-    "Omega",
-]
+_CAPITAL_GREEK = [name for name in GREEK if name[0].isupper()]
 
 #: Math symbols by command name: class, family, code (fontmath.ltx).
 SYMBOLS = {

@@ -22,6 +22,7 @@ import math
 import re
 
 __all__ = [
+    "GREEK",
     "PROSE_FORMATS",
     "Code",
     "Math",
@@ -83,45 +84,45 @@ def _fraction(match) -> str:
     return f"{num}/{den}"
 
 
-#: Greek letters by name, as Unicode (the ones _MACROS does not spell out).
-_GREEK = dict(
-    zip(
-        [
-            "alpha",
-            "beta",
-            "gamma",
-            "delta",
-            "epsilon",
-            "zeta",
-            "eta",
-            "iota",
-            "kappa",
-            "lambda",
-            "mu",
-            "nu",
-            "xi",
-            "pi",
-            "tau",
-            "upsilon",
-            "phi",
-            "chi",
-            "psi",
-            "omega",
-            "Gamma",
-            "Delta",
-            "Theta",
-            "Lambda",
-            "Xi",
-            "Pi",
-            "Sigma",
-            "Phi",
-            "Psi",
-            "Omega",
-        ],
-        "αβγδεζηικλμνξπτυφχψωΓΔΘΛΞΠΣΦΨΩ",
-        strict=True,
-    )
-)
+#: The Greek letters LaTeX names, lowercase in cmmi's order then capitals in
+#: cmr's (symgrad.texparse reads their math codes from these positions),
+#: with their Unicode.
+GREEK = {
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "epsilon": "ε",
+    "zeta": "ζ",
+    "eta": "η",
+    "theta": "θ",
+    "iota": "ι",
+    "kappa": "κ",
+    "lambda": "λ",
+    "mu": "μ",
+    "nu": "ν",
+    "xi": "ξ",
+    "pi": "π",
+    "rho": "ρ",
+    "sigma": "σ",
+    "tau": "τ",
+    "upsilon": "υ",
+    "phi": "φ",
+    "chi": "χ",
+    "psi": "ψ",
+    "omega": "ω",
+    "Gamma": "Γ",
+    "Delta": "Δ",
+    "Theta": "Θ",
+    "Lambda": "Λ",
+    "Xi": "Ξ",
+    "Pi": "Π",
+    "Sigma": "Σ",
+    "Upsilon": "Υ",
+    "Phi": "Φ",
+    "Psi": "Ψ",
+    "Omega": "Ω",
+}
 
 
 def plain(text: str) -> str:
@@ -129,7 +130,7 @@ def plain(text: str) -> str:
     out = text.replace("`", "")
     for pattern, repl in _MACROS:
         out = re.sub(pattern, repl, out)
-    out = re.sub(r"\\([A-Za-z]+)(?![A-Za-z])\s?", lambda m: _GREEK.get(m.group(1), m.group(0)), out)
+    out = re.sub(r"\\([A-Za-z]+)(?![A-Za-z])\s?", lambda m: GREEK.get(m.group(1), m.group(0)), out)
     for _ in range(3):  # nested up to three deep
         out = re.sub(r"\{\(([^{}]*?)\s*\)\}", r"(\1)", out)  # SymPy's \tanh{\left(x \right)}
         out = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", _fraction, out)
