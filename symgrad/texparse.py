@@ -412,9 +412,11 @@ class Parser:
         return TexWidthError(f"{what} in {self.source!r}")
 
     def peek(self):
-        while self.pos < len(self.toks) and self.toks[self.pos][0] == "space":
-            self.pos += 1
-        return self.toks[self.pos] if self.pos < len(self.toks) else None
+        toks, pos = self.toks, self.pos
+        while pos < len(toks) and toks[pos][0] == "space":
+            pos += 1
+        self.pos = pos
+        return toks[pos] if pos < len(toks) else None
 
     def next(self):
         tok = self.peek()

@@ -128,27 +128,25 @@ def fits(latex: str, width: float, *, display: bool = True) -> bool:
     return math_width(latex, display=display) <= width
 
 
+#: What _split_top looks at: group and environment delimiters, the two
+#: separators, and any other control sequence (skipped whole, as \& is).
+_SPLIT_TOKEN = re.compile(r"\\begin|\\end|\\\\|\\.|[{}&]")
+
+
 def _split_top(row: str, sep: str) -> list[str]:
     """``row`` split at ``sep`` ("&" or "\\\\") outside braces and environments."""
-    parts, depth, start, k = [], 0, 0, 0
-    while k < len(row):
-        if depth == 0 and row.startswith(sep, k):
-            parts.append(row[start:k])
-            k = start = k + len(sep)
-            continue
-        c = row[k]
-        if c == "\\":
-            if row.startswith("\\begin", k):
-                depth += 1
-            elif row.startswith("\\end", k):
-                depth -= 1
-            k += 2
-            continue
-        if c == "{":
+    if sep not in row:
+        return [row]
+    parts, depth, start = [], 0, 0
+    for m in _SPLIT_TOKEN.finditer(row):
+        tok = m.group()
+        if tok in ("{", "\\begin"):
             depth += 1
-        elif c == "}":
+        elif tok in ("}", "\\end"):
             depth -= 1
-        k += 1
+        elif tok == sep and depth == 0:
+            parts.append(row[start : m.start()])
+            start = m.end()
     parts.append(row[start:])
     return parts
 
@@ -419,8 +417,9 @@ def matrix_or_entries(
     return break_lines(lines, width)
 
 
-_MATRIX_ROW = re.compile(r"(?s)(.*?)&=\s*\\begin\{pmatrix\}(.*)\\end\{pmatrix\}\s*")
-_NOTE = re.compile(r"(?s)\\text\{(.*)\}")
+# Patterns of fit_rows, compiled (and cached by re) when it is first called.
+_MATRIX_ROW = r"(?s)(.*?)&=\s*\\begin\{pmatrix\}(.*)\\end\{pmatrix\}\s*"
+_NOTE = r"(?s)\\text\{(.*)\}"
 
 
 def fit_rows(rows: list[str], width: float) -> list[str]:
@@ -438,7 +437,7 @@ def fit_rows(rows: list[str], width: float) -> list[str]:
     try:
         if align_width(rows) <= width:
             return rows
-        matrix = _MATRIX_ROW.fullmatch(rows[0]) if len(rows) == 1 else None
+        matrix = re.fullmatch(_MATRIX_ROW, rows[0]) if len(rows) == 1 else None
         if matrix is not None:
             entries = [
                 [c.strip() for c in _split_top(r, "&")] for r in _split_top(matrix.group(2), "\\\\")
@@ -454,7 +453,7 @@ def fit_rows(rows: list[str], width: float) -> list[str]:
                 return rows  # "a & b": no equation to continue
             else:
                 lhs = None
-            note = _NOTE.fullmatch(cols[3]) if len(cols) > 3 else None
+            note = re.fullmatch(_NOTE, cols[3]) if len(cols) > 3 else None
             lines.append((lhs, top_level_terms(rhs), note and note.group(1)))
         return break_lines(lines, width)
     except TexWidthError:
