@@ -317,8 +317,12 @@ def get_cell_arg(args):
                     f"symgrad {args.command}: give a CELL or --cell-file FILE, not both"
                 )
             from .cellfile import load_cell
+            from .expr import growth_limits
 
-            return load_cell(cell_file)
+            terms = getattr(args, "max_terms", None) or defaults.MAX_TERMS
+            degree = getattr(args, "max_degree", None) or defaults.MAX_DEGREE
+            with growth_limits(terms, degree):
+                return load_cell(cell_file)
         if args.cell is None:
             raise UsageError(
                 f"symgrad {args.command}: the following arguments are required: CELL "
@@ -394,9 +398,9 @@ def _flow_cells(args) -> list:
         for n in BUILTIN if name == "all" else (name,):
             if n not in names:
                 names.append(n)
-    given = [argparse.Namespace(cell=n, cell_file=None) for n in names]
-    given += [argparse.Namespace(cell=None, cell_file=f) for f in args.cell_file]
-    return [get_cell_arg(argparse.Namespace(**vars(g), command="flow")) for g in given]
+    given = [dict(cell=n, cell_file=None) for n in names]
+    given += [dict(cell=None, cell_file=f) for f in args.cell_file]
+    return [get_cell_arg(argparse.Namespace(**{**vars(args), **g})) for g in given]
 
 
 def _flow_spectrum(args, out) -> int:
