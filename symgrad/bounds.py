@@ -27,6 +27,7 @@ from numbers import Real
 
 import sympy
 
+from . import lemmas
 from .cells import get_cell
 from .certify import ball, bracket_root
 from .defaults import BOUND_TOLERANCE
@@ -45,6 +46,7 @@ from .suprema import (
     show_exact,
     solve,
 )
+from .text import plain
 
 __all__ = [
     "BOUNDS",
@@ -294,19 +296,19 @@ def _rnn_tanh(params) -> Problem:
     show_a = show_exact(a)
     inequalities = (
         Inequality(
-            "S(a) <= |a| + S(0)",
+            f"S(a) <= |a| + S(0) at a = {show_a}",
             "<=",
             bind(_loose, abs(a), s0_part),
             lhs=s_part,
-            symbolic="by the triangle inequality, for every a: |v - a| sech² v <= "
-            "|v| sech² v + |a| sech² v <= S(0) + |a|",
+            symbolic=lemmas.triangle_bound,
         ),
         Inequality(
-            "S(a) <= (|a| + sqrt(1 + a²))/2",
+            f"S(a) <= (|a| + sqrt(1 + a²))/2 at a = {show_a}",
             "<=",
             bind(_sharp, a),
             lhs=s_part,
             meaning="the sharper bound",
+            symbolic=lemmas.sharp_bound,
         ),
     )
     closed = None
@@ -334,8 +336,10 @@ def _rnn_tanh(params) -> Problem:
         notes=(
             "holds for fixed h_{t-1} ≠ 0 only: S(a)/|h_{t-1}| blows up as h_{t-1} → 0 "
             "(the first step from h_0 = 0 is unbounded in U) and grows like |a| = |W x_t + b|",
-            "S(a) <= |a| + S(0) by the triangle inequality |v - a| <= |v| + |a| and "
-            "sech² <= 1; (|a| + sqrt(1 + a²))/2 is sharper (tight as |a| → ∞)",
+            "the certificates decide both inequalities at this a only; for every a they are "
+            "lemmas whose steps SymPy checks (symgrad verify rnn-tanh-bounded): |v - a| sech² v "
+            "<= |v| sech² v + |a| <= S(0) + |a|, and <= (|a| + |v|)/(1 + v²) <= "
+            "(|a| + sqrt(1 + a²))/2 since cosh² v >= 1 + v²",
         ),
     )
 
@@ -372,13 +376,14 @@ def _rnn_relu(params) -> Problem:
                 f"sup >= L = {show_exact(L)}",
                 ">=",
                 L,
-                meaning="unbounded: it grows with L without limit",
+                meaning="at this L",
             ),
         ),
         closed_form=ClosedForm(f"L = {show_exact(L)} at U = L", bind(ball, L), "U", bind(ball, L)),
         notes=(
             "on the active side (W x_t + U h_{t-1} + b > 0) dh_t/dh_{t-1} = U, attained "
-            "at U = L: no bound independent of U exists, and no tail lemma can cut U",
+            "at U = L: the certificate decides sup >= L at this L only",
+            _lemma_note(lemmas.relu_unbounded()),
             "the indicator [h_t > 0] takes the values 0 and 1; |[h_t > 0] U| is linear in "
             "it, so its supremum over {0, 1} is the one over [0, 1]",
         ),
@@ -417,7 +422,8 @@ def _clipping(params) -> Problem:
         closed_form=ClosedForm("1", bind(ball, one)),
         notes=(
             "h_t ranges over (-1, 1) whatever U is: a = W x_t + b is free; for tanh the "
-            "supremum 1 is approached as h_t → 0 with |U| = 1, for ReLU attained at U = 1",
+            "supremum 1 is attained at h_t = 0 (W x_t + b = -U h_{t-1}) with |U| = 1, for "
+            "ReLU at U = ±1 on the active side",
         ),
     )
 
@@ -456,7 +462,8 @@ def _minor_term(cell_name: str, via: str, params) -> Problem:
                 "sup < 1",
                 "<",
                 Fraction(1),
-                meaning=f"compressed: the term stays below |{w_text}| in every case",
+                meaning=f"compressed uniformly: |term| <= q |{w_text}| for one q < 1 over all "
+                "gate values and states",
             ),
         ),
         closed_form=closed(params) if callable(closed) else closed,
@@ -468,13 +475,34 @@ def _term(d, via: str):
     return next(t for t in d.terms if t.via == via)
 
 
+#: gru-candidate-term (r_t free) and gru-reset-factor (r_t coupled to U_r), in words.
+RESET_RECONCILED = (
+    "two models of the reset factor: gru-candidate-term takes r_t as a free gate value in "
+    "(0, 1) at fixed U_r, gru-reset-factor takes r_t = σ(a_r + U_r h_{t-1}) coupled, at fixed "
+    "a_r = W_r x_t + b_r, over every U_r. Every r_t in (0, 1) is σ(a_r + U_r h_{t-1}) for "
+    "some a_r, so the free-gate supremum at U_r is the coupled one over all a_r with "
+    "|U_r h_{t-1}| < |U_r|: at |U_r| = k > 1 the value (1 + k)²/(4k) needs U_r h_{t-1} → ±k "
+    "and a_r = ln((k + 1)/(k - 1)) - k (for U_r = 100, a_r ≈ -99.98). At a fixed a_r the "
+    "coupled factor stays within the range gru-reset-factor certifies, whatever U_r: it grows "
+    "with |a_r| (about |a_r|/4), not with |U_r|"
+)
+
+
 def _gru_candidate_closed(params) -> ClosedForm:
     k = abs(params["U_r"])
-    # sup over r in [0,1] of r (1 + (1 - r) k): interior peak at r = (1 + k)/(2k) when k >= 1.
-    value = (1 + k) ** 2 / (4 * k) if k >= 1 else Fraction(1)
-    where = "r = (1 + |U_r|)/(2|U_r|), h_{t-1} → sign(U_r)" if k >= 1 else "r → 1"
+    # sup over r in (0, 1), |h| < 1 of r (1 + (1 - r) h U_r) = r (1 + (1 - r) k) at
+    # h -> sign(U_r): its r-derivative 1 + (1 - 2r) k is >= 0 up to r = 1 when k <= 1
+    # (supremum 1, approached as r -> 1), and vanishes at r = (1 + k)/(2k) < 1 when k > 1.
+    if k > 1:
+        value = (1 + k) ** 2 / (4 * k)
+        where = f"(1 + |U_r|)²/(4|U_r|) = {show_exact(value)} (|U_r| > 1) at r_t = (1 + |U_r|)/(2|U_r|)"
+        where += f" = {show_exact((1 + k) / (2 * k))}, h_{{t-1}} → sign(U_r)"
+    else:
+        value = Fraction(1)
+        where = "1 (|U_r| <= 1), approached as r_t → 1"
     return ClosedForm(
-        f"max(1, (1 + |U_r|)²/(4|U_r|)) = {show_exact(value)} at {where}, z_t → 1, ĥ_t = 0",
+        f"piecewise, 1 for |U_r| <= 1 and (1 + |U_r|)²/(4|U_r|) above: {where}, z_t → 1, "
+        "ĥ_t = 0",
         bind(ball, value),
     )
 
@@ -512,8 +540,15 @@ _MINOR_NOTES = {
         "for |U_r| <= 1 and (1 + |U_r|)²/(4|U_r|) > 1 above: the reset gate does not always "
         "shrink the U_h term",
         "h_{t-1} ranges over (-1, 1): |h_t| < 1 by induction from h_0 = 0",
+        RESET_RECONCILED,
     ],
 }
+
+
+def _lemma_note(lemma) -> str:
+    """A lemma as a note: its statement, proved (or not) with its checked steps."""
+    verdict = "proved symbolically" if lemma.proved else "NOT proved (a step does not check)"
+    return f"{plain(lemma.statement)}: {verdict}, steps checked by SymPy: {plain(lemma.argument)}"
 
 
 def _value_domain(interval) -> Domain:

@@ -231,7 +231,7 @@ def cmd_bound(args, out) -> int:
     except BoundError as err:
         raise UsageError(f"symgrad bound: {err}") from None
     out.write(format_result(result, args.format))
-    return 0 if result.passed else 1
+    return 1 if result.status == "fail" else 0
 
 
 def cmd_check(args, out) -> int:

@@ -38,10 +38,11 @@ import sympy
 from flint import arb, ctx
 
 from .cells import Cell
-from .certify import PREC, Supremum, ball, decide, down, ends, up
+from .certify import PREC, Supremum, ball, decide, down, ends, scientific, significant, up
 from .derive import partial
 from .ranges import value_ranges
 from .render import LatexMath, TextMath
+from .text import plain
 
 __all__ = [
     "REALS",
@@ -112,18 +113,20 @@ class Inequality:
     :class:`Part`'s, ``rhs`` an exact number or a function of an
     ``enclose(part) -> arb`` callback.
 
-    ``symbolic``: a proof for every parameter value, used only where the
-    enclosures cannot separate the two sides (S(a) <= |a| + S(0) at a = 0 is an
-    equality, and at |a| = 1e-30 a gap of 4e-31 is below any working width);
-    the verdict then says so. Without it an undecided inequality is refined down to
-    width :data:`REFINE_FLOOR`, then reported undecided."""
+    ``symbolic``: ``() -> Lemma`` (:mod:`symgrad.lemmas`), a proof for every
+    parameter value whose steps SymPy checks, used only where the enclosures
+    cannot separate the two sides (S(a) <= |a| + S(0) at a = 0 is an equality,
+    and at |a| = 1e-30 a gap of 4e-31 is below any working width); the verdict
+    then says so, and is "proved" only if every step checks. Without it an
+    undecided inequality is refined down to width :data:`REFINE_FLOOR`, then
+    reported undecided."""
 
     statement: str
     op: str
     rhs: object
     lhs: Part | None = None
     meaning: str = ""
-    symbolic: str = ""
+    symbolic: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -167,8 +170,12 @@ class Verdict:
     detail: str
 
     @property
-    def passed(self) -> bool:
-        return self.verdict in ("proved", "agrees")
+    def status(self) -> str:
+        """``"pass"`` (proved, agrees), ``"refuted"`` (a certified counterexample) or
+        ``"fail"`` (undecided, or two methods disagree: no verdict)."""
+        if self.verdict in ("proved", "agrees"):
+            return "pass"
+        return "refuted" if self.verdict == "refuted" else "fail"
 
 
 @dataclass(frozen=True)
@@ -226,9 +233,13 @@ class BoundResult:
     notes: tuple[str, ...]
 
     @property
-    def passed(self) -> bool:
-        """Every check holds (the exit status of ``symgrad bound``)."""
-        return all(c.passed for c in self.checks)
+    def status(self) -> str:
+        """``"fail"`` if a check has no verdict (an inequality undecided, SciPy or the
+        closed form against the certificate), else ``"refuted"`` if an inequality
+        is refuted, else ``"pass"``: the exit status of ``symgrad bound`` is 1
+        only on ``"fail"`` (a refutation is a result)."""
+        statuses = {c.status for c in self.checks}
+        return next(s for s in ("fail", "refuted", "pass") if s in statuses or s == "pass")
 
     def to_json(self) -> dict:
         return {
@@ -244,7 +255,7 @@ class BoundResult:
             "subdivisions": self.subdivisions,
             "claim": self.claim,
             "proved": self.proved,
-            "passed": self.passed,
+            "status": self.status,
             "checks": [
                 {"kind": c.kind, "statement": c.statement, "verdict": c.verdict, "detail": c.detail}
                 for c in self.checks
@@ -453,9 +464,7 @@ def solve(
             break
         tol = max(tol / 1000, REFINE_FLOOR)
     verdicts = [
-        ("proved", f"{c.symbolic} (the enclosures alone cannot separate the sides: {detail})")
-        if v == "undecided" and c.symbolic
-        else (v, detail)
+        _by_lemma(c.symbolic(), detail) if v == "undecided" and c.symbolic else (v, detail)
         for c, (v, detail) in zip(inequalities, verdicts, strict=True)
     ]
     checks = [
@@ -514,6 +523,19 @@ def _decide(inequalities, bound: tuple, run: _Run, tol: float) -> list[tuple[str
     return out
 
 
+def _by_lemma(lemma, detail: str) -> tuple[str, str]:
+    """The verdict of an inequality the enclosures cannot decide, from a lemma
+    proved for every parameter value (each step checked by SymPy)."""
+    how = (
+        f"{plain(lemma.statement)}; checked by SymPy: {plain(lemma.argument)} "
+        f"(the enclosures alone cannot separate the sides: {detail})"
+    )
+    return ("proved", "symbolically, for every value: " + how) if lemma.proved else (
+        "undecided",
+        "a step of the symbolic proof does not check: " + how,
+    )
+
+
 def _scipy_part(run: _Run, part: Part) -> tuple[float, dict]:
     """SciPy's optimum and maximiser of one part: the product of its groups'."""
     groups = run.groups_of(part)
@@ -524,20 +546,26 @@ def _scipy_part(run: _Run, part: Part) -> tuple[float, dict]:
     return value, (part.back(argmax) if part.back is not None else argmax)
 
 
-def _scipy_check(value: float, lo: float, hi: float) -> Verdict:
+def _scipy_check(value: float, lo: float, hi: float, what: str = "optimum") -> Verdict:
     slack = SCIPY_SLACK * max(1.0, abs(value))
-    inside = lo - slack <= value <= hi + slack
-    detail = f"{value!r} in [{lo!r}, {hi!r}]"
-    if not inside:
-        detail = detail.replace(" in ", " is outside ") + (
-            ": the optimiser missed the global maximum"
+    interval = f"[{lo!r}, {hi!r}]"
+    if lo <= value <= hi:
+        verdict, detail = "agrees", f"{value!r} in {interval}"
+    elif lo - slack <= value <= hi + slack:
+        # float64 rounding of the objective, not a disagreement: said as it is.
+        verdict = "agrees"
+        detail = f"{value!r} within {SCIPY_SLACK:g} (relative) of {interval}, float64 rounding"
+    else:
+        verdict = "disagrees"
+        detail = f"{value!r} is outside {interval}: " + (
+            "the optimiser missed the global extremum"
             if value < lo
-            else ": the optimiser (or the certificate) is wrong"
+            else "the optimiser (or the certificate) is wrong"
         )
     return Verdict(
         "scipy",
-        "the SciPy optimum lies in the certified interval",
-        "agrees" if inside else "disagrees",
+        f"the SciPy {what} lies in the certified interval (or within float64 rounding of it)",
+        verdict,
         detail,
     )
 
@@ -545,7 +573,9 @@ def _scipy_check(value: float, lo: float, hi: float) -> Verdict:
 def _closed_form_check(cf: ClosedForm, bound: tuple, argmax: dict) -> tuple[dict, Verdict]:
     with ctx.workprec(PREC):
         exact = cf.value()
-        agrees = not (exact.upper() < bound[0] or exact.lower() > bound[1])
+        # Containment in the interval as printed (its floats, rounded outward): a
+        # closed form that merely overlaps the enclosure is not confirmed by it.
+        agrees = exact.lower() >= down(bound[0]) and exact.upper() <= up(bound[1])
         closed = {"text": cf.text, "interval": [down(exact), up(exact)], "agrees": agrees}
         detail = f"{cf.text}: [{down(exact)!r}, {up(exact)!r}]"
         if cf.argmax is not None and cf.variable in argmax:
@@ -555,7 +585,7 @@ def _closed_form_check(cf: ClosedForm, bound: tuple, argmax: dict) -> tuple[dict
             detail += f"; SciPy's maximiser lies {distance:.1e} from the closed form's"
     verdict = Verdict(
         "closed form",
-        "the closed form lies in the certified interval",
+        "the closed form lies inside the certified interval",
         "agrees" if agrees else "disagrees",
         detail,
     )
@@ -612,15 +642,21 @@ def _where(problem: Problem, part: Part, run: _Run, argmax: dict) -> tuple[str, 
     (→ where the value lies at an end of an open range: approached, not attained;
     ± where |g| takes the same value at -x)."""
     text, latex = printers(problem.cell, part.names)
-    symmetric, approached = set(), {}
+    symmetric, approached, found = set(), {}, {}
     for g in run.groups_of(part):
         for v, x in zip(g.variables, g.argmax, strict=True):
+            found[v.name] = x
             if g.symmetric:
                 symmetric.add(v.name)
             d = part.domains[v]
             for end in (d.lo, d.hi) if d.open else ():
                 if end is not None and abs(x - float(end)) <= AT_END * (1 + abs(float(end))):
                     approached[v.name] = show_exact(end)
+    if part.back is not None and symmetric:
+        # The mirror image in the variables the bound is stated in: U = (v - a)/h
+        # changes sign with v only when a = 0.
+        mirror = part.back({k: -x if k in symmetric else x for k, x in found.items()})
+        symmetric = {k for k, x in argmax.items() if x != 0 and mirror.get(k) == -x}
     words, tex = [], []
     for name, x in argmax.items():
         symbol = sympy.Symbol(name, real=True)
@@ -664,7 +700,8 @@ def _tail_text(g: _Group, text) -> str:
     decay = Fraction(lemma.degree, lemma.rate)
     return (
         f"for |{x}| >= {lemma.cutoff}: |{text.doprint(g.expr)}| <= "
-        f"{lemma.envelope_text(x)} <= {bound:.2e} < lo = {lo:.10g}, since "
+        f"{lemma.envelope_text(x)} <= {scientific(bound, 3, 'up')} < lo = "
+        f"{significant(lo, 10, 'down')}, since "
         + "; ".join(lemma.reasons)
         + f" (x = {x}); and C t^k e^(-λt) decreases for t >= max(1, k/λ) = max(1, {decay}). "
         f"So the supremum over all of R lies in [-{lemma.cutoff}, {lemma.cutoff}], "

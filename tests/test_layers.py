@@ -27,6 +27,7 @@ LAYERS = (
     "numeric",
     "derive",
     "multistep",
+    "lemmas",
     "stats",
     "sampling",
     "lyapunov",

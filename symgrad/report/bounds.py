@@ -69,10 +69,17 @@ def _text(r: BoundResult, rows) -> str:
                 f"  certified [{f.interval[0]!r}, {f.interval[1]!r}]"
             )
     out += [f"  - {note}" for note in r.notes]
-    verdict = "" if r.proved is None else ("proved" if r.proved else "NOT proved")
-    status = "all checks pass" if r.passed else "a check FAILED"
-    out.append(f"  {verdict + ': ' if verdict else ''}{status}")
+    out.append(f"  {STATUS_LINES[r.status]}")
     return "\n".join(out) + "\n"
+
+
+#: The last line of a bound's text report, by its status (the exit code: 1 on "fail").
+STATUS_LINES = {
+    "pass": "PASS: every claim proved, every check agrees",
+    "refuted": "REFUTED: a claim is false, by the certified end of the interval named "
+    "above; every check agrees",
+    "fail": "FAIL: no verdict: a claim is undecided or a check disagrees",
+}
 
 
 def _factor_name(f: FactorResult) -> str:
