@@ -32,6 +32,7 @@ from .cells import get_cell
 from .certify import ball, bracket_root
 from .defaults import BOUND_TOLERANCE
 from .derive import compose, derive, partial
+from .extrema import LineProblem, Tail, solve_line
 from .primitives import sigmoid, tanh
 from .render import D, Factors
 from .suprema import (
@@ -42,6 +43,7 @@ from .suprema import (
     Inequality,
     Part,
     Problem,
+    Verdict,
     printers,
     show_exact,
     solve,
@@ -108,6 +110,10 @@ def compute_bound(
     values = check_params(name, params)
     tolerance = _check_tolerance(tolerance)
     problem = spec.build(values)
+    if isinstance(problem, LineProblem):
+        if below is not None:
+            raise BoundError(f"{name} is a range (infimum and supremum): --below does not apply")
+        return solve_line(problem, tolerance, name=name, params=values, start=start)
     inequalities = None
     if below is not None:
         bound = _number("below", below)
@@ -495,14 +501,15 @@ def _gru_candidate_closed(params) -> ClosedForm:
     # (supremum 1, approached as r -> 1), and vanishes at r = (1 + k)/(2k) < 1 when k > 1.
     if k > 1:
         value = (1 + k) ** 2 / (4 * k)
-        where = f"(1 + |U_r|)²/(4|U_r|) = {show_exact(value)} (|U_r| > 1) at r_t = (1 + |U_r|)/(2|U_r|)"
-        where += f" = {show_exact((1 + k) / (2 * k))}, h_{{t-1}} → sign(U_r)"
+        where = (
+            f"(1 + |U_r|)²/(4|U_r|) = {show_exact(value)} (|U_r| > 1) at r_t = "
+            f"(1 + |U_r|)/(2|U_r|) = {show_exact((1 + k) / (2 * k))}, h_{{t-1}} → sign(U_r)"
+        )
     else:
         value = Fraction(1)
         where = "1 (|U_r| <= 1), approached as r_t → 1"
     return ClosedForm(
-        f"piecewise, 1 for |U_r| <= 1 and (1 + |U_r|)²/(4|U_r|) above: {where}, z_t → 1, "
-        "ĥ_t = 0",
+        f"piecewise, 1 for |U_r| <= 1 and (1 + |U_r|)²/(4|U_r|) above: {where}, z_t → 1, ĥ_t = 0",
         bind(ball, value),
     )
 
@@ -551,6 +558,135 @@ def _lemma_note(lemma) -> str:
     return f"{plain(lemma.statement)}: {verdict}, steps checked by SymPy: {plain(lemma.argument)}"
 
 
+# ---------------------------------------------------------------- the GRU's reset factor
+
+
+def _reset_factor(a) -> tuple:
+    """The engine's reset factor of the GRU's ĥ_t term, r_t (1 + (1 - r_t) h_{t-1} U_r)
+    with r_t composed back to sigmoid(W_r x_t + U_r h_{t-1} + b_r), W_r x_t + b_r = a and
+    U_r = v/h_{t-1}: a function of v = U_r h_{t-1} alone. Returns (expression, v)."""
+    d = derive("gru")
+    cell = d.cell
+    term = _term(d, "h_hat")
+    r, u_r = cell.symbol("r"), cell.symbol("U_r")
+    factor = sympy.Mul(*(f for f in term.factors if f.free_symbols & {r, u_r}))
+    w, x, b, h = (cell.symbol(n) for n in ("W_r", "x", "b_r", "h_prev"))
+    v = sympy.Symbol("v", real=True)
+    raw = compose(cell, d.carry, factor).xreplace({b: a - w * x}).xreplace({u_r: v / h})
+    return raw, v
+
+
+def _gate_complement(expr):
+    """sigmoid(-u) written 1 - sigmoid(u), then expanded: exact zero tests of identities."""
+    return sympy.expand(expr.replace(sigmoid, _complement_of_negative))
+
+
+def _complement_of_negative(arg):
+    return 1 - sigmoid(-arg) if arg.could_extract_minus_sign() else sigmoid(arg)
+
+
+def _right_envelope(a: Fraction, cut) -> object:
+    return (-ball(a)).exp() * ball(cut) * (-ball(cut)).exp()
+
+
+def _left_envelope(a: Fraction, cut) -> object:
+    return 2 * ball(a).exp() * ball(cut) * (-ball(cut)).exp()
+
+
+def _gru_reset_factor(params) -> LineProblem:
+    a = params["a_r"]
+    expr, v = _reset_factor(_rational(a))
+    w = _rational(a) + v
+    upper = sigmoid(-w) * (sigmoid(w) * v - 1)  # R - 1: precise where R is near 1
+    lower = -sigmoid(w) * (1 + sigmoid(-w) * v)  # -R
+    symbolic_a = sympy.Symbol("a", real=True)
+    generic, _ = _reset_factor(symbolic_a)
+    mirrored = generic.xreplace({symbolic_a: -symbolic_a, v: -v})
+    identities = {
+        "R - 1 = σ(-(a_r + v))(σ(a_r + v) v - 1)": _gate_complement(expr - 1 - upper) == 0,
+        "-R = -σ(a_r + v)(1 + σ(-(a_r + v)) v)": _gate_complement(-expr - lower) == 0,
+        "R_a(v) + R_(-a)(-v) = 1 for every a (so inf at a_r = 1 - sup at -a_r)": (
+            _gate_complement(generic + mirrored - 1) == 0
+        ),
+    }
+    checks = "; ".join(f"{k}: {'exact' if ok else 'NOT exact'}" for k, ok in identities.items())
+    identity = Verdict(
+        "identity",
+        "the forms certified equal the engine's factor (σ(-u) = 1 - σ(u), expand to 0)",
+        "agrees" if all(identities.values()) else "disagrees",
+        checks,
+    )
+
+    def back(found, a=a):
+        x = found["v"]
+        return {"v": x, "r": 0.5 * (1 + math.tanh((float(a) + x) / 2))}  # sigmoid, no overflow
+
+    show_a = show_exact(a)
+    return LineProblem(
+        quantity=f"range of R = r_t (1 + (1 - r_t) h_{{t-1}} U_r) over U_r in R and "
+        f"h_{{t-1}} ≠ 0, r_t = σ(a_r + U_r h_{{t-1}}) coupled, at a_r = {show_a}",
+        quantity_latex=r"\inf, \sup_{U_r,\ h_{t-1} \ne 0} r_t \left(1 + (1 - r_t) h_{t-1} "
+        r"U_r\right),\quad r_t = \sigma(a_r + U_r h_{t-1})",
+        cell=derive("gru").cell,
+        variable=v,
+        expr=expr,
+        upper=(Fraction(1), upper),
+        lower=(Fraction(0), lower),
+        identities=identity,
+        tails=(
+            Tail(
+                1,
+                Fraction(1),
+                bind(_right_envelope, a),
+                f"e^(-a_r) V e^(-V) = e^({show_exact(-a)}) V e^(-V)",
+                (
+                    "R - 1 = σ(-(a_r + v))(σ(a_r + v) v - 1) (checked)",
+                    "σ(-x) <= e^(-x)",
+                    "0 < σ(a_r + v) v < v for v > 0, so |σ(a_r + v) v - 1| <= v for v >= 1",
+                    "v e^(-v) decreases for v >= 1",
+                ),
+            ),
+            Tail(
+                -1,
+                Fraction(0),
+                bind(_left_envelope, a),
+                f"2 e^(a_r) V e^(-V) = 2 e^({show_a}) V e^(-V)",
+                (
+                    "σ(x) <= e^x",
+                    "|1 + σ(-(a_r + v)) v| <= 1 + |v| <= 2|v| for |v| >= 1",
+                    "|v| e^(-|v|) decreases for |v| >= 1",
+                ),
+            ),
+        ),
+        source="the reset factor r_t (1 + (1 - r_t) h_{t-1} U_r) of the GRU's ĥ_t term of "
+        "dh_t/dh_{t-1} as the engine derives it, r_t composed back to σ(W_r x_t + U_r h_{t-1} + "
+        "b_r) with W_r x_t + b_r = a_r and U_r = v/h_{t-1}: a function of v = U_r h_{t-1} "
+        "alone, R(v) = σ(a_r + v)(1 + σ(-(a_r + v)) v)",
+        claims=(
+            (
+                "sup",
+                Inequality(
+                    "sup > 1", ">", Fraction(1), meaning="the reset gate can enlarge the U_h term"
+                ),
+            ),
+            ("inf", Inequality("inf < 0", "<", Fraction(0), meaning="the factor changes sign")),
+        ),
+        start=max(8, math.ceil(abs(a)) + 8),
+        back=back,
+        names={"v": r"U_r h_{t-1}"},
+        label="R",
+        notes=(
+            "for h_{t-1} ≠ 0, v = U_r h_{t-1} takes every real value as U_r does: the range "
+            "over U_r is the range over v, the same for every h_{t-1} ≠ 0; each extremum is "
+            "attained, at any U_r and h_{t-1} with the product printed; R → 1 as v → +∞ and "
+            "R → 0 as v → -∞ (limits, not attained)",
+            f"so for a_r = {show_a} the factor is bounded in U_r; the bound depends on a_r "
+            "(about |a_r|/4 for large |a_r|: the supremum for a_r < 0, the infimum for a_r > 0)",
+            RESET_RECONCILED,
+        ),
+    )
+
+
 def _value_domain(interval) -> Domain:
     lo, hi = interval
     return Domain(
@@ -590,6 +726,13 @@ _L = Param(
 )
 _UR = Param(
     "U_r", Fraction(2), "the reset gate's recurrent weight", Fraction(-1000), Fraction(1000)
+)
+_AR = Param(
+    "a_r",
+    Fraction(0),
+    "a_r = W_r x_t + b_r, the reset gate's pre-activation without U_r h_{t-1}",
+    Fraction(-100),
+    Fraction(100),
 )
 
 #: The named bounds (names are part of the interface): name -> spec.
@@ -650,6 +793,12 @@ BOUNDS: dict[str, BoundSpec] = {
             "worst case of the GRU's ĥ_t term / |U_h|, a function of U_r",
             bind(_minor_term, "gru", "h_hat"),
             (_UR,),
+        ),
+        BoundSpec(
+            "gru-reset-factor",
+            "range (inf, sup) of the GRU's reset factor over U_r, r_t coupled, at fixed a_r",
+            _gru_reset_factor,
+            (_AR,),
         ),
     )
 }

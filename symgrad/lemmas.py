@@ -190,8 +190,7 @@ def geometric_limits() -> Lemma:
     # |a_k| >= rho, |P| >= rho^k: alpha p - rho^{k+1} >= 0.
     above = alpha * p - rho ** (k + 1)
     above_step = _zero(
-        above.xreplace({alpha: rho + d2, p: rho**k + d1})
-        - ((rho + d2) * d1 + rho**k * d2)
+        above.xreplace({alpha: rho + d2, p: rho**k + d1}) - ((rho + d2) * d1 + rho**k * d2)
     ) and _nonnegative((rho + d2) * d1 + rho**k * d2)
     vanish = sympy.limit((1 / (1 + e)) ** (t - 1), t, sympy.oo) == 0
     explode = sympy.limit((1 + e) ** (t - 1), t, sympy.oo) == sympy.oo

@@ -49,12 +49,16 @@ __all__ = [
     "BoundResult",
     "ClosedForm",
     "Domain",
+    "Extremum",
     "FactorResult",
     "Inequality",
     "Part",
     "Problem",
     "Verdict",
+    "compare_text",
     "printers",
+    "scipy_check",
+    "scipy_sup",
     "show_exact",
     "solve",
 ]
@@ -195,6 +199,19 @@ class FactorResult:
 
 
 @dataclass(frozen=True)
+class Extremum:
+    """The other end of a range (:func:`symgrad.extrema.solve_line`): SciPy's
+    ``value`` at ``argmax``, said in words (``where``), and the certified
+    ``interval`` (floats rounded outward)."""
+
+    value: float
+    argmax: dict
+    where: str
+    where_latex: str
+    interval: tuple[float, float]
+
+
+@dataclass(frozen=True)
 class BoundResult:
     """The outcome of :func:`solve` for a named bound (:func:`symgrad.bounds.compute_bound`).
 
@@ -207,7 +224,9 @@ class BoundResult:
     None without any; ``checks``: every verdict (inequalities, closed form,
     SciPy inside [lo, hi]);
     ``factors``: the worst case factor by factor; ``notes``: the tail lemma,
-    the closed form, caveats.
+    the closed form, caveats; ``infimum``: for a range (a signed quantity), its
+    lower end as an :class:`Extremum`, the supremum being ``value`` and
+    ``interval``.
     """
 
     name: str
@@ -231,6 +250,7 @@ class BoundResult:
     factors: tuple[FactorResult, ...]
     closed_form: dict | None
     notes: tuple[str, ...]
+    infimum: Extremum | None = None
 
     @property
     def status(self) -> str:
@@ -276,6 +296,18 @@ class BoundResult:
             ],
             "closed_form": self.closed_form,
             "notes": list(self.notes),
+            **(
+                {
+                    "infimum": {
+                        "value": self.infimum.value,
+                        "argmin": self.infimum.argmax,
+                        "where": self.infimum.where,
+                        "interval": list(self.infimum.interval),
+                    }
+                }
+                if self.infimum is not None
+                else {}
+            ),
         }
 
 
@@ -323,7 +355,7 @@ class _Run:
         group = _Group(part, expr, variables, sup)
         t = time.perf_counter()
         box = [_finite(part.domains[v], sup.tail) for v in variables]
-        group.value, group.argmax, group.symmetric = _scipy_sup(expr, variables, box)
+        group.value, group.argmax, group.symmetric = scipy_sup(expr, variables, box)
         self.scipy_seconds += time.perf_counter() - t
         return group
 
@@ -379,12 +411,13 @@ def _finite(domain: Domain, tail) -> tuple[float, float]:
     return lo, hi
 
 
-def _scipy_sup(expr, variables, box) -> tuple[float, tuple, bool]:
-    """SciPy's global maximum of |expr| over a finite box: the best of a dense grid
-    (:data:`GRID_POINTS`), polished by L-BFGS-B inside the grid cells around it,
-    with the gradient from the engine. Returns (value, maximiser, symmetric):
-    a one-variable maximiser on a symmetric domain is given as its positive
-    representative when |expr| takes the same value at -x ("symmetric")."""
+def scipy_sup(expr, variables, box, signed: bool = False) -> tuple[float, tuple, bool]:
+    """SciPy's global maximum of |expr| (with ``signed``: of expr) over a finite box:
+    the best of a dense grid (:data:`GRID_POINTS`), polished by L-BFGS-B inside
+    the grid cells around it, with the gradient from the engine. Returns
+    (value, maximiser, symmetric): a one-variable maximiser on a symmetric
+    domain is given as its positive representative when |expr| takes the same
+    value at -x ("symmetric"; never for ``signed``)."""
     import numpy as np
     from scipy.optimize import minimize
 
@@ -397,16 +430,19 @@ def _scipy_sup(expr, variables, box) -> tuple[float, tuple, bool]:
     n = max(3, round(GRID_POINTS ** (1 / d)))
     axes = [np.linspace(lo, hi, n) for lo, hi in box]
     mesh = np.meshgrid(*axes, indexing="ij")
-    values = np.abs(np.broadcast_to(f(*mesh), mesh[0].shape))
+    values = np.broadcast_to(f(*mesh), mesh[0].shape)
+    values = values if signed else np.abs(values)
     k = np.unravel_index(int(np.argmax(values)), values.shape)
     x0 = np.array([axes[i][k[i]] for i in range(d)])
     cell = [(axes[i][max(k[i] - 1, 0)], axes[i][min(k[i] + 1, n - 1)]) for i in range(d)]
 
     def objective(x):
-        return -abs(float(f(*x)))
+        value = float(f(*x))
+        return -(value if signed else abs(value))
 
     def gradient(x):
-        return -np.sign(float(f(*x))) * np.array(grad(*x), dtype=float)
+        sign = 1.0 if signed else np.sign(float(f(*x)))
+        return -sign * np.array(grad(*x), dtype=float)
 
     polished = minimize(
         objective,
@@ -417,9 +453,9 @@ def _scipy_sup(expr, variables, box) -> tuple[float, tuple, bool]:
         options={"ftol": 1e-16, "gtol": 1e-14, "maxiter": 500},
     )
     best = polished.x if -polished.fun >= values[k] else x0
-    value = abs(float(f(*best)))
+    value = -objective(best)
     symmetric = False
-    if d == 1 and box[0][0] == -box[0][1]:
+    if d == 1 and box[0][0] == -box[0][1] and not signed:
         mirror = abs(float(f(-best[0])))
         symmetric = mirror >= value * (1 - SCIPY_SLACK)
         if symmetric and best[0] < 0:
@@ -475,7 +511,7 @@ def solve(
         ((*_scipy_part(run, p), p) for p in problem.parts), key=lambda item: item[0]
     )
     where, where_latex = _where(problem, part, run, argmax)
-    checks.append(_scipy_check(value, down(lo), up(hi)))
+    checks.append(scipy_check(value, down(lo), up(hi)))
     closed = None
     if problem.closed_form is not None:
         closed, check = _closed_form_check(problem.closed_form, (lo, hi), argmax)
@@ -519,7 +555,7 @@ def _decide(inequalities, bound: tuple, run: _Run, tol: float) -> list[tuple[str
             lhs = bound if c.lhs is None else run.enclose(c.lhs, tol)
             rhs = ball(c.rhs) if isinstance(c.rhs, Fraction) else c.rhs(enclose)
             shown = show_exact(c.rhs) if isinstance(c.rhs, Fraction) else None
-            out.append((decide(lhs, c.op, rhs), _compare_text(lhs, c.op, rhs, shown)))
+            out.append((decide(lhs, c.op, rhs), compare_text(lhs, c.op, rhs, shown)))
     return out
 
 
@@ -530,9 +566,13 @@ def _by_lemma(lemma, detail: str) -> tuple[str, str]:
         f"{plain(lemma.statement)}; checked by SymPy: {plain(lemma.argument)} "
         f"(the enclosures alone cannot separate the sides: {detail})"
     )
-    return ("proved", "symbolically, for every value: " + how) if lemma.proved else (
-        "undecided",
-        "a step of the symbolic proof does not check: " + how,
+    return (
+        ("proved", "symbolically, for every value: " + how)
+        if lemma.proved
+        else (
+            "undecided",
+            "a step of the symbolic proof does not check: " + how,
+        )
     )
 
 
@@ -546,7 +586,7 @@ def _scipy_part(run: _Run, part: Part) -> tuple[float, dict]:
     return value, (part.back(argmax) if part.back is not None else argmax)
 
 
-def _scipy_check(value: float, lo: float, hi: float, what: str = "optimum") -> Verdict:
+def scipy_check(value: float, lo: float, hi: float, what: str = "optimum") -> Verdict:
     slack = SCIPY_SLACK * max(1.0, abs(value))
     interval = f"[{lo!r}, {hi!r}]"
     if lo <= value <= hi:
@@ -592,17 +632,19 @@ def _closed_form_check(cf: ClosedForm, bound: tuple, argmax: dict) -> tuple[dict
     return closed, verdict
 
 
-def _compare_text(lhs, op: str, rhs, shown: str | None) -> str:
+def compare_text(lhs, op: str, rhs, shown: str | None) -> str:
     """The evidence of a verdict: the end of [lo, hi] that decides it, against the
     claimed bound (``shown`` as the user wrote it, else the bound's own interval)."""
     verdict = decide(lhs, op, rhs)
     (a, b), (c, d) = ends(lhs), ends(rhs)
     low, high = (shown, shown) if shown else (repr(down(c)), repr(up(d)))
     if verdict == "proved":
-        return f"lo = {down(a)!r} >= {high}" if op == ">=" else f"hi = {up(b)!r} {op} {low}"
+        if op in (">=", ">"):
+            return f"lo = {down(a)!r} {op} {high}"
+        return f"hi = {up(b)!r} {op} {low}"
     if verdict == "refuted":
-        if op == ">=":
-            return f"hi = {up(b)!r} < {low}"
+        if op in (">=", ">"):
+            return f"hi = {up(b)!r} {'<' if op == '>=' else '<='} {low}"
         return f"lo = {down(a)!r} {'>=' if op == '<' else '>'} {high}"
     return f"[{down(a)!r}, {up(b)!r}] meets [{down(c)!r}, {up(d)!r}]"
 

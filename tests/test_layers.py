@@ -35,6 +35,7 @@ LAYERS = (
     "check",
     "certify",
     "suprema",
+    "extrema",
     "bounds",
     "montecarlo",
     "trajectory",

@@ -35,9 +35,19 @@ def _rows(r: BoundResult) -> list[tuple[str, str, str]]:
     if r.params:
         params = ", ".join(f"{k} = {v:g}" for k, v in r.params.items())
         rows.append(("parameters", params, f"${params}$"))
+    ends = ("SciPy optimum", "certified") if r.infimum is None else ("SciPy sup", "certified sup")
     rows += [
-        ("SciPy optimum", f"{r.value!r} at {r.where}", f"${r.value!r}$ at ${r.where_latex}$"),
-        ("certified", f"[{lo!r}, {hi!r}]", f"$[{lo!r}, {hi!r}]$"),
+        (ends[0], f"{r.value!r} at {r.where}", f"${r.value!r}$ at ${r.where_latex}$"),
+        (ends[1], f"[{lo!r}, {hi!r}]", f"$[{lo!r}, {hi!r}]$"),
+    ]
+    if r.infimum is not None:
+        m = r.infimum
+        a, b = m.interval
+        rows += [
+            ("SciPy inf", f"{m.value!r} at {m.where}", f"${m.value!r}$ at ${m.where_latex}$"),
+            ("certified inf", f"[{a!r}, {b!r}]", f"$[{a!r}, {b!r}]$"),
+        ]
+    rows += [
         (
             "width",
             f"{r.width:.2e}, {r.subdivisions} subdivisions",
@@ -46,7 +56,12 @@ def _rows(r: BoundResult) -> list[tuple[str, str, str]]:
         ("time", seconds, seconds),
     ]
     for c in r.checks:
-        label = {"claim": "claim", "closed form": "closed form", "scipy": "SciPy check"}[c.kind]
+        label = {
+            "claim": "claim",
+            "closed form": "closed form",
+            "scipy": "SciPy check",
+            "identity": "identity",
+        }[c.kind]
         body = (
             f"{c.statement}: {c.verdict.upper()}, {c.detail}"
             if c.kind == "claim"
