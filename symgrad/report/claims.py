@@ -38,8 +38,9 @@ def _header(ctx) -> list:
     return [
         f"seed {s.seed}; {s.samples} Monte Carlo samples per cell; "
         f"{s.confidence:.0%} confidence intervals",
-        f"distribution: {s.distribution.split(';')[0]}; previous-step values as each figure "
-        "says, by their range",
+        f"distribution: {s.distribution.split(';')[0]}"
+        + (f"; forget bias b_f = {s.forget_bias:g}" if s.forget_bias is not None else "")
+        + "; previous-step values as each figure says, by their range",
         f"long horizon: {ctx.flow_samples} trajectories of {ctx.steps} steps",
         "verdicts: PASS holds as stated; QUALIFIED holds only in the form printed; REFUTED "
         "false, with a certified or exact counterexample; FAIL no verdict",
