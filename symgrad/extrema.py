@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import sympy
-from flint import arb, ctx
+from flint import ctx
 
 from .cells import Cell
 from .certify import PREC, CertificateError, Supremum, ball, decide, down, scientific, up
@@ -39,6 +39,7 @@ from .suprema import (
     Inequality,
     Verdict,
     compare_text,
+    make_result,
     printers,
     scipy_check,
     scipy_sup,
@@ -148,20 +149,17 @@ def solve_line(
         f"{show_exact(c_hi)} and {scientific(tail_l, 3, 'up')} for {show_exact(c_lo)} - {g}, "
         "below the lower ends certified on [-V, V]: both extrema lie in [-V, V]"
     )
-    return BoundResult(
+    return make_result(
+        problem,
         name=name,
-        quantity=problem.quantity,
-        quantity_latex=problem.quantity_latex,
-        source=problem.source,
-        params={k: float(x) for k, x in params.items()},
+        params=params,
+        start=start,
+        ends=sup,
         value=value,
         argmax=argmax,
         where=where,
         where_latex=where_latex,
-        interval=(down(sup[0]), up(sup[1])),
-        width=up(arb(up(sup[1])) - arb(down(sup[0]))),
         subdivisions=sup_u.subdivisions + sup_l.subdivisions,
-        seconds=time.perf_counter() - start,
         scipy_seconds=scipy_seconds,
         certificate_seconds=cert_seconds,
         claim=" and ".join(c.statement for _, c in problem.claims) or None,

@@ -56,6 +56,7 @@ __all__ = [
     "Problem",
     "Verdict",
     "compare_text",
+    "make_result",
     "printers",
     "scipy_check",
     "scipy_sup",
@@ -517,20 +518,17 @@ def solve(
         closed, check = _closed_form_check(problem.closed_form, (lo, hi), argmax)
         checks.append(check)
     factors = _factor_results(problem, run)
-    return BoundResult(
+    return make_result(
+        problem,
         name=name,
-        quantity=problem.quantity,
-        quantity_latex=problem.quantity_latex,
-        source=problem.source,
-        params={k: float(v) for k, v in params.items()},
+        params=params,
+        start=start,
+        ends=(lo, hi),
         value=value,
         argmax=argmax,
         where=where,
         where_latex=where_latex,
-        interval=(down(lo), up(hi)),
-        width=up(arb(up(hi)) - arb(down(lo))),
         subdivisions=sum(g.sup.subdivisions for g in run.groups.values()),
-        seconds=time.perf_counter() - start,
         scipy_seconds=run.scipy_seconds,
         certificate_seconds=run.certificate_seconds,
         claim=" and ".join(c.statement for c in inequalities) or None,
@@ -539,6 +537,24 @@ def solve(
         factors=factors,
         closed_form=closed,
         notes=problem.notes + tuple(f"tail lemma: {f.tail}" for f in factors if f.tail),
+    )
+
+
+def make_result(problem, *, name: str, params: dict, start: float, ends: tuple, **fields):
+    """The :class:`BoundResult` of ``problem`` (anything with ``quantity``,
+    ``quantity_latex`` and ``source``): the exact ``ends`` (lo, hi) rounded outward,
+    the parameters as floats, the time since ``start``; ``fields`` the rest."""
+    lo, hi = ends
+    return BoundResult(
+        name=name,
+        quantity=problem.quantity,
+        quantity_latex=problem.quantity_latex,
+        source=problem.source,
+        params={k: float(v) for k, v in params.items()},
+        interval=(down(lo), up(hi)),
+        width=up(arb(up(hi)) - arb(down(lo))),
+        seconds=time.perf_counter() - start,
+        **fields,
     )
 
 

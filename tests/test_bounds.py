@@ -636,8 +636,8 @@ def test_cli_prints_the_proof_of_045():
 
 def test_cli_refutation_is_a_result_exit_0():
     code, out = run(["bound", "lstm-saturation", "--below", "0.44"])
-    assert code == 0 and "REFUTED, lo = 0.4477" in out and out.rstrip().endswith(
-        "every check agrees"
+    assert (
+        code == 0 and "REFUTED, lo = 0.4477" in out and out.rstrip().endswith("every check agrees")
     )
 
 
