@@ -385,8 +385,9 @@ CLAIMS = (
     Claim(
         id="lstm-forget-dominant",
         title="f_t in (0, 1) dominates: minor terms smaller than f_t in most samples",
-        statement="$f_t \\in (0, 1)$, so the dominant term cannot explode; under common "
-        "initialisations the sum of the minor terms is smaller than $f_t$ in most samples.",
+        statement="$f_t \\in (0, 1)$, so the dominant term alone cannot exceed 1; under the "
+        "initialisation drawn (by default SPEC's, and again with forget bias 1) the sum of the "
+        "minor terms is smaller than $f_t$ in most samples.",
         article="Since f_t is between 0 and 1, this means the risk of gradient explosion will be "
         "very small. [...] Thus, the dominant term is still f_t.",
         given=_given(dominant="f", most=0.5),
