@@ -224,7 +224,7 @@ def cmd_verify(args, out) -> int:
         out.write(proofs_latex(results, ctx))
     else:
         out.write(verify_text(results, ctx))
-    return 0 if all(r.passed for r in results) else 1
+    return 0 if all(r.established for r in results) else 1
 
 
 def cmd_prove(args, out) -> int:
@@ -235,13 +235,11 @@ def cmd_prove(args, out) -> int:
         written = write_proofs(results, ctx, args.out)
     except OSError as err:
         raise UsageError(f"symgrad prove: cannot write to {args.out}: {err.strerror}") from None
-    failed = [r.claim.id for r in results if not r.passed]
+    from .report.claims import verdict_line
+
     out.write(f"wrote {len(written)} files to {args.out}/\n")
-    if failed:
-        out.write(f"FAILED: {', '.join(failed)}\n")
-        return 1
-    out.write(f"all {len(results)} claims pass\n")
-    return 0
+    out.write(verdict_line(results) + "\n")
+    return 0 if all(r.established for r in results) else 1
 
 
 def cmd_bound(args, out) -> int:
@@ -260,7 +258,7 @@ def cmd_bound(args, out) -> int:
     except BoundError as err:
         raise UsageError(f"symgrad bound: {err}") from None
     out.write(format_result(result, args.format))
-    return 0 if result.passed else 1
+    return 1 if result.status == "fail" else 0
 
 
 def cmd_check(args, out) -> int:
