@@ -195,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--tolerance",
         metavar="WIDTH",
         default=f"{defaults.BOUND_TOLERANCE:g}",
-        help=f"largest width of the certified interval (default: {defaults.BOUND_TOLERANCE:g})",
+        help="largest width of the certified interval, relative to the supremum where it "
+        f"exceeds 1 (default: {defaults.BOUND_TOLERANCE:g})",
     )
     _add_format(p, "text")
 

@@ -102,7 +102,8 @@ def compute_bound(
     ``params``: the bound's parameters as numbers (int, Fraction or finite
     float; see ``BOUNDS[name].params``), defaults for the rest. ``below``: if
     given, the inequality is "sup < below" instead of the bound's own.
-    ``tolerance``: the largest width of the certified interval (1e-20 to 0.1).
+    ``tolerance``: the largest width of the certified interval, relative to the
+    supremum where it exceeds 1 (1e-20 to 0.1).
     Raises :class:`BoundError` for an unknown name or a bad parameter.
     """
     start = time.perf_counter()

@@ -80,5 +80,6 @@ MAX_NUMBER_CHARS = 100
 MEMORY_BUDGET = 2 * 2**30
 FLOW_MINUTES = 30
 
-#: ``symgrad bound``: largest width of a certified interval.
+#: ``symgrad bound``: largest width of a certified interval (relative to the
+#: supremum where it exceeds 1).
 BOUND_TOLERANCE = 1e-9

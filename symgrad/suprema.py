@@ -361,20 +361,24 @@ class _Run:
         return group
 
     def enclose(self, part: Part, tolerance: float) -> tuple:
-        """Exact (lo, hi) around ``part.scale * sup |part.expr|``, hi - lo <= ``tolerance``."""
+        """Exact (lo, hi) around ``part.scale * sup |part.expr|``, hi - lo at most
+        ``tolerance`` times max(1, hi): absolute below 1, relative above (a
+        supremum of 4e29 has no 1e-9-wide enclosure in :data:`PREC` bits)."""
         groups = self.groups_of(part)
         t = time.perf_counter()
+        size = abs(float(part.scale)) * math.prod(max(abs(g.value), 1e-300) for g in groups)
+        width = tolerance * max(1.0, size)
         with ctx.workprec(PREC):
             scale = ball(abs(part.scale) * _constant(part.expr))
             # Each group's share of the width, then tighter until the product fits.
-            share = tolerance / (2 * max(1, len(groups)) * max(1.0, float(abs(part.scale))))
+            share = width / (2 * max(1, len(groups)) * max(1.0, float(abs(part.scale))))
             while True:
                 for g in groups:
                     others = math.prod(max(1.0, float(h.sup.hi)) for h in groups if h is not g)
                     g.sup.refine(share / others)
                 lo = (scale * math.prod((g.sup.lo for g in groups), start=arb(1))).lower()
                 hi = (scale * math.prod((g.sup.hi for g in groups), start=arb(1))).upper()
-                if hi - lo <= tolerance:
+                if hi - lo <= tolerance * max(1.0, float(hi)):
                     break
                 share /= 4
         self.certificate_seconds += time.perf_counter() - t
@@ -475,8 +479,8 @@ def solve(
 ) -> BoundResult:
     """Solve ``problem`` two ways and decide its inequalities.
 
-    ``tolerance``: the largest width of the certified interval (an undecided
-    inequality narrows it further, down to :data:`REFINE_FLOOR`);
+    ``tolerance``: the largest width of the certified interval (relative above
+    1; an undecided inequality narrows it further, down to :data:`REFINE_FLOOR`);
     ``inequalities``: these instead of the problem's own; ``name``/``params``:
     the bound's name and exact parameter values, as the result reports them;
     ``start``: the ``time.perf_counter()`` the result's ``seconds`` count from

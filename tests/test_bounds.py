@@ -695,3 +695,16 @@ def test_readme_bound_commands_run():
     (example,) = re.findall(r"```python\n(.*?)```", section, re.S)
     test = doctest.DocTestParser().get_doctest(example, {}, "README", "README.md", 0)
     assert doctest.DocTestRunner().run(test).failed == 0
+
+
+@pytest.mark.parametrize("h", ["1e-30", "1e-300"])
+def test_a_supremum_past_float64_digits_is_enclosed_relatively_and_fast(h):
+    # S(0)/|h| is ~4.5e29 at h = 1e-30: no 1e-9-wide enclosure exists in 128
+    # bits, so the width is relative above 1 (it looped for minutes before).
+    bound = compute_bound("rnn-tanh", h=Fraction(h), a=0)
+    lo, hi = (Fraction(x) for x in bound.interval)
+    s0 = mpmath.mpf(C_STAR) - 1 / (4 * mpmath.mpf(C_STAR))  # to the 16 digits of C_STAR
+    exact = Fraction(str(s0)) / Fraction(h)
+    assert bound.status == "pass"
+    assert lo * (1 - Fraction(1, 10**15)) <= exact <= hi * (1 + Fraction(1, 10**15))
+    assert hi - lo <= Fraction(1, 10**9) * hi
