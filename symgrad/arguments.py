@@ -73,6 +73,26 @@ def add_cell_arguments(parser) -> None:
         help="your own cell, from a TOML cell file, instead of CELL ('-': standard input; "
         "the format is in the README; 'symgrad export CELL' writes a built-in one to start from)",
     )
+    add_growth_arguments(parser)
+
+
+def add_growth_arguments(parser) -> None:
+    """``--max-terms`` and ``--max-degree``: the growth limits a cell file is held to."""
+    parser.add_argument(
+        "--max-terms",
+        type=_int_from(1, 10**7),
+        metavar="N",
+        help="with --cell-file: most terms an equation may have multiplied out, the values "
+        f"it reads substituted (default: {defaults.MAX_TERMS:,}; more costs time in the "
+        "self-check)",
+    )
+    parser.add_argument(
+        "--max-degree",
+        type=_int_from(1, 10**4),
+        metavar="N",
+        help="with --cell-file: highest polynomial degree likewise "
+        f"(default: {defaults.MAX_DEGREE})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--tolerance",
         metavar="WIDTH",
         default=f"{defaults.BOUND_TOLERANCE:g}",
-        help=f"largest width of the certified interval (default: {defaults.BOUND_TOLERANCE:g})",
+        help="largest width of the certified interval, relative to the supremum where it "
+        f"exceeds 1 (default: {defaults.BOUND_TOLERANCE:g})",
     )
     p.add_argument(
         "--plot",
@@ -292,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="your own cell from a TOML cell file, beside or instead of CELL (repeatable)",
     )
+    add_growth_arguments(p)
     _add_run_arguments(p)
     p.add_argument(
         "--dim",
@@ -634,6 +656,12 @@ def check_values(args) -> None:
             raise UsageError(f"{command}: --{flag.replace('_', '-')} needs a value, not ''")
     if getattr(args, "standalone", False) and args.format != "latex":
         raise UsageError(f"{command}: --standalone needs --format latex")
+    for flag in ("max_terms", "max_degree"):
+        if getattr(args, flag, None) is not None and not getattr(args, "cell_file", None):
+            raise UsageError(
+                f"{command}: --{flag.replace('_', '-')} applies to a --cell-file; a built-in "
+                "cell is within the limits"
+            )
     if args.command == "derive" and args.wrt == "state" and args.of is not None:
         raise UsageError(
             f"{command}: --of names one value; --wrt state derives every state (drop one)"

@@ -27,10 +27,12 @@ from numbers import Real
 
 import sympy
 
+from . import lemmas
 from .cells import get_cell
 from .certify import ball, bracket_root
 from .defaults import BOUND_TOLERANCE
 from .derive import compose, derive, partial
+from .extrema import LineProblem, Tail, solve_line
 from .primitives import sigmoid, tanh
 from .render import D, Factors
 from .suprema import (
@@ -41,10 +43,12 @@ from .suprema import (
     Inequality,
     Part,
     Problem,
+    Verdict,
     printers,
     show_exact,
     solve,
 )
+from .text import plain
 
 __all__ = [
     "BOUNDS",
@@ -98,7 +102,8 @@ def compute_bound(
     ``params``: the bound's parameters as numbers (int, Fraction or finite
     float; see ``BOUNDS[name].params``), defaults for the rest. ``below``: if
     given, the inequality is "sup < below" instead of the bound's own.
-    ``tolerance``: the largest width of the certified interval (1e-20 to 0.1).
+    ``tolerance``: the largest width of the certified interval, relative to the
+    supremum where it exceeds 1 (1e-20 to 0.1).
     Raises :class:`BoundError` for an unknown name or a bad parameter.
     """
     start = time.perf_counter()
@@ -106,6 +111,10 @@ def compute_bound(
     values = check_params(name, params)
     tolerance = _check_tolerance(tolerance)
     problem = spec.build(values)
+    if isinstance(problem, LineProblem):
+        if below is not None:
+            raise BoundError(f"{name} is a range (infimum and supremum): --below does not apply")
+        return solve_line(problem, tolerance, name=name, params=values, start=start)
     inequalities = None
     if below is not None:
         bound = _number("below", below)
@@ -294,19 +303,19 @@ def _rnn_tanh(params) -> Problem:
     show_a = show_exact(a)
     inequalities = (
         Inequality(
-            "S(a) <= |a| + S(0)",
+            f"S(a) <= |a| + S(0) at a = {show_a}",
             "<=",
             bind(_loose, abs(a), s0_part),
             lhs=s_part,
-            symbolic="by the triangle inequality, for every a: |v - a| sech² v <= "
-            "|v| sech² v + |a| sech² v <= S(0) + |a|",
+            symbolic=lemmas.triangle_bound,
         ),
         Inequality(
-            "S(a) <= (|a| + sqrt(1 + a²))/2",
+            f"S(a) <= (|a| + sqrt(1 + a²))/2 at a = {show_a}",
             "<=",
             bind(_sharp, a),
             lhs=s_part,
             meaning="the sharper bound",
+            symbolic=lemmas.sharp_bound,
         ),
     )
     closed = None
@@ -334,8 +343,10 @@ def _rnn_tanh(params) -> Problem:
         notes=(
             "holds for fixed h_{t-1} ≠ 0 only: S(a)/|h_{t-1}| blows up as h_{t-1} → 0 "
             "(the first step from h_0 = 0 is unbounded in U) and grows like |a| = |W x_t + b|",
-            "S(a) <= |a| + S(0) by the triangle inequality |v - a| <= |v| + |a| and "
-            "sech² <= 1; (|a| + sqrt(1 + a²))/2 is sharper (tight as |a| → ∞)",
+            "the certificates decide both inequalities at this a only; for every a they are "
+            "lemmas whose steps SymPy checks (symgrad verify rnn-tanh-bounded): |v - a| sech² v "
+            "<= |v| sech² v + |a| <= S(0) + |a|, and <= (|a| + |v|)/(1 + v²) <= "
+            "(|a| + sqrt(1 + a²))/2 since cosh² v >= 1 + v²",
         ),
     )
 
@@ -372,13 +383,14 @@ def _rnn_relu(params) -> Problem:
                 f"sup >= L = {show_exact(L)}",
                 ">=",
                 L,
-                meaning="unbounded: it grows with L without limit",
+                meaning="at this L",
             ),
         ),
         closed_form=ClosedForm(f"L = {show_exact(L)} at U = L", bind(ball, L), "U", bind(ball, L)),
         notes=(
             "on the active side (W x_t + U h_{t-1} + b > 0) dh_t/dh_{t-1} = U, attained "
-            "at U = L: no bound independent of U exists, and no tail lemma can cut U",
+            "at U = L: the certificate decides sup >= L at this L only",
+            _lemma_note(lemmas.relu_unbounded()),
             "the indicator [h_t > 0] takes the values 0 and 1; |[h_t > 0] U| is linear in "
             "it, so its supremum over {0, 1} is the one over [0, 1]",
         ),
@@ -417,7 +429,8 @@ def _clipping(params) -> Problem:
         closed_form=ClosedForm("1", bind(ball, one)),
         notes=(
             "h_t ranges over (-1, 1) whatever U is: a = W x_t + b is free; for tanh the "
-            "supremum 1 is approached as h_t → 0 with |U| = 1, for ReLU attained at U = 1",
+            "supremum 1 is attained at h_t = 0 (W x_t + b = -U h_{t-1}) with |U| = 1, for "
+            "ReLU at U = ±1 on the active side",
         ),
     )
 
@@ -456,7 +469,8 @@ def _minor_term(cell_name: str, via: str, params) -> Problem:
                 "sup < 1",
                 "<",
                 Fraction(1),
-                meaning=f"compressed: the term stays below |{w_text}| in every case",
+                meaning=f"compressed uniformly: |term| <= q |{w_text}| for one q < 1 over all "
+                "gate values and states",
             ),
         ),
         closed_form=closed(params) if callable(closed) else closed,
@@ -468,13 +482,35 @@ def _term(d, via: str):
     return next(t for t in d.terms if t.via == via)
 
 
+#: gru-candidate-term (r_t free) and gru-reset-factor (r_t coupled to U_r), in words.
+RESET_RECONCILED = (
+    "two models of the reset factor: gru-candidate-term takes r_t as a free gate value in "
+    "(0, 1) at fixed U_r, gru-reset-factor takes r_t = σ(a_r + U_r h_{t-1}) coupled, at fixed "
+    "a_r = W_r x_t + b_r, over every U_r. Every r_t in (0, 1) is σ(a_r + U_r h_{t-1}) for "
+    "some a_r, so the free-gate supremum at U_r is the coupled one over all a_r with "
+    "|U_r h_{t-1}| < |U_r|: at |U_r| = k > 1 the value (1 + k)²/(4k) needs U_r h_{t-1} → ±k "
+    "and a_r = ln((k + 1)/(k - 1)) - k (for U_r = 100, a_r ≈ -99.98). At a fixed a_r the "
+    "coupled factor stays within the range gru-reset-factor certifies, whatever U_r: it grows "
+    "with |a_r| (about |a_r|/4), not with |U_r|"
+)
+
+
 def _gru_candidate_closed(params) -> ClosedForm:
     k = abs(params["U_r"])
-    # sup over r in [0,1] of r (1 + (1 - r) k): interior peak at r = (1 + k)/(2k) when k >= 1.
-    value = (1 + k) ** 2 / (4 * k) if k >= 1 else Fraction(1)
-    where = "r = (1 + |U_r|)/(2|U_r|), h_{t-1} → sign(U_r)" if k >= 1 else "r → 1"
+    # sup over r in (0, 1), |h| < 1 of r (1 + (1 - r) h U_r) = r (1 + (1 - r) k) at
+    # h -> sign(U_r): its r-derivative 1 + (1 - 2r) k is >= 0 up to r = 1 when k <= 1
+    # (supremum 1, approached as r -> 1), and vanishes at r = (1 + k)/(2k) < 1 when k > 1.
+    if k > 1:
+        value = (1 + k) ** 2 / (4 * k)
+        where = (
+            f"(1 + |U_r|)²/(4|U_r|) = {show_exact(value)} (|U_r| > 1) at r_t = "
+            f"(1 + |U_r|)/(2|U_r|) = {show_exact((1 + k) / (2 * k))}, h_{{t-1}} → sign(U_r)"
+        )
+    else:
+        value = Fraction(1)
+        where = "1 (|U_r| <= 1), approached as r_t → 1"
     return ClosedForm(
-        f"max(1, (1 + |U_r|)²/(4|U_r|)) = {show_exact(value)} at {where}, z_t → 1, ĥ_t = 0",
+        f"piecewise, 1 for |U_r| <= 1 and (1 + |U_r|)²/(4|U_r|) above: {where}, z_t → 1, ĥ_t = 0",
         bind(ball, value),
     )
 
@@ -512,8 +548,144 @@ _MINOR_NOTES = {
         "for |U_r| <= 1 and (1 + |U_r|)²/(4|U_r|) > 1 above: the reset gate does not always "
         "shrink the U_h term",
         "h_{t-1} ranges over (-1, 1): |h_t| < 1 by induction from h_0 = 0",
+        RESET_RECONCILED,
     ],
 }
+
+
+def _lemma_note(lemma) -> str:
+    """A lemma as a note: its statement, proved (or not) with its checked steps."""
+    verdict = "proved symbolically" if lemma.proved else "NOT proved (a step does not check)"
+    return f"{plain(lemma.statement)}: {verdict}, steps checked by SymPy: {plain(lemma.argument)}"
+
+
+# ---------------------------------------------------------------- the GRU's reset factor
+
+
+def _reset_factor(a) -> tuple:
+    """The engine's reset factor of the GRU's ĥ_t term, r_t (1 + (1 - r_t) h_{t-1} U_r)
+    with r_t composed back to sigmoid(W_r x_t + U_r h_{t-1} + b_r), W_r x_t + b_r = a and
+    U_r = v/h_{t-1}: a function of v = U_r h_{t-1} alone. Returns (expression, v)."""
+    d = derive("gru")
+    cell = d.cell
+    term = _term(d, "h_hat")
+    r, u_r = cell.symbol("r"), cell.symbol("U_r")
+    factor = sympy.Mul(*(f for f in term.factors if f.free_symbols & {r, u_r}))
+    w, x, b, h = (cell.symbol(n) for n in ("W_r", "x", "b_r", "h_prev"))
+    v = sympy.Symbol("v", real=True)
+    raw = compose(cell, d.carry, factor).xreplace({b: a - w * x}).xreplace({u_r: v / h})
+    return raw, v
+
+
+def _gate_complement(expr):
+    """sigmoid(-u) written 1 - sigmoid(u), then expanded: exact zero tests of identities."""
+    return sympy.expand(expr.replace(sigmoid, _complement_of_negative))
+
+
+def _complement_of_negative(arg):
+    return 1 - sigmoid(-arg) if arg.could_extract_minus_sign() else sigmoid(arg)
+
+
+def _right_envelope(a: Fraction, cut) -> object:
+    return (-ball(a)).exp() * ball(cut) * (-ball(cut)).exp()
+
+
+def _left_envelope(a: Fraction, cut) -> object:
+    return 2 * ball(a).exp() * ball(cut) * (-ball(cut)).exp()
+
+
+def _gru_reset_factor(params) -> LineProblem:
+    a = params["a_r"]
+    expr, v = _reset_factor(_rational(a))
+    w = _rational(a) + v
+    upper = sigmoid(-w) * (sigmoid(w) * v - 1)  # R - 1: precise where R is near 1
+    lower = -sigmoid(w) * (1 + sigmoid(-w) * v)  # -R
+    symbolic_a = sympy.Symbol("a", real=True)
+    generic, _ = _reset_factor(symbolic_a)
+    mirrored = generic.xreplace({symbolic_a: -symbolic_a, v: -v})
+    identities = {
+        "R - 1 = σ(-(a_r + v))(σ(a_r + v) v - 1)": _gate_complement(expr - 1 - upper) == 0,
+        "-R = -σ(a_r + v)(1 + σ(-(a_r + v)) v)": _gate_complement(-expr - lower) == 0,
+        "R_a(v) + R_(-a)(-v) = 1 for every a (so inf at a_r = 1 - sup at -a_r)": (
+            _gate_complement(generic + mirrored - 1) == 0
+        ),
+    }
+    checks = "; ".join(f"{k}: {'exact' if ok else 'NOT exact'}" for k, ok in identities.items())
+    identity = Verdict(
+        "identity",
+        "the forms certified equal the engine's factor (σ(-u) = 1 - σ(u), expand to 0)",
+        "agrees" if all(identities.values()) else "disagrees",
+        checks,
+    )
+
+    def back(found, a=a):
+        x = found["v"]
+        return {"v": x, "r": 0.5 * (1 + math.tanh((float(a) + x) / 2))}  # sigmoid, no overflow
+
+    show_a = show_exact(a)
+    return LineProblem(
+        quantity=f"range of R = r_t (1 + (1 - r_t) h_{{t-1}} U_r) over U_r in R and "
+        f"h_{{t-1}} ≠ 0, r_t = σ(a_r + U_r h_{{t-1}}) coupled, at a_r = {show_a}",
+        quantity_latex=r"\inf, \sup_{U_r,\ h_{t-1} \ne 0} r_t \left(1 + (1 - r_t) h_{t-1} "
+        r"U_r\right),\quad r_t = \sigma(a_r + U_r h_{t-1})",
+        cell=derive("gru").cell,
+        variable=v,
+        expr=expr,
+        upper=(Fraction(1), upper),
+        lower=(Fraction(0), lower),
+        identities=identity,
+        tails=(
+            Tail(
+                1,
+                Fraction(1),
+                bind(_right_envelope, a),
+                f"e^(-a_r) V e^(-V) = e^({show_exact(-a)}) V e^(-V)",
+                (
+                    "R - 1 = σ(-(a_r + v))(σ(a_r + v) v - 1) (checked)",
+                    "σ(-x) <= e^(-x)",
+                    "0 < σ(a_r + v) v < v for v > 0, so |σ(a_r + v) v - 1| <= v for v >= 1",
+                    "v e^(-v) decreases for v >= 1",
+                ),
+            ),
+            Tail(
+                -1,
+                Fraction(0),
+                bind(_left_envelope, a),
+                f"2 e^(a_r) V e^(-V) = 2 e^({show_a}) V e^(-V)",
+                (
+                    "σ(x) <= e^x",
+                    "|1 + σ(-(a_r + v)) v| <= 1 + |v| <= 2|v| for |v| >= 1",
+                    "|v| e^(-|v|) decreases for |v| >= 1",
+                ),
+            ),
+        ),
+        source="the reset factor r_t (1 + (1 - r_t) h_{t-1} U_r) of the GRU's ĥ_t term of "
+        "dh_t/dh_{t-1} as the engine derives it, r_t composed back to σ(W_r x_t + U_r h_{t-1} + "
+        "b_r) with W_r x_t + b_r = a_r and U_r = v/h_{t-1}: a function of v = U_r h_{t-1} "
+        "alone, R(v) = σ(a_r + v)(1 + σ(-(a_r + v)) v)",
+        claims=(
+            (
+                "sup",
+                Inequality(
+                    "sup > 1", ">", Fraction(1), meaning="the reset gate can enlarge the U_h term"
+                ),
+            ),
+            ("inf", Inequality("inf < 0", "<", Fraction(0), meaning="the factor changes sign")),
+        ),
+        start=max(8, math.ceil(abs(a)) + 8),
+        back=back,
+        names={"v": r"U_r h_{t-1}"},
+        label="R",
+        notes=(
+            "for h_{t-1} ≠ 0, v = U_r h_{t-1} takes every real value as U_r does: the range "
+            "over U_r is the range over v, the same for every h_{t-1} ≠ 0; each extremum is "
+            "attained, at any U_r and h_{t-1} with the product printed; R → 1 as v → +∞ and "
+            "R → 0 as v → -∞ (limits, not attained)",
+            f"so for a_r = {show_a} the factor is bounded in U_r; the bound depends on a_r "
+            "(about |a_r|/4 for large |a_r|: the supremum for a_r < 0, the infimum for a_r > 0)",
+            RESET_RECONCILED,
+        ),
+    )
 
 
 def _value_domain(interval) -> Domain:
@@ -555,6 +727,13 @@ _L = Param(
 )
 _UR = Param(
     "U_r", Fraction(2), "the reset gate's recurrent weight", Fraction(-1000), Fraction(1000)
+)
+_AR = Param(
+    "a_r",
+    Fraction(0),
+    "a_r = W_r x_t + b_r, the reset gate's pre-activation without U_r h_{t-1}",
+    Fraction(-100),
+    Fraction(100),
 )
 
 #: The named bounds (names are part of the interface): name -> spec.
@@ -615,6 +794,12 @@ BOUNDS: dict[str, BoundSpec] = {
             "worst case of the GRU's ĥ_t term / |U_h|, a function of U_r",
             bind(_minor_term, "gru", "h_hat"),
             (_UR,),
+        ),
+        BoundSpec(
+            "gru-reset-factor",
+            "range (inf, sup) of the GRU's reset factor over U_r, r_t coupled, at fixed a_r",
+            _gru_reset_factor,
+            (_AR,),
         ),
     )
 }

@@ -37,6 +37,7 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from fractions import Fraction
 
 import sympy
@@ -56,6 +57,9 @@ __all__ = [
     "decide",
     "down",
     "ends",
+    "fixed",
+    "scientific",
+    "significant",
     "up",
 ]
 
@@ -99,8 +103,46 @@ def up(x: arb) -> float:
     return math.nextafter(f, math.inf) if arb(f) < high else f
 
 
+def _rounding(direction: str) -> str:
+    if direction not in ("down", "up"):
+        raise ValueError(f"unknown direction {direction!r}. Valid: down, up")
+    return ROUND_FLOOR if direction == "down" else ROUND_CEILING
+
+
+def fixed(x: float, decimals: int, direction: str) -> str:
+    """``x`` with ``decimals`` decimals, rounded ``"down"`` or ``"up"``: a printed
+    bound stays a bound (0.44774320468 with 10 decimals is 0.4477432046 down)."""
+    quantum = Decimal(1).scaleb(-decimals)
+    return f"{Decimal(x).quantize(quantum, rounding=_rounding(direction)):f}"
+
+
+def significant(x: float, digits: int, direction: str) -> str:
+    """``x`` with ``digits`` significant digits in plain notation, rounded
+    ``"down"`` or ``"up"``, trailing zeros dropped: 0.4477432046 (down), 1."""
+    d = Decimal(x)
+    if d == 0:
+        return "0"
+    quantum = Decimal(1).scaleb(d.adjusted() - digits + 1)
+    return f"{d.quantize(quantum, rounding=_rounding(direction)).normalize():f}"
+
+
+def scientific(x: float, digits: int, direction: str) -> str:
+    """``x`` as ``m.mme-XX`` with ``digits`` significant digits, rounded ``"down"``
+    or ``"up"`` (e^-4 = 0.0183156... is 1.84e-02 up, not 1.83e-02)."""
+    d = Decimal(x)
+    if d == 0:
+        return f"{0:.{digits - 1}e}"
+    exponent = d.adjusted()
+    quantum = Decimal(1).scaleb(-(digits - 1))
+    mantissa = d.scaleb(-exponent).quantize(quantum, rounding=_rounding(direction))
+    if abs(mantissa) >= 10:  # 9.99.. rounded up to 10.0
+        exponent += 1
+        mantissa = d.scaleb(-exponent).quantize(quantum, rounding=_rounding(direction))
+    return f"{mantissa:f}e{exponent:+03d}"
+
+
 def decide(lhs, op: str, rhs) -> str:
-    """``"proved"``, ``"refuted"`` or ``"undecided"`` for ``lhs op rhs``, op in < <= >=.
+    """``"proved"``, ``"refuted"`` or ``"undecided"`` for ``lhs op rhs``, op in < <= >= >.
 
     Each side is a ball or an exact ``(lo, hi)`` pair (kept apart, as a ball
     around [1, 1 + 1e-30] would also reach below 1). A verdict holds for every
@@ -113,7 +155,9 @@ def decide(lhs, op: str, rhs) -> str:
         return "proved" if b <= c else "refuted" if a > d else "undecided"
     if op == ">=":
         return "proved" if a >= d else "refuted" if b < c else "undecided"
-    raise ValueError(f"unknown comparison {op!r}. Valid: <, <=, >=")
+    if op == ">":
+        return "proved" if a > d else "refuted" if b <= c else "undecided"
+    raise ValueError(f"unknown comparison {op!r}. Valid: <, <=, >=, >")
 
 
 def ends(x) -> tuple[arb, arb]:
@@ -370,18 +414,21 @@ def _is_sech2(e, x) -> bool:
 
 
 class Supremum:
-    """A certified enclosure of :math:`\\sup |g|` over a product of intervals.
+    """A certified enclosure of :math:`\\sup |g|` over a product of intervals, or
+    with ``signed`` of :math:`\\sup g` itself.
 
     ``expr``: a SymPy expression in ``variables`` (no other free symbols);
     ``domains``: per variable ``(lo, hi)`` with exact rational ends, ``None`` for
     an infinite end (at most one variable may have one; a :class:`TailLemma`
-    then cuts it). Call :meth:`refine` with a tolerance; :attr:`lo`, :attr:`hi`
-    are exact arb numbers with lo <= sup |g| <= hi, and ``hi - lo`` shrinks as the
-    tolerance does. ``subdivisions`` counts the boxes split so far.
+    then cuts it; a signed supremum takes bounded domains only: its tails are
+    the caller's). Call :meth:`refine` with a tolerance; :attr:`lo`, :attr:`hi`
+    are exact arb numbers with lo <= sup |g| (sup g) <= hi, and ``hi - lo``
+    shrinks as the tolerance does. ``subdivisions`` counts the boxes split so far.
     """
 
-    def __init__(self, expr, variables, domains):
+    def __init__(self, expr, variables, domains, signed: bool = False):
         self.expr = expr
+        self.signed = signed
         self.variables = tuple(variables)
         extra = expr.free_symbols - set(self.variables)
         if extra:
@@ -393,7 +440,9 @@ class Supremum:
         self._heap: list = []
         self._count = 0
         with ctx.workprec(PREC):
-            self._best = arb(0)
+            # |g| >= 0 everywhere; a signed g may be negative everywhere: its
+            # first point sets the first lower bound.
+            self._best = None if signed else arb(0)
             self._best_point = None
             box = self._cut_domains(domains)
             self._push(box)
@@ -402,6 +451,8 @@ class Supremum:
     def _cut_domains(self, domains):
         ends = [domains[v] for v in self.variables]
         if any(lo is None or hi is None for lo, hi in ends):
+            if self.signed:
+                raise CertificateError("a signed supremum needs bounded domains")
             if len(self.variables) != 1:
                 raise CertificateError(
                     f"unbounded domains are supported in one variable only (got {self.variables})"
@@ -463,7 +514,9 @@ class Supremum:
                     offset = ((a - m[k]).lower(), (b - m[k]).upper())
                     mean_value = _add(mean_value, _mul(slopes[k], offset))
             # Both enclose the range of g on the box: either bound is valid.
-            positive = natural[0] > 0 or mean_value[0] > 0
+            # A signed g is largest at the face it increases towards, whatever its
+            # sign: as if it were positive.
+            positive = self.signed or natural[0] > 0 or mean_value[0] > 0
             negative = natural[1] < 0 or mean_value[1] < 0
             collapsed = False
             if positive or negative:
@@ -475,12 +528,14 @@ class Supremum:
                         box[k] = (face, face)
                         collapsed = True
             if not collapsed:
+                if self.signed:
+                    return _min([natural[1], mean_value[1]]), gm[0], m, box
                 hi = _min([_abs_upper(natural), _abs_upper(mean_value)])
                 return hi, _abs_lower(gm), m, box
 
     def _push(self, box) -> None:
         hi, value, m, box = self._enclose(box)
-        if value > self._best:
+        if self._best is None or value > self._best:
             self._best, self._best_point = value, m
         elif self._best_point is None:
             self._best_point = m
@@ -527,7 +582,7 @@ class Supremum:
 
     @property
     def lo(self) -> arb:
-        """An exact lower bound of the supremum: |g| at the best point, rounded down."""
+        """An exact lower bound of the supremum: |g| (g) at the best point, rounded down."""
         return self._best
 
     @property

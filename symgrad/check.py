@@ -254,7 +254,7 @@ def compare_derivatives(
         samples=samples,
         seed=seed,
         init=init,
-        distribution=describe(init, forget_bias, cell),
+        distribution=describe(init, forget_bias, cell, names=names),
         derivatives=report.derivatives,
         conventions=report.conventions,
         comparisons=report.comparisons,

@@ -23,7 +23,7 @@ from types import MappingProxyType
 
 from . import evidence_numeric as numeric
 from . import evidence_symbolic as symbolic
-from .evidence import Context
+from .evidence import Context, worst_status
 
 __all__ = [
     "CLAIMS",
@@ -93,18 +93,37 @@ class ClaimResult:
     seconds: float
 
     @property
-    def passed(self) -> bool:
-        return bool(self.evidence) and all(e.passed for e in self.evidence)
+    def status(self) -> str:
+        """The worst of its evidence's statuses (:data:`symgrad.evidence.STATUSES`):
+        a claim holds as stated only if every piece of evidence says so."""
+        return worst_status(e.status for e in self.evidence) if self.evidence else "fail"
 
     @property
-    def status(self) -> str:
-        return "pass" if self.passed else "fail"
+    def established(self) -> bool:
+        """A verdict was reached: pass, qualified or refuted (a refutation is a result)."""
+        return self.status != "fail"
+
+    @property
+    def holds(self) -> tuple:
+        """For a qualified claim, the forms that hold, from every piece of evidence."""
+        return tuple(form for e in self.evidence for form in e.holds)
+
+    @property
+    def counterexamples(self) -> tuple:
+        return tuple(c for e in self.evidence for c in e.counterexamples)
 
     @property
     def key_figure(self) -> str:
-        failed = [e for e in self.evidence if not e.passed]
-        if failed:
-            return f"{failed[0].kind}: {failed[0].summary}"
+        """The verdict's reason: the forms that hold (qualified), the counterexample
+        (refuted), the failing evidence's summary (fail), else the summary of the
+        claim's key kind."""
+        if self.status == "qualified":
+            return "; ".join(self.holds)
+        if self.status == "refuted":
+            return "counterexample: " + self.counterexamples[0]
+        if self.status == "fail":
+            decisive = next(e for e in self.evidence if e.status == "fail")
+            return f"{decisive.kind}: {decisive.summary}"
         key = self.claim.key or self.claim.kinds[-1]
         chosen = next((e for e in self.evidence if e.kind == key), self.evidence[-1])
         return chosen.summary
@@ -223,7 +242,6 @@ CLAIMS = (
         "to 0.9^n -> 0); when > 1 [...] explode (similar to 1.1^n -> infinity). It is impossible "
         "for |dh_t/dh_{t-1}| = 1 to hold all the time, right?",
         given=_given(
-            examples=(("vanish", "9/10", "0"), ("explode", "11/10", "oo")),
             counterexample=("1 - 1/n**2", "1/2"),
             cells=("rnn", "rnn-relu", "lstm", "gru", "gru-merged", "gru-late-reset", "gru-torch"),
             near_one_at_most=0.05,
@@ -272,7 +290,8 @@ CLAIMS = (
             "Holds for fixed $h_{t-1} \\ne 0$ only: the bound $S(a)/|h_{t-1}|$ blows up as "
             "$h_{t-1} \\to 0$ (the first step from $h_0 = 0$ is unbounded in $U$) and grows "
             "like $|W x_t + b|$.",
-            "A sharper bound than $|a| + S(0)$ exists: $S(a) \\le (|a| + \\sqrt{1 + a^2})/2$.",
+            "A sharper bound than $|a| + S(0)$ exists: $S(a) \\le (|a| + \\sqrt{1 + a^2})/2$ "
+            "(proved for every $a$ by the S evidence).",
         ),
         commands=("symgrad bound rnn-tanh --param a=0 --param h=1",),
         key="C",
@@ -321,7 +340,7 @@ CLAIMS = (
     Claim(
         id="lstm-saturation-045",
         title="sup_c |(1 - tanh^2 c) c| < 0.45",
-        statement="$\\sup_c |(1 - \\tanh^2 c)\\, c| < 0.45$; the value is $\\approx 0.44774$ "
+        statement="$\\sup_c |(1 - \\tanh^2 c)\\,c| < 0.45$; the value is $\\approx 0.44774$ "
         "at $c \\approx 0.7717$, the root of $2 c \\tanh c = 1$.",
         article="it can also be proven that |(1 - tanh^2 c_{t-1}) c_{t-1}| < 0.45",
         given=_given(bound=0.45, value="0.44774", argmax="0.7717"),
@@ -342,6 +361,7 @@ CLAIMS = (
         given=_given(
             terms={"f": ("U_f", 4), "i": ("U_i", 4), "c_hat": ("U_c", 4)},
             more_than_rnn=3,
+            most=0.5,
             worst={
                 "lstm-forget-term": "0.1119",
                 "lstm-input-term": "0.2500",
@@ -356,7 +376,7 @@ CLAIMS = (
         caveats=(
             "A typical-case statement: in the worst case the $U_c$ term is not compressed at "
             "all (it reaches $|U_c|$), and $\\partial c_t/\\partial c_{t-1}$ can exceed 1.",
-            "The factor $(1 - \\tanh^2 c_{t-1})\\, c_{t-1}$ is signed, in $[-S(0), S(0)]$: not a "
+            "The factor $(1 - \\tanh^2 c_{t-1})\\,c_{t-1}$ is signed, in $[-S(0), S(0)]$: not a "
             "gate.",
         ),
         commands=("symgrad bound lstm-forget-term", "symgrad bound lstm-candidate-term"),
@@ -365,8 +385,9 @@ CLAIMS = (
     Claim(
         id="lstm-forget-dominant",
         title="f_t in (0, 1) dominates: minor terms smaller than f_t in most samples",
-        statement="$f_t \\in (0, 1)$, so the dominant term cannot explode; under common "
-        "initialisations the sum of the minor terms is smaller than $f_t$ in most samples.",
+        statement="$f_t \\in (0, 1)$, so the dominant term alone cannot exceed 1; under the "
+        "initialisation drawn (by default SPEC's, and again with forget bias 1) the sum of the "
+        "minor terms is smaller than $f_t$ in most samples.",
         article="Since f_t is between 0 and 1, this means the risk of gradient explosion will be "
         "very small. [...] Thus, the dominant term is still f_t.",
         given=_given(dominant="f", most=0.5),
@@ -382,7 +403,22 @@ CLAIMS = (
         "misses the path $c_{t-1} \\to h_{t-1} \\to o_t \\to h_t \\to c_{t+1}$.",
         article="We could calculate dh_t/dh_{t-1} as we did before, but as h_t = o_t tanh(c_t), "
         "analyzing c_t is equivalent to analyzing h_t",
-        given=_given(cells={"lstm": "o", "gru-late-reset": "r"}),
+        given=_given(
+            cells={"lstm": "o", "gru-late-reset": "r"},
+            # The issue's worked example: x = 0, W = 0, b = 0 but b_f = 1, U = 2,
+            # c_{t-1} = 1, o_{t-1} = 1/2.
+            example={
+                "lstm": {
+                    **{f"W_{g}": 0 for g in "fico"},
+                    **{f"b_{g}": 0 for g in "ico"},
+                    **{f"U_{g}": 2 for g in "fico"},
+                    "b_f": 1,
+                    "x": 0,
+                    "c_prev": 1,
+                    "o_prev": "1/2",
+                }
+            },
+        ),
         evidence=(symbolic.state_jacobian_rows, numeric.state_gap_monte_carlo),
         caveats=(
             "The article's product of one-step $\\partial c/\\partial c$ terms misses the path "
@@ -428,13 +464,19 @@ CLAIMS = (
         evidence=DECOMPOSITION,
         caveats=(
             "$\\hat{h}_t - h_{t-1}$ lies in $(-2, 2)$, and the reset factor "
-            "$r_t (1 + (1 - r_t) h_{t-1} U_r)$ is bounded in $U_r$ for fixed $W_r x_t + b_r$ but "
-            "can exceed 1: the reset gate does not always shrink the $U_h$ term.",
+            "$r_t (1 + (1 - r_t) h_{t-1} U_r)$ is bounded in $U_r$ for fixed $a_r = W_r x_t + b_r$ "
+            "(its range, certified: symgrad bound gru-reset-factor --param a_r=A) but can exceed "
+            "1: the reset gate does not always shrink the $U_h$ term.",
             "gru-torch (PyTorch's GRUCell) is not the article's GRU: $z$ and $1 - z$ swap roles "
             "and the reset after the matrix product adds a term in $b_{hn}$ "
             "(symgrad derive gru-torch).",
         ),
-        commands=("symgrad derive gru", "symgrad check gru", "symgrad derive gru-torch"),
+        commands=(
+            "symgrad derive gru",
+            "symgrad check gru",
+            "symgrad derive gru-torch",
+            "symgrad bound gru-reset-factor --param a_r=0",
+        ),
     ),
     Claim(
         id="gru-fewer-gates",
@@ -503,11 +545,12 @@ CLAIMS = (
             },
             dominant="h_prev",
         ),
-        evidence=DECOMPOSITION,
+        evidence=(
+            symbolic.decomposition_terms,
+            symbolic.late_reset_readings,
+            numeric.decomposition_finite_differences,
+        ),
         caveats=(
-            "Supports the article only in the reading of SPEC section 1 (gates from $o_{t-1}$); "
-            "in the other reading (gates from $h_{t-1}$, $o_t$ only an output) the terms have "
-            "fewer gates than the GRU's.",
             "Over two steps it misses a path through $r_t$, as the LSTM through $o_t$ (see "
             "lstm-state-jacobian).",
         ),

@@ -214,7 +214,7 @@ def cmd_verify(args, out) -> int:
         out.write(proofs_latex(results, ctx))
     else:
         out.write(verify_text(results, ctx))
-    return 0 if all(r.passed for r in results) else 1
+    return 0 if all(r.established for r in results) else 1
 
 
 def cmd_prove(args, out) -> int:
@@ -225,13 +225,11 @@ def cmd_prove(args, out) -> int:
         written = write_proofs(results, ctx, args.out)
     except OSError as err:
         raise UsageError(f"symgrad prove: cannot write to {args.out}: {err.strerror}") from None
-    failed = [r.claim.id for r in results if not r.passed]
+    from .report.claims import verdict_line
+
     out.write(f"wrote {len(written)} files to {args.out}/\n")
-    if failed:
-        out.write(f"FAILED: {', '.join(failed)}\n")
-        return 1
-    out.write(f"all {len(results)} claims pass\n")
-    return 0
+    out.write(verdict_line(results) + "\n")
+    return 0 if all(r.established for r in results) else 1
 
 
 def cmd_bound(args, out) -> int:
@@ -259,7 +257,7 @@ def cmd_bound(args, out) -> int:
             plot_bound(result, args.plot)
         except OSError as err:
             raise UsageError(f"symgrad bound --plot: cannot write {args.plot}: {err}") from None
-    return 0 if result.passed else 1
+    return 1 if result.status == "fail" else 0
 
 
 def cmd_check(args, out) -> int:
@@ -316,8 +314,12 @@ def get_cell_arg(args):
                     f"symgrad {args.command}: give a CELL or --cell-file FILE, not both"
                 )
             from .cellfile import load_cell
+            from .expr import growth_limits
 
-            return load_cell(cell_file)
+            terms = getattr(args, "max_terms", None) or defaults.MAX_TERMS
+            degree = getattr(args, "max_degree", None) or defaults.MAX_DEGREE
+            with growth_limits(terms, degree):
+                return load_cell(cell_file)
         if args.cell is None:
             raise UsageError(
                 f"symgrad {args.command}: the following arguments are required: CELL "
@@ -393,9 +395,9 @@ def _flow_cells(args) -> list:
         for n in BUILTIN if name == "all" else (name,):
             if n not in names:
                 names.append(n)
-    given = [argparse.Namespace(cell=n, cell_file=None) for n in names]
-    given += [argparse.Namespace(cell=None, cell_file=f) for f in args.cell_file]
-    return [get_cell_arg(argparse.Namespace(**vars(g), command="flow")) for g in given]
+    given = [dict(cell=n, cell_file=None) for n in names]
+    given += [dict(cell=None, cell_file=f) for f in args.cell_file]
+    return [get_cell_arg(argparse.Namespace(**{**vars(args), **g})) for g in given]
 
 
 def _flow_spectrum(args, out) -> int:

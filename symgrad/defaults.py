@@ -65,6 +65,12 @@ MAX_CHECK_SAMPLES = 1_000_000
 MAX_CLAIM_SAMPLES = 2_000_000
 MAX_FLOW_SAMPLES = 1_000_000
 MAX_STEPS = 10_000_000
+#: Bounds on an equation written out in full (``expand``, which the engine's
+#: self-check does), the values it reads substituted: (x + y)**8 is 9 terms of
+#: degree 8; nested powers multiply. A cell file may raise them
+#: (``--max-terms``, ``--max-degree``; :func:`symgrad.expr.growth_limits`).
+MAX_TERMS = 5_000
+MAX_DEGREE = 64
 #: Longest number on the command line, in characters: float64 carries 17
 #: significant digits, and a longer string only costs big-integer arithmetic.
 MAX_NUMBER_CHARS = 100
@@ -74,5 +80,6 @@ MAX_NUMBER_CHARS = 100
 MEMORY_BUDGET = 2 * 2**30
 FLOW_MINUTES = 30
 
-#: ``symgrad bound``: largest width of a certified interval.
+#: ``symgrad bound``: largest width of a certified interval (relative to the
+#: supremum where it exceeds 1).
 BOUND_TOLERANCE = 1e-9

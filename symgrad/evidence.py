@@ -26,21 +26,27 @@ them: the catalog is read by ``symgrad list`` without them.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from .defaults import CLAIM_SAMPLES, CLAIM_SEED, LONG_HORIZON_SAMPLES, LONG_HORIZON_STEPS
+from .derive import compose
 from .expr import parse_equation
 
 __all__ = [
     "KINDS",
+    "STATUSES",
     "Context",
     "Evidence",
     "EvidenceFunction",
     "Record",
     "evidence_function",
     "parse_stated",
+    "separating_point",
+    "worst_status",
 ]
 
 #: Evidence kinds, in the order they are listed.
@@ -52,6 +58,19 @@ KINDS = {
     "P": "property check against finite differences",
 }
 
+#: Verdicts, from the best to the worst: a claim's is the worst of its evidence's.
+#: pass: holds as stated; qualified: holds only under a stated assumption, in
+#: the typical case or in a weaker form (printed); refuted: false as stated,
+#: with an exact or certified counterexample (printed); fail: no verdict (a
+#: check errs, or the evidence disagrees with itself or with another kind).
+STATUSES = ("pass", "qualified", "refuted", "fail")
+
+
+def worst_status(statuses) -> str:
+    """The worst of ``statuses`` in the order of :data:`STATUSES` (pass if none)."""
+    return max(statuses, key=STATUSES.index, default="pass")
+
+
 # ---------------------------------------------------------------- records
 
 
@@ -59,16 +78,18 @@ KINDS = {
 class Evidence:
     """One check of a claim.
 
-    ``kind``: a key of :data:`KINDS`; ``passed``; ``summary``: the key figure in
-    one line; ``method``: how it was checked; ``details``: lines of numbers
-    and sub-checks (inline LaTeX between ``$``); ``figures``: the same numbers
-    for JSON; ``seconds``: time taken; ``math``: LaTeX rows (``lhs &= rhs``) of
-    the derivation behind it, for the proof documents; ``caveats``: caveats
-    the check computed (e.g. the exact gate counts behind "one gate fewer").
+    ``kind``: a key of :data:`KINDS`; ``status``: one of :data:`STATUSES`;
+    ``summary``: the key figure in one line; ``method``: how it was checked;
+    ``details``: lines of numbers and sub-checks (inline LaTeX between ``$``);
+    ``figures``: the same numbers for JSON; ``seconds``: time taken; ``math``:
+    LaTeX rows (``lhs &= rhs``) of the derivation behind it, for the proof
+    documents; ``caveats``: caveats the check computed; ``holds``: for a
+    qualified verdict, the forms that hold; ``counterexamples``: for a refuted
+    one, the counterexamples.
     """
 
     kind: str
-    passed: bool
+    status: str
     summary: str
     method: str
     details: tuple = ()
@@ -76,30 +97,70 @@ class Evidence:
     seconds: float = 0.0
     math: tuple = ()
     caveats: tuple = ()
+    holds: tuple = ()
+    counterexamples: tuple = ()
 
     @property
-    def status(self) -> str:
-        return "pass" if self.passed else "fail"
+    def established(self) -> bool:
+        """A verdict was reached (any status but fail)."""
+        return self.status != "fail"
 
 
 class Record:
-    """What an evidence function fills in: sub-checks, numbers, LaTeX rows."""
+    """What an evidence function fills in: sub-checks, numbers, LaTeX rows.
+
+    Each sub-check is one of: :meth:`require` (a check of the tool's own work, or
+    a statement only a certificate could refute: failing it leaves no verdict),
+    :meth:`claim` (a statement of the claim: holds, or refuted by a certified
+    counterexample), :meth:`qualify` (holds only in the form printed)."""
 
     def __init__(self):
-        self.passed = True
+        self.failed = False
         self.summary = ""
         self.details: list = []
         self.figures: dict = {}
         self.math: list = []
         self.caveats: list = []
+        self.holds: list = []
+        self.counterexamples: list = []
         self.seconds: float | None = None  # set where the work was done elsewhere (cached)
 
+    @property
+    def status(self) -> str:
+        if self.failed:
+            return "fail"
+        if self.counterexamples:
+            return "refuted"
+        return "qualified" if self.holds else "pass"
+
     def require(self, ok: bool, text: str) -> bool:
-        """Record a sub-check; the evidence fails if any sub-check fails."""
+        """A sub-check that must hold for any verdict: failing, the evidence is fail."""
         ok = bool(ok)
-        self.passed = self.passed and ok
+        self.failed = self.failed or not ok
         self.details.append(("holds: " if ok else "FAILS: ") + text)
         return ok
+
+    def claim(self, ok: bool, text: str, counterexample: Callable | None = None) -> bool:
+        """A statement of the claim, decided exactly or by a certificate: holds, or is
+        refuted by ``counterexample()`` (its text; None if none can be certified,
+        and the evidence is then fail: a verdict without a counterexample is none)."""
+        if ok:
+            self.details.append("holds: " + text)
+            return True
+        found = counterexample() if counterexample is not None else None
+        if found is None:
+            self.failed = True
+            self.details.append("FAILS: " + text + " (no certified counterexample)")
+        else:
+            self.counterexamples.append(found)
+            self.details.append(f"refuted: {text}; counterexample: {found}")
+        return False
+
+    def qualify(self, form: str, text: str) -> None:
+        """The statement holds only in ``form`` (printed beside the verdict);
+        ``text`` says why, with the numbers."""
+        self.holds.append(form)
+        self.details.append(f"qualified: {text}")
 
     def note(self, text: str) -> None:
         self.details.append(text)
@@ -125,14 +186,14 @@ class EvidenceFunction:
         try:
             self.body(record, claim.given, ctx)
         except Exception as err:  # a crashed check is reported as a failed one, with why
-            record.passed = False
+            record.failed = True
             record.summary = f"error: {type(err).__name__}: {err}"
         seconds = time.perf_counter() - start if record.seconds is None else record.seconds
         if not record.summary:
-            record.summary = "checked" if record.passed else "failed"
+            record.summary = "checked" if not record.failed else "failed"
         return Evidence(
             self.kind,
-            record.passed,
+            record.status,
             record.summary,
             self.method,
             tuple(record.details),
@@ -140,6 +201,8 @@ class EvidenceFunction:
             seconds,
             tuple(record.math),
             tuple(record.caveats),
+            tuple(record.holds),
+            tuple(record.counterexamples),
         )
 
 
@@ -224,3 +287,46 @@ def parse_stated(cell, text: str):
     """A formula a claim states, as text in the cell's ASCII names (``f*(1 - f)``),
     parsed to a SymPy expression in the :class:`~symgrad.cells.Cell`'s symbols."""
     return parse_equation(text, {n: cell.symbol(n) for n in cell.latex})
+
+
+#: Seeded points tried to separate two expressions, and their seed.
+SEPARATING_TRIES = 64
+SEPARATING_SEED = 20201113
+
+
+def separating_point(cell, carry: dict, a, b, points=(), labels=("the statement", "the engine")):
+    """A certified counterexample to ``a == b`` (expressions in ``cell``'s names,
+    or in free symbols if ``cell`` is None): a point where the two, composed down
+    to the free names (with the one-step convention ``carry``), are enclosed by
+    disjoint balls (arb, 128 bits).
+    ``points`` (name -> float, each exactly a binary rational) are tried first,
+    then seeded rational points in [-2, 2]. Returns the point and both
+    enclosures (named by ``labels``) as text, or None if none separates them."""
+    from flint import arb, ctx, fmpq
+
+    from .certify import down, significant, up
+    from .primitives import ARB, evaluate
+
+    ea, eb = (a, b) if cell is None else (compose(cell, carry, a), compose(cell, carry, b))
+    names = sorted(ea.free_symbols | eb.free_symbols, key=lambda s: s.name)
+    rng = random.Random(SEPARATING_SEED)
+    tries = [{s: Fraction(p[s.name]) for s in names} for p in points]
+    tries += [
+        {s: Fraction(rng.randint(-2000, 2000), 1000) for s in names}
+        for _ in range(SEPARATING_TRIES)
+    ]
+    with ctx.workprec(128):
+        for point in tries:
+            env = {s: arb(fmpq(q.numerator, q.denominator)) for s, q in point.items()}
+            try:
+                x, y = evaluate(ea, env, ARB), evaluate(eb, env, ARB)
+            except (ArithmeticError, ValueError, TypeError):
+                continue
+            if x.upper() < y.lower() or y.upper() < x.lower():
+                at = ", ".join(f"{s.name} = {q}" for s, q in point.items())
+                enclosures = [
+                    f"{label} [{significant(down(z), 8, 'down')}, {significant(up(z), 8, 'up')}]"
+                    for label, z in zip(labels, (x, y), strict=True)
+                ]
+                return f"at {at}: " + ", ".join(enclosures) + " (disjoint balls)"
+    return None

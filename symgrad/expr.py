@@ -11,6 +11,8 @@ cell file can never run code. The functions it may call are those of
 from __future__ import annotations
 
 import ast
+import contextlib
+import contextvars
 import fractions
 import math
 import operator
@@ -18,9 +20,10 @@ import operator
 import sympy
 from sympy.core.parameters import evaluate as sympy_evaluate
 
+from .defaults import MAX_DEGREE, MAX_TERMS
 from .primitives import PRIMITIVES, primitive_of
 
-__all__ = ["FUNCTIONS", "ExprError", "check_growth", "parse_equation"]
+__all__ = ["FUNCTIONS", "ExprError", "check_growth", "growth_limits", "parse_equation"]
 
 #: Functions an equation may call, by the name it is called with.
 FUNCTIONS = {name: p.function for name, p in PRIMITIVES.items()}
@@ -36,10 +39,9 @@ MAX_CONSTANT = 1e6  # constants are weights' scale, not astronomy
 # Smallest nonzero literal: epsilons such as 1e-8 fit; 1e-400 (a float 0) and
 # 1e-99999 (an exact rational with 99,999 digits) do not.
 MIN_CONSTANT = 1e-12
-# Bounds on an expression written out in full (``expand``), which the engine's
-# self-check does: (x + y)**8 is 9 terms of degree 8; nested powers multiply.
-MAX_DEGREE = 64
-MAX_TERMS = 5_000
+# The limits in force: raised for one load by growth_limits (the command line's
+# --max-terms and --max-degree).
+_LIMITS = contextvars.ContextVar("growth limits", default=(MAX_TERMS, MAX_DEGREE))
 # A number's share of the degree budget: a literal up to MAX_CONSTANT (20 bits)
 # counts as one factor, so 10**48 (160 bits) counts as eight.
 _BITS_PER_FACTOR = 20
@@ -308,6 +310,17 @@ def _describe(node) -> str:
 # ---------------------------------------------------------------- growth limits
 
 
+@contextlib.contextmanager
+def growth_limits(terms: int = MAX_TERMS, degree: int = MAX_DEGREE):
+    """Within the block, :func:`check_growth` allows ``terms`` terms and degree
+    ``degree`` (for a cell file that needs more than the defaults)."""
+    token = _LIMITS.set((terms, degree))
+    try:
+        yield
+    finally:
+        _LIMITS.reset(token)
+
+
 def check_growth(expr: sympy.Expr, known: dict | None = None, power: int = 1) -> tuple:
     """Check that ``expr`` (raised to ``power``) stays small when written out in full.
 
@@ -329,10 +342,24 @@ def check_growth(expr: sympy.Expr, known: dict | None = None, power: int = 1) ->
 
 
 def _check_bounds(terms, degree):
-    if degree > MAX_DEGREE:
-        raise ExprError(f"polynomial degree above {MAX_DEGREE} when multiplied out")
-    if terms > MAX_TERMS:
-        raise ExprError(f"more than {MAX_TERMS} terms when multiplied out")
+    max_terms, max_degree = _LIMITS.get()
+    if degree > max_degree:
+        raise ExprError(
+            f"polynomial degree {_size(degree)} when multiplied out, over the limit of "
+            f"{max_degree:,} (--max-degree raises it)"
+        )
+    if terms > max_terms:
+        raise ExprError(
+            f"{_size(terms)} terms when multiplied out, over the limit of {max_terms:,} "
+            "(--max-terms raises it)"
+        )
+
+
+def _size(count: int) -> str:
+    """A bound on a size, exact while it reads easily (it can be astronomical)."""
+    if count < 10**9:
+        return f"up to {count:,}"
+    return f"up to about 10^{int(count.bit_length() * math.log10(2))}"
 
 
 def _growth(expr, known):
@@ -347,8 +374,8 @@ def _growth(expr, known):
         terms, degree, exponential = _growth(expr.base, known)
         n = abs(int(expr.exp))
         # Multinomial bound: terms^n products, of which C(terms + n - 1, n) are distinct.
-        if n > MAX_DEGREE or degree * n > MAX_DEGREE:
-            _check_bounds(1, MAX_DEGREE + 1)
+        if degree * n > _LIMITS.get()[1]:
+            _check_bounds(1, degree * n)
         terms, degree = math.comb(terms + n - 1, n), degree * n
         _check_bounds(terms, degree)
         return terms, degree, exponential

@@ -100,7 +100,10 @@ class OneStep:
     independent steps); ``total`` summarises the signed derivative and
     ``spread`` is its 1st-99th percentile range; ``compression`` summarises
     |term| / |U_g| for every minor term with one parameter factor U_g: how much
-    its gates and bounded factors shrink the weight.
+    its gates and bounded factors shrink the weight; ``smaller`` counts, per
+    minor term, the samples where |term| < |dominant term| (compared sample by
+    sample); ``kink``: the derivative has an indicator (relu's), whose value at
+    the kink is a convention.
     """
 
     cell: str
@@ -125,6 +128,8 @@ class OneStep:
     gate_counts: dict = field(default_factory=dict)
     compression: dict = field(default_factory=dict)
     dominant_latex: str = ""
+    smaller: dict = field(default_factory=dict)
+    kink: bool = False
 
     @property
     def label(self) -> str:
@@ -164,6 +169,9 @@ class OneStep:
             "spread_p1_p99": self.spread.as_json(),
             "std": self.std,
             "abs_term_over_abs_weight": {k: v.as_json() for k, v in self.compression.items()},
+            "fraction_abs_term_below_abs_dominant": {
+                k: v.as_json() for k, v in self.smaller.items()
+            },
             "gate_counts": self.gate_counts,
         }
         return out
@@ -206,7 +214,7 @@ def one_step(cell: Cell | str, settings: Settings, forget_bias: float | None = .
         source=d.source,
         n=n,
         seed=settings.seed,
-        distribution=describe(settings.init, bias, cell),
+        distribution=describe(settings.init, bias, cell, names=kernel.names),
         dominant_name=d.dominant.via,
         dominant=summarize(np.abs(dom), conf),
         minor=summarize(np.abs(minor), conf) if minor is not None else None,
@@ -227,6 +235,11 @@ def one_step(cell: Cell | str, settings: Settings, forget_bias: float | None = .
         gate_counts={t.via: t.gate_count for t in d.terms},
         compression=compression,
         dominant_latex=LatexMath(d.cell, d.ranges).item(Factors(d.dominant.factors)),
+        smaller={
+            via: wilson(int(np.count_nonzero(np.abs(v) < np.abs(dom))), n, conf)
+            for via, v in minor_terms.items()
+        },
+        kink=bool(d.total.atoms(sympy.Heaviside)),
     )
 
 
@@ -390,7 +403,9 @@ def state_gap(cell: Cell | str, settings: Settings, horizons=GAP_HORIZONS) -> St
         cell=cell.name,
         n=n,
         seed=settings.seed,
-        distribution=describe(settings.init, settings.forget_bias, cell),
+        distribution=describe(
+            settings.init, settings.forget_bias, cell, names=[*cell.params, d.source, *held]
+        ),
         horizons=tuple(horizons),
         gap=gaps,
         off=offs,

@@ -174,6 +174,8 @@ def plot_bound(result, path) -> list[str]:
     from .text import interval_text
 
     problem = BOUNDS[result.name].build(check_params(result.name, result.params))
+    if result.infimum is not None:  # a range (symgrad.extrema): both ends
+        return _plot_range(figure, problem, result, path, np)
     part = max(problem.parts, key=lambda p: _grid_max(p, result, np))
     variables = sorted(part.domains, key=lambda v: v.name)
     panels = figure.subplots(1, len(variables), squeeze=False, sharey=True)[0]
@@ -209,6 +211,60 @@ def plot_bound(result, path) -> list[str]:
     figure.legend(loc="outside lower center", ncols=1, fontsize=8)
     _save(figure, path)
     return [v.name for v in variables]
+
+
+def _plot_range(figure, problem, result, path, np) -> list[str]:
+    """A range's function (signed) over its variable, each certified end a
+    band, each claim about an end a dashed line."""
+    from .primitives import NUMPY, evaluate
+    from .text import interval_text
+
+    v = problem.variable
+    axes = figure.subplots()
+    ends = [(result.value, result.interval, result.argmax, "sup")]
+    ends.append((result.infimum.value, result.infimum.interval, result.infimum.argmax, "inf"))
+    centre = max(abs(at.get(v.name, 0.0)) for _, _, at, _ in ends)
+    reach = max(4.0, 1.5 * centre + 1.0)
+    xs = np.linspace(-reach, reach, BOUND_POINTS)
+    with np.errstate(all="ignore"):
+        ys = evaluate(problem.expr, {v: xs}, NUMPY) * np.ones_like(xs)
+    axes.plot(xs, ys, color="C0", label=_mathtext(*_printed(problem, problem.expr)))
+    for k, (value, (lo, hi), at, end) in enumerate(ends):
+        shown = interval_text(lo, hi)
+        colour = f"C{2 + k}"
+        axes.axhspan(lo, hi, color=colour, alpha=0.35, linewidth=0)
+        axes.axhline(
+            value, color=colour, linewidth=1.0, label=f"certified {end} in [{shown[0]}, {shown[1]}]"
+        )
+        if v.name in at:
+            axes.plot([at[v.name]], [value], "o", color=colour, markersize=4)
+    for n, (_, ineq) in enumerate(problem.claims):
+        check = next((c for c in result.checks if c.statement.startswith(ineq.statement)), None)
+        verdict = f" ({check.verdict})" if check else ""
+        axes.axhline(
+            float(ineq.rhs),
+            color=f"C{4 + n}",
+            linestyle="--",
+            linewidth=1.2,
+            label=f"claimed: {ineq.statement}{verdict}",
+        )
+    axes.set_xlabel(_mathtext(*_printed(problem, v)))
+    axes.set_ylabel("value")
+    axes.grid(True, alpha=0.3)
+    title = textwrap.fill(f"symgrad bound {result.name}: {result.quantity}", 100)
+    figure.suptitle(title, fontsize=9)
+    figure.legend(loc="outside lower center", ncols=1, fontsize=8)
+    _save(figure, path)
+    return [v.name]
+
+
+def _printed(problem, expr, names=None) -> tuple[str, str]:
+    """(LaTeX, text) of ``expr`` with the cell's names and ``names`` (default:
+    the problem's own)."""
+    from .suprema import printers
+
+    text, latex = printers(problem.cell, problem.names if names is None else names)
+    return latex.doprint(expr), text.doprint(expr)
 
 
 def _at(part, result) -> dict:
@@ -309,18 +365,10 @@ def _mathtext(latex: str, text: str) -> str:
 
 
 def _function_label(problem, part) -> str:
-    from .suprema import printers
-
-    text, latex = printers(problem.cell, part.names)
+    latex, text = _printed(problem, part.expr, part.names)
     scale = "" if part.scale == 1 else f"{part.scale}"
-    return _mathtext(
-        rf"{scale}\left|{latex.doprint(part.expr)}\right|",
-        f"{scale + ' ' if scale else ''}|{text.doprint(part.expr)}|",
-    )
+    return _mathtext(rf"{scale}\left|{latex}\right|", f"{scale + ' ' if scale else ''}|{text}|")
 
 
 def _variable_name(problem, part, v) -> str:
-    from .suprema import printers
-
-    text, latex = printers(problem.cell, part.names)
-    return _mathtext(latex.doprint(v), text.doprint(v))
+    return _mathtext(*_printed(problem, v, part.names))

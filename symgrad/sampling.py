@@ -33,18 +33,28 @@ def describe(
     cell: Cell | None = None,
     *,
     dim: int | None = None,
+    names=None,
 ) -> str:
     """The distribution in one line, for printing beside every figure drawn from it.
 
     Without ``dim``: one point's draws (:func:`sample`), previous-step values
     included; with ``cell``, the previous-step states are named with the
-    distribution :func:`sample` really draws them from; without, SPEC section
-    3's defaults. With ``dim``: the draws of a trajectory of a ``dim``-dimensional
-    cell (``symgrad flow``): parameters once per sample (:func:`sample` or
+    distribution :func:`sample` really draws them from; with ``cell`` and
+    ``names`` (the names drawn), exactly the previous-step values among them,
+    each with its distribution; without ``cell``, SPEC section 3's defaults.
+    With ``dim``: the draws of a trajectory of a ``dim``-dimensional cell
+    (``symgrad flow``): parameters once per sample (:func:`sample` or
     :func:`draw_vector_params`), inputs afresh every step, state 0 at step 0.
     """
     if dim is not None:
         text = _trajectory(init, dim)
+    elif cell is not None and names is not None:
+        ranges = {sym.name: r for sym, r in value_ranges(cell).items()}
+        drawn = [n for n in names if n.endswith("_prev") and n in ranges]
+        text = "; ".join(
+            [INITS[init]]
+            + [f"{n.removesuffix('_prev')}_{{t-1}} ~ {_PREVIOUS[_kind(ranges[n])]}" for n in drawn]
+        )
     elif cell is None:
         text = INITS[init] + "; c_{t-1} ~ N(0,1); previous gates ~ U(0,1); h_{t-1} ~ U(-1,1)"
     else:

@@ -38,22 +38,28 @@ import sympy
 from flint import arb, ctx
 
 from .cells import Cell
-from .certify import PREC, Supremum, ball, decide, down, ends, up
+from .certify import PREC, Supremum, ball, decide, down, ends, scientific, significant, up
 from .derive import partial
 from .ranges import value_ranges
 from .render import LatexMath, TextMath
+from .text import plain
 
 __all__ = [
     "REALS",
     "BoundResult",
     "ClosedForm",
     "Domain",
+    "Extremum",
     "FactorResult",
     "Inequality",
     "Part",
     "Problem",
     "Verdict",
+    "compare_text",
+    "make_result",
     "printers",
+    "scipy_check",
+    "scipy_sup",
     "show_exact",
     "solve",
 ]
@@ -112,18 +118,20 @@ class Inequality:
     :class:`Part`'s, ``rhs`` an exact number or a function of an
     ``enclose(part) -> arb`` callback.
 
-    ``symbolic``: a proof for every parameter value, used only where the
-    enclosures cannot separate the two sides (S(a) <= |a| + S(0) at a = 0 is an
-    equality, and at |a| = 1e-30 a gap of 4e-31 is below any working width);
-    the verdict then says so. Without it an undecided inequality is refined down to
-    width :data:`REFINE_FLOOR`, then reported undecided."""
+    ``symbolic``: ``() -> Lemma`` (:mod:`symgrad.lemmas`), a proof for every
+    parameter value whose steps SymPy checks, used only where the enclosures
+    cannot separate the two sides (S(a) <= |a| + S(0) at a = 0 is an equality,
+    and at |a| = 1e-30 a gap of 4e-31 is below any working width); the verdict
+    then says so, and is "proved" only if every step checks. Without it an
+    undecided inequality is refined down to width :data:`REFINE_FLOOR`, then
+    reported undecided."""
 
     statement: str
     op: str
     rhs: object
     lhs: Part | None = None
     meaning: str = ""
-    symbolic: str = ""
+    symbolic: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -167,8 +175,12 @@ class Verdict:
     detail: str
 
     @property
-    def passed(self) -> bool:
-        return self.verdict in ("proved", "agrees")
+    def status(self) -> str:
+        """``"pass"`` (proved, agrees), ``"refuted"`` (a certified counterexample) or
+        ``"fail"`` (undecided, or two methods disagree: no verdict)."""
+        if self.verdict in ("proved", "agrees"):
+            return "pass"
+        return "refuted" if self.verdict == "refuted" else "fail"
 
 
 @dataclass(frozen=True)
@@ -188,6 +200,19 @@ class FactorResult:
 
 
 @dataclass(frozen=True)
+class Extremum:
+    """The other end of a range (:func:`symgrad.extrema.solve_line`): SciPy's
+    ``value`` at ``argmax``, said in words (``where``), and the certified
+    ``interval`` (floats rounded outward)."""
+
+    value: float
+    argmax: dict
+    where: str
+    where_latex: str
+    interval: tuple[float, float]
+
+
+@dataclass(frozen=True)
 class BoundResult:
     """The outcome of :func:`solve` for a named bound (:func:`symgrad.bounds.compute_bound`).
 
@@ -200,7 +225,9 @@ class BoundResult:
     None without any; ``checks``: every verdict (inequalities, closed form,
     SciPy inside [lo, hi]);
     ``factors``: the worst case factor by factor; ``notes``: the tail lemma,
-    the closed form, caveats.
+    the closed form, caveats; ``infimum``: for a range (a signed quantity), its
+    lower end as an :class:`Extremum`, the supremum being ``value`` and
+    ``interval``.
     """
 
     name: str
@@ -224,11 +251,16 @@ class BoundResult:
     factors: tuple[FactorResult, ...]
     closed_form: dict | None
     notes: tuple[str, ...]
+    infimum: Extremum | None = None
 
     @property
-    def passed(self) -> bool:
-        """Every check holds (the exit status of ``symgrad bound``)."""
-        return all(c.passed for c in self.checks)
+    def status(self) -> str:
+        """``"fail"`` if a check has no verdict (an inequality undecided, SciPy or the
+        closed form against the certificate), else ``"refuted"`` if an inequality
+        is refuted, else ``"pass"``: the exit status of ``symgrad bound`` is 1
+        only on ``"fail"`` (a refutation is a result)."""
+        statuses = {c.status for c in self.checks}
+        return next(s for s in ("fail", "refuted", "pass") if s in statuses or s == "pass")
 
     def to_json(self) -> dict:
         return {
@@ -244,7 +276,7 @@ class BoundResult:
             "subdivisions": self.subdivisions,
             "claim": self.claim,
             "proved": self.proved,
-            "passed": self.passed,
+            "status": self.status,
             "checks": [
                 {"kind": c.kind, "statement": c.statement, "verdict": c.verdict, "detail": c.detail}
                 for c in self.checks
@@ -265,6 +297,18 @@ class BoundResult:
             ],
             "closed_form": self.closed_form,
             "notes": list(self.notes),
+            **(
+                {
+                    "infimum": {
+                        "value": self.infimum.value,
+                        "argmin": self.infimum.argmax,
+                        "where": self.infimum.where,
+                        "interval": list(self.infimum.interval),
+                    }
+                }
+                if self.infimum is not None
+                else {}
+            ),
         }
 
 
@@ -312,25 +356,29 @@ class _Run:
         group = _Group(part, expr, variables, sup)
         t = time.perf_counter()
         box = [_finite(part.domains[v], sup.tail) for v in variables]
-        group.value, group.argmax, group.symmetric = _scipy_sup(expr, variables, box)
+        group.value, group.argmax, group.symmetric = scipy_sup(expr, variables, box)
         self.scipy_seconds += time.perf_counter() - t
         return group
 
     def enclose(self, part: Part, tolerance: float) -> tuple:
-        """Exact (lo, hi) around ``part.scale * sup |part.expr|``, hi - lo <= ``tolerance``."""
+        """Exact (lo, hi) around ``part.scale * sup |part.expr|``, hi - lo at most
+        ``tolerance`` times max(1, hi): absolute below 1, relative above (a
+        supremum of 4e29 has no 1e-9-wide enclosure in :data:`PREC` bits)."""
         groups = self.groups_of(part)
         t = time.perf_counter()
+        size = abs(float(part.scale)) * math.prod(max(abs(g.value), 1e-300) for g in groups)
+        width = tolerance * max(1.0, size)
         with ctx.workprec(PREC):
             scale = ball(abs(part.scale) * _constant(part.expr))
             # Each group's share of the width, then tighter until the product fits.
-            share = tolerance / (2 * max(1, len(groups)) * max(1.0, float(abs(part.scale))))
+            share = width / (2 * max(1, len(groups)) * max(1.0, float(abs(part.scale))))
             while True:
                 for g in groups:
                     others = math.prod(max(1.0, float(h.sup.hi)) for h in groups if h is not g)
                     g.sup.refine(share / others)
                 lo = (scale * math.prod((g.sup.lo for g in groups), start=arb(1))).lower()
                 hi = (scale * math.prod((g.sup.hi for g in groups), start=arb(1))).upper()
-                if hi - lo <= tolerance:
+                if hi - lo <= tolerance * max(1.0, float(hi)):
                     break
                 share /= 4
         self.certificate_seconds += time.perf_counter() - t
@@ -368,12 +416,13 @@ def _finite(domain: Domain, tail) -> tuple[float, float]:
     return lo, hi
 
 
-def _scipy_sup(expr, variables, box) -> tuple[float, tuple, bool]:
-    """SciPy's global maximum of |expr| over a finite box: the best of a dense grid
-    (:data:`GRID_POINTS`), polished by L-BFGS-B inside the grid cells around it,
-    with the gradient from the engine. Returns (value, maximiser, symmetric):
-    a one-variable maximiser on a symmetric domain is given as its positive
-    representative when |expr| takes the same value at -x ("symmetric")."""
+def scipy_sup(expr, variables, box, signed: bool = False) -> tuple[float, tuple, bool]:
+    """SciPy's global maximum of |expr| (with ``signed``: of expr) over a finite box:
+    the best of a dense grid (:data:`GRID_POINTS`), polished by L-BFGS-B inside
+    the grid cells around it, with the gradient from the engine. Returns
+    (value, maximiser, symmetric): a one-variable maximiser on a symmetric
+    domain is given as its positive representative when |expr| takes the same
+    value at -x ("symmetric"; never for ``signed``)."""
     import numpy as np
     from scipy.optimize import minimize
 
@@ -386,16 +435,19 @@ def _scipy_sup(expr, variables, box) -> tuple[float, tuple, bool]:
     n = max(3, round(GRID_POINTS ** (1 / d)))
     axes = [np.linspace(lo, hi, n) for lo, hi in box]
     mesh = np.meshgrid(*axes, indexing="ij")
-    values = np.abs(np.broadcast_to(f(*mesh), mesh[0].shape))
+    values = np.broadcast_to(f(*mesh), mesh[0].shape)
+    values = values if signed else np.abs(values)
     k = np.unravel_index(int(np.argmax(values)), values.shape)
     x0 = np.array([axes[i][k[i]] for i in range(d)])
     cell = [(axes[i][max(k[i] - 1, 0)], axes[i][min(k[i] + 1, n - 1)]) for i in range(d)]
 
     def objective(x):
-        return -abs(float(f(*x)))
+        value = float(f(*x))
+        return -(value if signed else abs(value))
 
     def gradient(x):
-        return -np.sign(float(f(*x))) * np.array(grad(*x), dtype=float)
+        sign = 1.0 if signed else np.sign(float(f(*x)))
+        return -sign * np.array(grad(*x), dtype=float)
 
     polished = minimize(
         objective,
@@ -406,9 +458,9 @@ def _scipy_sup(expr, variables, box) -> tuple[float, tuple, bool]:
         options={"ftol": 1e-16, "gtol": 1e-14, "maxiter": 500},
     )
     best = polished.x if -polished.fun >= values[k] else x0
-    value = abs(float(f(*best)))
+    value = -objective(best)
     symmetric = False
-    if d == 1 and box[0][0] == -box[0][1]:
+    if d == 1 and box[0][0] == -box[0][1] and not signed:
         mirror = abs(float(f(-best[0])))
         symmetric = mirror >= value * (1 - SCIPY_SLACK)
         if symmetric and best[0] < 0:
@@ -427,8 +479,8 @@ def solve(
 ) -> BoundResult:
     """Solve ``problem`` two ways and decide its inequalities.
 
-    ``tolerance``: the largest width of the certified interval (an undecided
-    inequality narrows it further, down to :data:`REFINE_FLOOR`);
+    ``tolerance``: the largest width of the certified interval (relative above
+    1; an undecided inequality narrows it further, down to :data:`REFINE_FLOOR`);
     ``inequalities``: these instead of the problem's own; ``name``/``params``:
     the bound's name and exact parameter values, as the result reports them;
     ``start``: the ``time.perf_counter()`` the result's ``seconds`` count from
@@ -453,9 +505,7 @@ def solve(
             break
         tol = max(tol / 1000, REFINE_FLOOR)
     verdicts = [
-        ("proved", f"{c.symbolic} (the enclosures alone cannot separate the sides: {detail})")
-        if v == "undecided" and c.symbolic
-        else (v, detail)
+        _by_lemma(c.symbolic(), detail) if v == "undecided" and c.symbolic else (v, detail)
         for c, (v, detail) in zip(inequalities, verdicts, strict=True)
     ]
     checks = [
@@ -466,26 +516,23 @@ def solve(
         ((*_scipy_part(run, p), p) for p in problem.parts), key=lambda item: item[0]
     )
     where, where_latex = _where(problem, part, run, argmax)
-    checks.append(_scipy_check(value, down(lo), up(hi)))
+    checks.append(scipy_check(value, down(lo), up(hi)))
     closed = None
     if problem.closed_form is not None:
         closed, check = _closed_form_check(problem.closed_form, (lo, hi), argmax)
         checks.append(check)
     factors = _factor_results(problem, run)
-    return BoundResult(
+    return make_result(
+        problem,
         name=name,
-        quantity=problem.quantity,
-        quantity_latex=problem.quantity_latex,
-        source=problem.source,
-        params={k: float(v) for k, v in params.items()},
+        params=params,
+        start=start,
+        ends=(lo, hi),
         value=value,
         argmax=argmax,
         where=where,
         where_latex=where_latex,
-        interval=(down(lo), up(hi)),
-        width=up(arb(up(hi)) - arb(down(lo))),
         subdivisions=sum(g.sup.subdivisions for g in run.groups.values()),
-        seconds=time.perf_counter() - start,
         scipy_seconds=run.scipy_seconds,
         certificate_seconds=run.certificate_seconds,
         claim=" and ".join(c.statement for c in inequalities) or None,
@@ -494,6 +541,24 @@ def solve(
         factors=factors,
         closed_form=closed,
         notes=problem.notes + tuple(f"tail lemma: {f.tail}" for f in factors if f.tail),
+    )
+
+
+def make_result(problem, *, name: str, params: dict, start: float, ends: tuple, **fields):
+    """The :class:`BoundResult` of ``problem`` (anything with ``quantity``,
+    ``quantity_latex`` and ``source``): the exact ``ends`` (lo, hi) rounded outward,
+    the parameters as floats, the time since ``start``; ``fields`` the rest."""
+    lo, hi = ends
+    return BoundResult(
+        name=name,
+        quantity=problem.quantity,
+        quantity_latex=problem.quantity_latex,
+        source=problem.source,
+        params={k: float(v) for k, v in params.items()},
+        interval=(down(lo), up(hi)),
+        width=up(arb(up(hi)) - arb(down(lo))),
+        seconds=time.perf_counter() - start,
+        **fields,
     )
 
 
@@ -510,8 +575,25 @@ def _decide(inequalities, bound: tuple, run: _Run, tol: float) -> list[tuple[str
             lhs = bound if c.lhs is None else run.enclose(c.lhs, tol)
             rhs = ball(c.rhs) if isinstance(c.rhs, Fraction) else c.rhs(enclose)
             shown = show_exact(c.rhs) if isinstance(c.rhs, Fraction) else None
-            out.append((decide(lhs, c.op, rhs), _compare_text(lhs, c.op, rhs, shown)))
+            out.append((decide(lhs, c.op, rhs), compare_text(lhs, c.op, rhs, shown)))
     return out
+
+
+def _by_lemma(lemma, detail: str) -> tuple[str, str]:
+    """The verdict of an inequality the enclosures cannot decide, from a lemma
+    proved for every parameter value (each step checked by SymPy)."""
+    how = (
+        f"{plain(lemma.statement)}; checked by SymPy: {plain(lemma.argument)} "
+        f"(the enclosures alone cannot separate the sides: {detail})"
+    )
+    return (
+        ("proved", "symbolically, for every value: " + how)
+        if lemma.proved
+        else (
+            "undecided",
+            "a step of the symbolic proof does not check: " + how,
+        )
+    )
 
 
 def _scipy_part(run: _Run, part: Part) -> tuple[float, dict]:
@@ -524,20 +606,26 @@ def _scipy_part(run: _Run, part: Part) -> tuple[float, dict]:
     return value, (part.back(argmax) if part.back is not None else argmax)
 
 
-def _scipy_check(value: float, lo: float, hi: float) -> Verdict:
+def scipy_check(value: float, lo: float, hi: float, what: str = "optimum") -> Verdict:
     slack = SCIPY_SLACK * max(1.0, abs(value))
-    inside = lo - slack <= value <= hi + slack
-    detail = f"{value!r} in [{lo!r}, {hi!r}]"
-    if not inside:
-        detail = detail.replace(" in ", " is outside ") + (
-            ": the optimiser missed the global maximum"
+    interval = f"[{lo!r}, {hi!r}]"
+    if lo <= value <= hi:
+        verdict, detail = "agrees", f"{value!r} in {interval}"
+    elif lo - slack <= value <= hi + slack:
+        # float64 rounding of the objective, not a disagreement: said as it is.
+        verdict = "agrees"
+        detail = f"{value!r} within {SCIPY_SLACK:g} (relative) of {interval}, float64 rounding"
+    else:
+        verdict = "disagrees"
+        detail = f"{value!r} is outside {interval}: " + (
+            "the optimiser missed the global extremum"
             if value < lo
-            else ": the optimiser (or the certificate) is wrong"
+            else "the optimiser (or the certificate) is wrong"
         )
     return Verdict(
         "scipy",
-        "the SciPy optimum lies in the certified interval",
-        "agrees" if inside else "disagrees",
+        f"the SciPy {what} lies in the certified interval (or within float64 rounding of it)",
+        verdict,
         detail,
     )
 
@@ -545,7 +633,9 @@ def _scipy_check(value: float, lo: float, hi: float) -> Verdict:
 def _closed_form_check(cf: ClosedForm, bound: tuple, argmax: dict) -> tuple[dict, Verdict]:
     with ctx.workprec(PREC):
         exact = cf.value()
-        agrees = not (exact.upper() < bound[0] or exact.lower() > bound[1])
+        # Containment in the interval as printed (its floats, rounded outward): a
+        # closed form that merely overlaps the enclosure is not confirmed by it.
+        agrees = exact.lower() >= down(bound[0]) and exact.upper() <= up(bound[1])
         closed = {"text": cf.text, "interval": [down(exact), up(exact)], "agrees": agrees}
         detail = f"{cf.text}: [{down(exact)!r}, {up(exact)!r}]"
         if cf.argmax is not None and cf.variable in argmax:
@@ -555,24 +645,26 @@ def _closed_form_check(cf: ClosedForm, bound: tuple, argmax: dict) -> tuple[dict
             detail += f"; SciPy's maximiser lies {distance:.1e} from the closed form's"
     verdict = Verdict(
         "closed form",
-        "the closed form lies in the certified interval",
+        "the closed form lies inside the certified interval",
         "agrees" if agrees else "disagrees",
         detail,
     )
     return closed, verdict
 
 
-def _compare_text(lhs, op: str, rhs, shown: str | None) -> str:
+def compare_text(lhs, op: str, rhs, shown: str | None) -> str:
     """The evidence of a verdict: the end of [lo, hi] that decides it, against the
     claimed bound (``shown`` as the user wrote it, else the bound's own interval)."""
     verdict = decide(lhs, op, rhs)
     (a, b), (c, d) = ends(lhs), ends(rhs)
     low, high = (shown, shown) if shown else (repr(down(c)), repr(up(d)))
     if verdict == "proved":
-        return f"lo = {down(a)!r} >= {high}" if op == ">=" else f"hi = {up(b)!r} {op} {low}"
+        if op in (">=", ">"):
+            return f"lo = {down(a)!r} {op} {high}"
+        return f"hi = {up(b)!r} {op} {low}"
     if verdict == "refuted":
-        if op == ">=":
-            return f"hi = {up(b)!r} < {low}"
+        if op in (">=", ">"):
+            return f"hi = {up(b)!r} {'<' if op == '>=' else '<='} {low}"
         return f"lo = {down(a)!r} {'>=' if op == '<' else '>'} {high}"
     return f"[{down(a)!r}, {up(b)!r}] meets [{down(c)!r}, {up(d)!r}]"
 
@@ -612,15 +704,21 @@ def _where(problem: Problem, part: Part, run: _Run, argmax: dict) -> tuple[str, 
     (→ where the value lies at an end of an open range: approached, not attained;
     ± where |g| takes the same value at -x)."""
     text, latex = printers(problem.cell, part.names)
-    symmetric, approached = set(), {}
+    symmetric, approached, found = set(), {}, {}
     for g in run.groups_of(part):
         for v, x in zip(g.variables, g.argmax, strict=True):
+            found[v.name] = x
             if g.symmetric:
                 symmetric.add(v.name)
             d = part.domains[v]
             for end in (d.lo, d.hi) if d.open else ():
                 if end is not None and abs(x - float(end)) <= AT_END * (1 + abs(float(end))):
                     approached[v.name] = show_exact(end)
+    if part.back is not None and symmetric:
+        # The mirror image in the variables the bound is stated in: U = (v - a)/h
+        # changes sign with v only when a = 0.
+        mirror = part.back({k: -x if k in symmetric else x for k, x in found.items()})
+        symmetric = {k for k, x in argmax.items() if x != 0 and mirror.get(k) == -x}
     words, tex = [], []
     for name, x in argmax.items():
         symbol = sympy.Symbol(name, real=True)
@@ -664,7 +762,8 @@ def _tail_text(g: _Group, text) -> str:
     decay = Fraction(lemma.degree, lemma.rate)
     return (
         f"for |{x}| >= {lemma.cutoff}: |{text.doprint(g.expr)}| <= "
-        f"{lemma.envelope_text(x)} <= {bound:.2e} < lo = {lo:.10g}, since "
+        f"{lemma.envelope_text(x)} <= {scientific(bound, 3, 'up')} < lo = "
+        f"{significant(lo, 10, 'down')}, since "
         + "; ".join(lemma.reasons)
         + f" (x = {x}); and C t^k e^(-λt) decreases for t >= max(1, k/λ) = max(1, {decay}). "
         f"So the supremum over all of R lies in [-{lemma.cutoff}, {lemma.cutoff}], "

@@ -30,7 +30,14 @@ from symgrad.cellfile import (
 )
 from symgrad.cells import BUILTIN, Cell, get_cell
 from symgrad.cli import main
-from symgrad.expr import MAX_DEGREE, MAX_TERMS, ExprError, check_growth, parse_equation
+from symgrad.expr import (
+    MAX_DEGREE,
+    MAX_TERMS,
+    ExprError,
+    check_growth,
+    growth_limits,
+    parse_equation,
+)
 from symgrad.primitives import tanh
 from tests.strategies import cell_file_texts, equation_texts, mutated
 
@@ -232,7 +239,7 @@ def test_console_script_prints_one_line_for_a_payload(tmp_path):
         ("(" * 41 + "x" + ")" * 41, 40, "brackets nested deeper than 40"),
         ("-" * 41 + "x", 41, "expression nested deeper than 40"),
         ("exp(sigmoid(exp(x)))", 4, r"exp\(\.\.\.\) inside sigmoid"),
-        ("((x + W)**8)**8", 0, "more than 5000 terms"),
+        ("((x + W)**8)**8", 0, "terms when multiplied out, over the limit of 5,000"),
     ],
 )
 def test_parser_refuses_with_a_column(text, col, message):
@@ -270,6 +277,39 @@ def test_growth_limits_sit_exactly_at_their_bounds():
         check_growth(sympy.exp(sympy.exp(a)))
     # Bounded functions stop growth: exp(tanh(exp(a))) is fine.
     assert check_growth(sympy.exp(tanh(sympy.exp(a))))[2] is True
+
+
+def test_growth_limits_can_be_raised_for_one_load_and_come_back():
+    a, b = sympy.symbols("a b")
+    big = {a: (50, 1, False), b: (101, 1, False)}
+    with growth_limits(terms=50 * 101):
+        assert check_growth(a * b, big)[0] == 50 * 101
+    with pytest.raises(ExprError, match=r"up to 5,050 terms .* limit of 5,000 \(--max-terms"):
+        check_growth(a * b, big)
+
+
+BIG = """name = "big"
+inputs = ["x"]
+parameters = ["U"]
+state = ["h"]
+
+[equations]
+a = "(x + U + h_prev + 1)**8"
+h = "tanh(a*a)"
+"""
+
+
+def test_max_terms_admits_a_large_cell_file_that_is_refused_by_default(tmp_path, capsys):
+    path = tmp_path / "big.toml"
+    path.write_text(BIG)
+    assert main(["derive", "--cell-file", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "equation 'h'" in err and "--max-terms raises it" in err and err.count("\n") == 1
+    argv = ["derive", "--cell-file", str(path), "--max-terms", "20000", "--format", "json"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["check"]["passed"] is True
+    assert main(["derive", "lstm", "--max-terms", "9"]) == 2
+    assert "applies to a --cell-file" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- fuzzing

@@ -41,6 +41,7 @@ BOUNDS = (
     "lstm-candidate-term",
     "gru-update-term",
     "gru-candidate-term",
+    "gru-reset-factor",
 )
 SMALL_FLOW = "--steps 60 --samples 16"
 SMALL_VERIFY = "--samples 4000 --steps 200 --flow-samples 12"
@@ -85,6 +86,7 @@ def _cases() -> dict[str, str]:
     cases["bound-rnn-tanh-param"] = "bound rnn-tanh --param a=2 --param h=1/2"
     cases["bound-gru-candidate-param"] = "bound gru-candidate-term --param U_r=3 --format json"
     cases["bound-below"] = "bound lstm-saturation --below 0.44"
+    cases["bound-gru-reset-factor-param"] = "bound gru-reset-factor --param a_r=-2"
     cases["verify-forget-bias"] = (
         f"verify lstm-forget-dominant long-horizon --forget-bias 1 {SMALL_VERIFY}"
     )

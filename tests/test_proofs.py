@@ -119,13 +119,22 @@ def test_prove_command_writes_and_reports(monkeypatch, tmp_path, capsys):
     assert "wrote 4 files" in out.getvalue()
     names = sorted(p.name for p in (tmp_path / "p").iterdir())
     assert names == ["README.md", "claims.tex", "clipping.md", "gru-fewer-gates.md"]
-    # A failing claim is written as such, and the command exits 1.
+    assert "2 claims: 1 PASS, 1 QUALIFIED, 0 REFUTED, 0 FAIL" in out.getvalue()
+    # A refuted claim is written with its counterexample: a result, exit 0.
     wrong = dataclasses.replace(cheap[1], given=MappingProxyType({**cheap[1].given, "fewer": 3}))
     monkeypatch.setattr(claims, "CLAIMS", (cheap[0], wrong))
     out = io.StringIO()
-    assert main(["prove", "--out", str(tmp_path / "q")], out=out) == 1
-    assert "FAILED: gru-fewer-gates" in out.getvalue()
-    assert "**Verdict: FAIL.**" in (tmp_path / "q" / "gru-fewer-gates.md").read_text()
+    assert main(["prove", "--out", str(tmp_path / "q")], out=out) == 0
+    assert "1 REFUTED" in out.getvalue()
+    document = (tmp_path / "q" / "gru-fewer-gates.md").read_text()
+    assert "**Verdict: REFUTED.**" in document and "- counterexample: the engine's" in document
+    # A claim without a verdict is written as such, and the command exits 1.
+    broken = dataclasses.replace(cheap[1], given=MappingProxyType({**cheap[1].given, "match": 0}))
+    monkeypatch.setattr(claims, "CLAIMS", (cheap[0], broken))
+    out = io.StringIO()
+    assert main(["prove", "--out", str(tmp_path / "r")], out=out) == 1
+    assert "no verdict for: gru-fewer-gates" in out.getvalue()
+    assert "**Verdict: FAIL.**" in (tmp_path / "r" / "gru-fewer-gates.md").read_text()
     # An unwritable directory is a usage error.
     (tmp_path / "file").write_text("")
     assert main(["prove", "--out", str(tmp_path / "file" / "x")], out=io.StringIO()) == 2

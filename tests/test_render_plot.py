@@ -73,3 +73,13 @@ def test_flow_plot_marks_samples_that_are_exactly_zero(tmp_path):
     again = tmp_path / "again.svg"
     plot_flow(results, again)
     assert again.read_bytes() == path.read_bytes()
+
+
+@needs_matplotlib
+def test_plot_bound_draws_a_range_with_both_ends(tmp_path):
+    path = tmp_path / "reset.svg"
+    assert plot_bound(compute_bound("gru-reset-factor"), path) == ["v"]
+    text = path.read_text()
+    assert "certified sup in [1.0998393201, 1.0998393205]" in text
+    assert "certified inf in [-0.0998393205, -0.0998393201]" in text
+    assert "claimed: sup &gt; 1 (proved)" in text and "claimed: inf &lt; 0 (proved)" in text

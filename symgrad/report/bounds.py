@@ -35,9 +35,19 @@ def _rows(r: BoundResult) -> list[tuple[str, str, str]]:
     if r.params:
         params = ", ".join(f"{k} = {v:g}" for k, v in r.params.items())
         rows.append(("parameters", params, f"${params}$"))
+    ends = ("SciPy optimum", "certified") if r.infimum is None else ("SciPy sup", "certified sup")
     rows += [
-        ("SciPy optimum", f"{r.value!r} at {r.where}", f"${r.value!r}$ at ${r.where_latex}$"),
-        ("certified", f"[{lo!r}, {hi!r}]", f"$[{lo!r}, {hi!r}]$"),
+        (ends[0], f"{r.value!r} at {r.where}", f"${r.value!r}$ at ${r.where_latex}$"),
+        (ends[1], f"[{lo!r}, {hi!r}]", f"$[{lo!r}, {hi!r}]$"),
+    ]
+    if r.infimum is not None:
+        m = r.infimum
+        a, b = m.interval
+        rows += [
+            ("SciPy inf", f"{m.value!r} at {m.where}", f"${m.value!r}$ at ${m.where_latex}$"),
+            ("certified inf", f"[{a!r}, {b!r}]", f"$[{a!r}, {b!r}]$"),
+        ]
+    rows += [
         (
             "width",
             f"{r.width:.2e}, {r.subdivisions} subdivisions",
@@ -46,7 +56,12 @@ def _rows(r: BoundResult) -> list[tuple[str, str, str]]:
         ("time", seconds, seconds),
     ]
     for c in r.checks:
-        label = {"claim": "claim", "closed form": "closed form", "scipy": "SciPy check"}[c.kind]
+        label = {
+            "claim": "claim",
+            "closed form": "closed form",
+            "scipy": "SciPy check",
+            "identity": "identity",
+        }[c.kind]
         body = (
             f"{c.statement}: {c.verdict.upper()}, {c.detail}"
             if c.kind == "claim"
@@ -69,10 +84,17 @@ def _text(r: BoundResult, rows) -> str:
                 f"  certified [{f.interval[0]!r}, {f.interval[1]!r}]"
             )
     out += [f"  - {note}" for note in r.notes]
-    verdict = "" if r.proved is None else ("proved" if r.proved else "NOT proved")
-    status = "all checks pass" if r.passed else "a check FAILED"
-    out.append(f"  {verdict + ': ' if verdict else ''}{status}")
+    out.append(f"  {STATUS_LINES[r.status]}")
     return "\n".join(out) + "\n"
+
+
+#: The last line of a bound's text report, by its status (the exit code: 1 on "fail").
+STATUS_LINES = {
+    "pass": "PASS: every claim proved, every check agrees",
+    "refuted": "REFUTED: a claim is false, by the certified end of the interval named "
+    "above; every check agrees",
+    "fail": "FAIL: no verdict: a claim is undecided or a check disagrees",
+}
 
 
 def _factor_name(f: FactorResult) -> str:

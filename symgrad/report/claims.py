@@ -17,12 +17,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..claims import ClaimResult
-from ..evidence import KINDS
+from ..evidence import KINDS, STATUSES
 from ..text import md_cell, plain, tex_inline, tex_text
 
 __all__ = [
     "proof_markdown",
     "proofs_latex",
+    "verdict_line",
     "verify_json",
     "verify_markdown",
     "verify_text",
@@ -37,22 +38,27 @@ def _header(ctx) -> list:
     return [
         f"seed {s.seed}; {s.samples} Monte Carlo samples per cell; "
         f"{s.confidence:.0%} confidence intervals",
-        f"distribution: {s.distribution}",
+        f"distribution: {s.distribution.split(';')[0]}"
+        + (f"; forget bias b_f = {s.forget_bias:g}" if s.forget_bias is not None else "")
+        + "; previous-step values as each figure says, by their range",
         f"long horizon: {ctx.flow_samples} trajectories of {ctx.steps} steps",
-        "time: each claim's own work; Monte Carlo runs and bounds shared by several claims "
-        "are charged to the first that needs them",
+        "verdicts: PASS holds as stated; QUALIFIED holds only in the form printed; REFUTED "
+        "false, with a certified or exact counterexample; FAIL no verdict",
+        "time: each claim's own work; a Monte Carlo run shared by several claims is charged "
+        "to the first that needs it, a bound's SciPy (N) or certificate (C) time to every "
+        "piece of evidence that uses it",
     ]
 
 
-def _verdict(results) -> str:
-    failed = [r.claim.id for r in results if not r.passed]
-    if failed:
-        return f"{len(results) - len(failed)} of {len(results)} claims pass; FAILED: " + ", ".join(
-            failed
-        )
-    if len(results) == 1:
-        return "the claim passes"
-    return f"all {len(results)} claims pass"
+def verdict_line(results) -> str:
+    """The summary line: each verdict counted, the claims without one named."""
+    counts = {status: sum(r.status == status for r in results) for status in STATUSES}
+    noun = "claim" if len(results) == 1 else "claims"
+    line = f"{len(results)} {noun}: " + ", ".join(
+        f"{n} {status.upper()}" for status, n in counts.items()
+    )
+    failed = [r.claim.id for r in results if r.status == "fail"]
+    return line + ("; no verdict for: " + ", ".join(failed) if failed else "")
 
 
 def _kinds(r: ClaimResult) -> list:
@@ -69,19 +75,21 @@ def verify_text(results: list, ctx) -> str:
     noun = "claim" if len(results) == 1 else "claims"
     lines = [f"symgrad verify: {len(results)} {noun}", *_header(ctx), ""]
     width = max(len(r.claim.id) for r in results)
-    lines.append(f"{'claim':<{width}}  evidence  status  {'key figure':<{KEY_WIDTH}}  time")
+    lines.append(f"{'claim':<{width}}  evidence  status     {'key figure':<{KEY_WIDTH}}  time")
     for r in results:
         key = plain(r.key_figure)
         if len(key) > KEY_WIDTH:
             key = key[: KEY_WIDTH - 1] + "…"
         kinds = ",".join(_kinds(r))
         lines.append(
-            f"{r.claim.id:<{width}}  {kinds:<8}  {r.status.upper():<6}  {key:<{KEY_WIDTH}}  "
+            f"{r.claim.id:<{width}}  {kinds:<8}  {r.status.upper():<9}  {key:<{KEY_WIDTH}}  "
             f"{r.seconds:.2f}s"
         )
-    lines += ["", _verdict(results), ""]
+    lines += ["", verdict_line(results), ""]
     for r in results:
         lines.append(f"{r.claim.id}: {r.status.upper()}. {plain(r.claim.title)}")
+        lines += [f"  holds in the form: {plain(h)}" for h in r.holds]
+        lines += [f"  counterexample: {plain(c)}" for c in r.counterexamples]
         for e in r.evidence:
             lines.append(
                 f"  [{e.kind} {e.status}, {e.seconds:.2f}s] {KINDS[e.kind]}: {plain(e.method)}"
@@ -103,9 +111,12 @@ def verify_markdown(results: list, ctx) -> str:
             f"| `{r.claim.id}` | {kinds} | **{r.status}** | {md_cell(r.key_figure)} | "
             f"{r.seconds:.2f} s |"
         )
-    out += ["", _verdict(results) + ".", ""]
+    out += ["", verdict_line(results) + ".", ""]
     for r in results:
         out += [f"## `{r.claim.id}`: {r.status}", "", r.claim.statement, ""]
+        out += [f"- holds in the form: {h}" for h in r.holds]
+        out += [f"- counterexample: {c}" for c in r.counterexamples]
+        out += [""] if r.holds or r.counterexamples else []
         for e in r.evidence:
             out.append(
                 f"- **{e.kind}** ({KINDS[e.kind]}, {e.status}, {e.seconds:.2f} s): {e.summary}"
@@ -132,6 +143,10 @@ def verify_json(results: list, ctx) -> dict:
                 "seconds": round(e.seconds, 4),
                 "details": [plain(d) for d in e.details],
             }
+            if e.holds:
+                record["holds"] = [plain(h) for h in e.holds]
+            if e.counterexamples:
+                record["counterexamples"] = [plain(c) for c in e.counterexamples]
             record.update({k: v for k, v in e.figures.items() if k not in record})
             evidence.append(record)
         claims.append(
@@ -141,6 +156,8 @@ def verify_json(results: list, ctx) -> dict:
                 "status": r.status,
                 "kinds": list(r.claim.kinds),
                 "key_figure": plain(r.key_figure),
+                "holds": [plain(h) for h in r.holds],
+                "counterexamples": [plain(c) for c in r.counterexamples],
                 "seconds": round(r.seconds, 4),
                 "evidence": evidence,
                 "caveats": [plain(c) for c in r.caveats],
@@ -154,8 +171,7 @@ def verify_json(results: list, ctx) -> dict:
             "flow_samples": ctx.flow_samples,
         },
         "claims": claims,
-        "passed": sum(r.passed for r in results),
-        "failed": sum(not r.passed for r in results),
+        "verdicts": {status: sum(r.status == status for r in results) for status in STATUSES},
     }
 
 
@@ -175,6 +191,9 @@ def proof_markdown(r: ClaimResult, ctx) -> str:
         "",
         f"**Verdict: {r.status.upper()}.** Evidence: {kinds}.",
         "",
+        *(f"- holds in the form: {h}" for h in r.holds),
+        *(f"- counterexample: {c}" for c in r.counterexamples),
+        *([""] if r.holds or r.counterexamples else []),
         "## Statement",
         "",
         c.statement,
@@ -220,7 +239,7 @@ def proofs_latex(results: list, ctx) -> str:
         "\\date{}",
         "\\begin{document}",
         "\\maketitle",
-        tex_inline(_verdict(results)) + ". " + tex_inline("; ".join(_header(ctx)[:-1])) + ".",
+        tex_inline(verdict_line(results)) + ". " + tex_inline("; ".join(_header(ctx)[:-1])) + ".",
         "",
     ]
     for r in results:
@@ -229,6 +248,8 @@ def proofs_latex(results: list, ctx) -> str:
             f"\\section*{{\\texttt{{{tex_text(c.id)}}}: {r.status.upper()}}}",
             f"\\textbf{{Statement.}} {tex_inline(c.statement)}",
             "",
+            *(f"\\textbf{{Holds in the form:}} {tex_inline(h)}\n" for h in r.holds),
+            *(f"\\textbf{{Counterexample:}} {tex_inline(x)}\n" for x in r.counterexamples),
             f"\\begin{{quote}}\\emph{{{tex_text(c.article)}}}\\end{{quote}}",
         ]
         for e in r.evidence:
@@ -271,7 +292,7 @@ def write_proofs(results: list, ctx, out_dir) -> list:
         "# proofs",
         "",
         "Generated by `symgrad prove`; do not edit by hand (a test regenerates these files "
-        f"and fails when they differ). {_verdict(results)}.",
+        f"and fails when they differ). {verdict_line(results)}.",
         "",
         "| claim | evidence | verdict | statement |",
         "|---|---|---|---|",
