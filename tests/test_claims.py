@@ -392,3 +392,10 @@ def test_json_is_strict_and_carries_the_required_figures(catalog):
                 assert all(len(v["ci"]) == 2 for v in r[key].values())
             assert 0 <= r["abs_derivative_exceeds_1"]["value"] <= 1
             assert "minor_outweighs_dominant" in r and "distribution" in r
+
+
+def test_seeded_json_is_the_same_run_after_run():
+    # Wall-clock seconds stay in the tables; JSON carries only what the seed decides.
+    first = run("verify", "identities", "lstm-saturation-045", "--format", "json")
+    second = run("verify", "identities", "lstm-saturation-045", "--format", "json")
+    assert first == second and '"seconds"' not in first[1]

@@ -140,7 +140,6 @@ def verify_json(results: list, ctx) -> dict:
                 "status": e.status,
                 "summary": plain(e.summary),
                 "method": plain(e.method),
-                "seconds": round(e.seconds, 4),
                 "details": [plain(d) for d in e.details],
             }
             if e.holds:
@@ -158,7 +157,6 @@ def verify_json(results: list, ctx) -> dict:
                 "key_figure": plain(r.key_figure),
                 "holds": [plain(h) for h in r.holds],
                 "counterexamples": [plain(c) for c in r.counterexamples],
-                "seconds": round(r.seconds, 4),
                 "evidence": evidence,
                 "caveats": [plain(c) for c in r.caveats],
                 "command": ctx.command(r.claim.id),
