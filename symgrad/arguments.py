@@ -26,6 +26,7 @@ __all__ = [
     "parse_assignments",
     "parse_number",
     "parse_point",
+    "typed_point",
 ]
 
 
@@ -47,6 +48,14 @@ def _add_format(parser, default):
         choices=FORMATS,
         default=default,
         help=f"output format (default: {default})",
+    )
+
+
+def _add_standalone(parser) -> None:
+    parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="with --format latex: a complete, titled document that compiles with pdflatex",
     )
 
 
@@ -103,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print a cell's equations and conventions.",
     )
     add_cell_arguments(p)
+    _add_standalone(p)
     _add_format(p, "latex")
 
     p = sub.add_parser(
@@ -153,11 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         "lstm) beside the article's product of K one-step derivatives, and the paths the "
         "product leaves out (K from 1 to 8; --at takes x_1..x_K for one input per step)",
     )
-    p.add_argument(
-        "--standalone",
-        action="store_true",
-        help="with --format latex: a complete document that compiles with pdflatex",
-    )
+    _add_standalone(p)
     _add_format(p, "latex")
 
     p = sub.add_parser(
@@ -173,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "examples:\n  symgrad bound\n  symgrad bound lstm-saturation\n"
             "  symgrad bound rnn-tanh --param a=2 --param h=0.5 --format json\n"
-            "  symgrad bound lstm-saturation --below 0.44     (refused: exit 1)"
+            "  symgrad bound lstm-saturation --below 0.44     (refused: exit 1)\n"
+            "  symgrad bound lstm-saturation --plot saturation.svg"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -197,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=f"{defaults.BOUND_TOLERANCE:g}",
         help="largest width of the certified interval, relative to the supremum where it "
         f"exceeds 1 (default: {defaults.BOUND_TOLERANCE:g})",
+    )
+    p.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="also draw the function, its certified supremum (a band) and the claimed bound "
+        "(a line) to FILE.png or FILE.svg (needs matplotlib: pip install 'symgrad[plot]')",
     )
     _add_format(p, "text")
 
@@ -556,6 +569,11 @@ def parse_assignments(items, flag: str, prefix: str = "symgrad") -> dict:
     malformed item, a name given twice or a value that is not a number is a
     :class:`UsageError` naming ``flag``.
     """
+    return {name: q for name, (q, _) in _assignments(items, flag, prefix).items()}
+
+
+def _assignments(items, flag: str, prefix: str) -> dict:
+    """name -> (exact Fraction, the value as typed)."""
     assigned = {}
     for item in items:
         for part in item.split(","):
@@ -567,7 +585,7 @@ def parse_assignments(items, flag: str, prefix: str = "symgrad") -> dict:
                 raise UsageError(f"{prefix}: {flag} expects NAME=VALUE, got {part!r}")
             if name in assigned:
                 raise UsageError(f"{prefix}: {flag} gives {name} twice")
-            assigned[name] = parse_number(f"{flag} {name}", value)
+            assigned[name] = (parse_number(f"{flag} {name}", value), value)
     return assigned
 
 
@@ -579,6 +597,12 @@ def parse_point(items) -> dict:
         name: sympy.Rational(q.numerator, q.denominator)
         for name, q in parse_assignments(items, "--at").items()
     }
+
+
+def typed_point(items) -> dict:
+    """``derive --at``: every value as the user typed it (``0.5`` stays
+    ``0.5``, not 1/2), for printing."""
+    return {name: text for name, (_, text) in _assignments(items, "--at", "symgrad").items()}
 
 
 def parse_number(what: str, value: str) -> fractions.Fraction:
@@ -630,6 +654,8 @@ def check_values(args) -> None:
         value = getattr(args, flag, None)
         if isinstance(value, str) and not value.strip():
             raise UsageError(f"{command}: --{flag.replace('_', '-')} needs a value, not ''")
+    if getattr(args, "standalone", False) and args.format != "latex":
+        raise UsageError(f"{command}: --standalone needs --format latex")
     for flag in ("max_terms", "max_degree"):
         if getattr(args, flag, None) is not None and not getattr(args, "cell_file", None):
             raise UsageError(

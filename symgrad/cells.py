@@ -28,6 +28,7 @@ __all__ = [
     "BUILTIN",
     "Cell",
     "CellError",
+    "Cells",
     "Equation",
     "cells",
     "default_latex",
@@ -111,6 +112,12 @@ class Cell:
 
     def symbol(self, name: str) -> sympy.Symbol:
         return sympy.Symbol(name, real=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Cell {self.name}: state ({', '.join(self.state)}), {len(self.equations)} "
+            f"equations, {len(self.params)} parameters, derive d{self.target}/d{self.source}>"
+        )
 
     def __hash__(self) -> int:
         return hash((self.name, self.equations, self.state, self.target, self.source))
@@ -460,6 +467,15 @@ def _builtin(name: str) -> Cell:
     return make_cell(name, **BUILTIN_SPECS[name])
 
 
-def cells() -> tuple[Cell, ...]:
-    """All built-in cells, in listing order."""
-    return tuple(get_cell(n) for n in BUILTIN)
+class Cells(tuple):
+    """A tuple of cells whose repr names them: ``<cells: rnn, lstm, ...>``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<cells: {', '.join(c.name for c in self)}>"
+
+
+def cells() -> Cells:
+    """All built-in cells, in listing order (a tuple)."""
+    return Cells(get_cell(n) for n in BUILTIN)

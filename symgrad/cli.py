@@ -22,6 +22,7 @@ from .arguments import (
     parse_assignments,
     parse_number,
     parse_point,
+    typed_point,
 )
 
 __all__ = ["main"]
@@ -40,29 +41,29 @@ def cmd_list(args, out) -> int:
 
 
 def cmd_show(args, out) -> int:
-    from .render import cell_document, cell_json, dumps, render
+    from .documents import cell_document, cell_json
+    from .render import dumps, render
 
     cell = get_cell_arg(args)
     if args.format == "json":
         out.write(dumps(cell_json(cell)))
     else:
-        out.write(render(cell_document(cell), args.format, cell))
+        out.write(render(cell_document(cell), args.format, cell, standalone=args.standalone))
     return 0
 
 
 def cmd_derive(args, out) -> int:
     from .derive import StateJacobian, derive
-    from .render import (
+    from .documents import (
         derivation_document,
         derivation_json,
-        dumps,
         jacobian_document,
-        render,
+        jacobian_json,
     )
+    from .primitives import DomainError
+    from .render import dumps, render
 
     cell = get_cell_arg(args)
-    if args.standalone and args.format != "latex":
-        raise UsageError("symgrad derive: --standalone needs --format latex")
     if args.vector:
         return _derive_vector(args, cell, out)
     if args.steps is not None:
@@ -71,38 +72,25 @@ def cmd_derive(args, out) -> int:
         result = derive(cell, wrt=args.wrt, of=args.of)
     except ValueError as err:
         raise UsageError(f"symgrad derive: {err}") from None
-    if isinstance(result, StateJacobian):
-        if args.at:
-            raise UsageError("symgrad derive: --at is not supported with --wrt state")
-        entries = [d for row in result.entries for d in row]
-        ranges = entries[0].ranges
-        if args.format == "json":
-            out.write(
-                dumps(
-                    {
-                        "cell": cell.name,
-                        "wrt": "state",
-                        "state": list(cell.state),
-                        "entries": [[derivation_json(d) for d in row] for row in result.entries],
-                        "check": {"method": result.check.method, "passed": result.check.passed},
-                    }
-                )
-            )
-        else:
-            out.write(render(jacobian_document(result), args.format, cell, ranges, args.standalone))
-        return _check_status(result.check)
-    values = None
+    values, typed = None, None
     if args.at:
-        point = parse_point(args.at)
+        point, typed = parse_point(args.at), typed_point(args.at)
         try:
-            total, per_term = result.evaluate(point)
-        except ValueError as err:
+            values = (*result.evaluate(point), point)
+        except (ValueError, DomainError) as err:
             raise UsageError(f"symgrad derive --at: {err}") from None
-        values = (total, per_term, point)
+    if isinstance(result, StateJacobian):
+        if args.format == "json":
+            out.write(dumps(jacobian_json(result, values)))
+        else:
+            blocks = jacobian_document(result, result.article, values, typed)
+            ranges = result.entries[0][0].ranges
+            out.write(render(blocks, args.format, cell, ranges, args.standalone))
+        return _check_status(result.check)
     if args.format == "json":
         out.write(dumps(derivation_json(result, values)))
     else:
-        blocks = derivation_document(result, values)
+        blocks = derivation_document(result, values, typed=typed)
         out.write(render(blocks, args.format, cell, result.ranges, args.standalone))
     return _check_status(result.check)
 
@@ -128,9 +116,10 @@ def _derive_vector(args, cell, out) -> int:
 
 def _derive_steps(args, cell, out) -> int:
     """``derive --steps K``: the exact K-step derivative beside the article's product."""
+    from .documents import multistep_document, multistep_json
     from .multistep import derive_steps
     from .primitives import DomainError
-    from .render import dumps, multistep_document, multistep_json, render
+    from .render import dumps, render
 
     if args.wrt is not None or args.of is not None:
         raise UsageError(
@@ -147,7 +136,8 @@ def _derive_steps(args, cell, out) -> int:
     if args.format == "json":
         out.write(dumps(multistep_json(ms, values)))
     else:
-        blocks = multistep_document(ms, values)
+        typed = typed_point(args.at) if args.at else None
+        blocks = multistep_document(ms, values, typed)
         out.write(render(blocks, args.format, cell, ms.ranges, args.standalone, ms.names))
     return _check_status(ms.check)
 
@@ -252,12 +242,21 @@ def cmd_bound(args, out) -> int:
     params = parse_assignments(args.param, "--param", "symgrad bound")
     below = None if args.below is None else parse_number("--below", args.below)
     tolerance = parse_number("--tolerance", args.tolerance)
+    if args.plot:
+        _check_plot_target(args.plot, "bound")
     try:
         check_params(args.name, params)
         result = compute_bound(args.name, below=below, tolerance=tolerance, **params)
     except BoundError as err:
         raise UsageError(f"symgrad bound: {err}") from None
     out.write(format_result(result, args.format))
+    if args.plot:
+        from .plot import plot_bound
+
+        try:
+            plot_bound(result, args.plot)
+        except OSError as err:
+            raise UsageError(f"symgrad bound --plot: cannot write {args.plot}: {err}") from None
     return 1 if result.status == "fail" else 0
 
 
@@ -534,18 +533,22 @@ def _check_forget_bias(args, cells) -> None:
         )
 
 
-def _check_plot_target(path) -> None:
+def _check_plot_target(path, command: str = "flow") -> None:
+    """A --plot FILE that can be written, before the work: .png or .svg, in an
+    existing directory, with matplotlib installed; else one line, exit 2."""
     import importlib.util
     from pathlib import Path
 
     target = Path(path)
     if target.suffix.lower() not in (".png", ".svg"):
-        raise UsageError(f"symgrad flow --plot: {path!r} must end in .png or .svg")
+        raise UsageError(f"symgrad {command} --plot: {path!r} must end in .png or .svg")
     if not target.parent.is_dir():
-        raise UsageError(f"symgrad flow --plot: directory {str(target.parent)!r} does not exist")
+        raise UsageError(
+            f"symgrad {command} --plot: directory {str(target.parent)!r} does not exist"
+        )
     if importlib.util.find_spec("matplotlib") is None:
         raise UsageError(
-            "symgrad flow --plot needs matplotlib, which is not installed: "
+            f"symgrad {command} --plot needs matplotlib, which is not installed: "
             "pip install 'symgrad[plot]'"
         )
 

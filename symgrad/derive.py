@@ -37,7 +37,7 @@ from functools import cached_property
 import mpmath
 import sympy
 
-from . import render
+from . import documents
 from .cells import Cell, get_cell, prev_name
 from .expr import ExprError, check_growth
 from .primitives import MPMATH, DomainError, evaluate, relu, sigmoid, softplus
@@ -163,8 +163,9 @@ class Derivation:
         """Total and per-term values at ``point`` to ``digits`` significant digits.
 
         ``point`` maps every name of :attr:`free_names` to a number (exact
-        rationals stay exact until the activations). Raises ``ValueError``
-        listing missing or unknown names.
+        rationals stay exact until the activations); other names of the cell
+        are ignored (U_o, which dc_t/dc_{t-1} does not use). Raises
+        ``ValueError`` listing missing names, or names the cell does not have.
         """
         return evaluate_point(self, point, digits)
 
@@ -175,10 +176,25 @@ class Derivation:
         return make_numeric(self)
 
     def latex(self, **options) -> str:
-        return render.derivation_latex(self, **options)
+        """The derivation as LaTeX (see :func:`symgrad.documents.derivation_latex`:
+        ``standalone=True`` for a whole document, ``steps=False`` for the sum)."""
+        return documents.derivation_latex(self, **options)
 
     def _repr_latex_(self) -> str:
-        return "$$" + render.derivation_latex(self, environment="aligned", steps=False) + "$$"
+        return documents.notebook(self, "mathjax")
+
+    def _repr_markdown_(self) -> str:
+        return documents.notebook(self, "markdown")
+
+    def __repr__(self) -> str:
+        names = [t.name for t in self.terms]
+        shown = names if len(names) <= 6 else [*names[:5], "..."]
+        dominant = self.dominant.name if self.dominant else None
+        return (
+            f"<Derivation {self.cell.name}: d{self.target}/d{self.source}, "
+            f"{len(names)} terms {shown}, dominant {dominant}, check {self.check.method}"
+            f"{'' if self.check.passed else ' FAILED'}>"
+        )
 
 
 @dataclass(frozen=True)
@@ -209,11 +225,82 @@ class StateJacobian:
     def matrix(self) -> sympy.Matrix:
         return sympy.Matrix([[d.total for d in row] for row in self.entries])
 
-    def latex(self, **options) -> str:
-        return render.jacobian_latex(self, **options)
+    @cached_property
+    def free_names(self) -> tuple[str, ...]:
+        """Names a point must give to evaluate every entry (see :meth:`evaluate`)."""
+        return tuple(sorted({n for row in self.entries for d in row for n in d.free_names}))
+
+    def evaluate(self, point: dict, digits: int = 30) -> tuple[sympy.Matrix, list]:
+        """The Jacobian at ``point`` to ``digits`` digits: the matrix of the
+        entries' totals, and per entry (row by row) its total and per-term
+        values, as :meth:`Derivation.evaluate` gives them.
+
+        ``point`` maps every name of :attr:`free_names` to a number; other
+        names of the cell are ignored. Raises ``ValueError`` listing missing
+        or unknown names."""
+        _check_point(self.cell, self.free_names, point)
+        entries = [[d.evaluate(point, digits) for d in row] for row in self.entries]
+        return sympy.Matrix([[total for total, _ in row] for row in entries]), entries
+
+    def numeric(self):
+        """A vectorised NumPy function of :attr:`free_names` returning
+        ``(totals, terms)``: ``totals[i, j]`` the entries' totals (arrays of the
+        arguments' broadcast shape after the two matrix axes), ``terms[i][j]``
+        each entry's per-term arrays. ``.names`` lists the arguments."""
+        import numpy as np
+
+        from .numeric import make_numeric  # NumPy, imported on first use
+
+        kernels = [[make_numeric(d) for d in row] for row in self.entries]
+        names = self.free_names
+
+        def jacobian(**arrays):
+            unknown = sorted(set(arrays) - set(names))
+            if unknown:  # a missing name: the entry that needs it says so
+                raise TypeError(
+                    f"numeric() of the {self.cell.name} state Jacobian takes "
+                    f"{', '.join(names)}; unknown {', '.join(unknown)}"
+                )
+            shape = np.broadcast_shapes(*(np.shape(a) for a in arrays.values()))
+            totals = np.zeros((len(kernels), len(kernels[0]), *shape))
+            terms = []
+            for i, row in enumerate(kernels):
+                terms.append([])
+                for j, kernel in enumerate(row):
+                    total, parts = kernel(**{n: arrays[n] for n in kernel.names if n in arrays})
+                    totals[i, j] = total
+                    terms[i].append(parts)
+            return totals, terms
+
+        jacobian.names = names
+        return jacobian
+
+    @cached_property
+    def article(self) -> Derivation:
+        """The cell's default derivative, under the article's one-step
+        convention: A_t, the target's entry of J_t applied to the convention's
+        tangent (printed with the Jacobian)."""
+        return derive(self.cell)
+
+    def latex(self, standalone: bool = False) -> str:
+        """The Jacobian as LaTeX: the matrix of partials, each entry's chain
+        rule, terms and sum, and the article's term; ``standalone=True`` for a
+        whole document."""
+        return documents.jacobian_latex(self, standalone, self.article)
 
     def _repr_latex_(self) -> str:
-        return "$$" + render.jacobian_matrix_latex(self) + "$$"
+        return documents.notebook(self, "mathjax", self.article)
+
+    def _repr_markdown_(self) -> str:
+        return documents.notebook(self, "markdown", self.article)
+
+    def __repr__(self) -> str:
+        n = len(self.cell.state)
+        return (
+            f"<StateJacobian {self.cell.name}: d({', '.join(self.cell.state)})/"
+            f"d({', '.join(self.cell.prevs)}), {n}x{n} entries, check {self.check.method}"
+            f"{'' if self.check.passed else ' FAILED'}>"
+        )
 
 
 # ---------------------------------------------------------------- the engine
@@ -502,11 +589,11 @@ def _definitions(cell: Cell, carries: tuple) -> dict:
     return defs
 
 
-def evaluate_point(d: Derivation, point: dict, digits: int = 30):
-    """See :meth:`Derivation.evaluate`."""
-    needed = set(d.free_names)
-    missing = sorted(needed - set(point))
-    unknown = sorted(set(point) - needed)
+def _check_point(cell: Cell, needed, point: dict) -> None:
+    """ValueError unless ``point`` gives every name in ``needed``; names of
+    the cell that are not needed are allowed (and ignored), others are not."""
+    missing = sorted(set(needed) - set(point))
+    unknown = sorted(set(point) - set(needed) - set(cell.latex))
     if missing or unknown:
         problems = []
         if missing:
@@ -516,7 +603,12 @@ def evaluate_point(d: Derivation, point: dict, digits: int = 30):
         raise ValueError(
             "; ".join(problems) + f" (this derivative needs: {', '.join(sorted(needed))})"
         )
-    exact = {d.cell.symbol(n): sympy.Rational(v) for n, v in point.items()}
+
+
+def evaluate_point(d: Derivation, point: dict, digits: int = 30):
+    """See :meth:`Derivation.evaluate`."""
+    _check_point(d.cell, d.free_names, point)
+    exact = {d.cell.symbol(n): sympy.Rational(point[n]) for n in d.free_names}
     # Complements such as 1 - c_hat^2 cancel digits in saturation (|u| = 40 loses
     # 35 of them), so work at growing precision until two runs agree to `digits`.
     dps, previous = digits + 10, None

@@ -113,6 +113,23 @@ class MultiStep:
     def target(self) -> str:
         return self.one_step.target
 
+    def __repr__(self) -> str:
+        return (
+            f"<MultiStep {self.cell.name}: d{self.target} over {self.steps} steps / "
+            f"d{self.source}, {len(self.paths)} missed paths, inputs {self.inputs}, "
+            f"check {self.check.method}{'' if self.check.passed else ' FAILED'}>"
+        )
+
+    def _repr_markdown_(self) -> str:
+        from .documents import notebook
+
+        return notebook(self, "markdown")
+
+    def _repr_latex_(self) -> str:
+        from .documents import notebook
+
+        return notebook(self, "mathjax")
+
     @property
     def source(self) -> str:
         return self.one_step.source

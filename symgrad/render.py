@@ -1,15 +1,28 @@
-"""Derivations and cells as LaTeX, Unicode text, Markdown and JSON.
+r"""Math items, the printers that print them, and documents in every format.
 
-A document is built once as a list of blocks (headings, paragraphs, aligned
-equations) whose math is SymPy expressions and partial-derivative symbols;
-each format then prints the same blocks. The printers keep the gate form the
-engine produced: no ``simplify``, factors in the paper's order (gates, other
-factors, parameters), :math:`\\sigma` for the sigmoid, :math:`[u > 0]` for
-relu's derivative and :math:`\\tanh^2 c_{t-1}` rather than a call.
+A document is a list of :class:`Block` s (a title, headings, paragraphs of
+:class:`~symgrad.text.Prose`, blocks of aligned :class:`Line` s) whose math
+is SymPy expressions and the items below (partial-derivative symbols, sums,
+products in a fixed order); :mod:`symgrad.documents` builds them and
+:func:`render` prints them as LaTeX, Unicode text, Markdown or MathJax (for
+notebooks). The printers keep the gate form the engine produced: no
+``simplify``; products in one order everywhere (numbers, gates with their
+complements, other factors, parameters; see :func:`product_order`), a
+function factor parenthesised when another factor follows
+(:math:`o_t (1 - o_t) (\tanh c_t) U_o`), a sum the cell's equations write
+printed as they write it (:math:`U_n h_{t-1} + b_{hn}`); :math:`\sigma` for
+the sigmoid, :math:`[u > 0]` for relu's derivative and
+:math:`\tanh^2 c_{t-1}` rather than a call.
+
+Aligned blocks wider than the page (a default article, or a standalone
+document's) are broken at their top-level ``+`` and ``-``, and matrices too
+wide printed entry by entry, by :mod:`symgrad.texwidth`, imported only when
+LaTeX is printed.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 import sympy
@@ -17,21 +30,40 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from .cells import Cell
+from .cells import Cell, prev_name
 from .ranges import factor_rank
+from .text import Math, Prose
 from .text import dumps as dumps
 
 __all__ = [
+    "DOCUMENT_FORMATS",
     "FORMATS",
-    "cell_document",
-    "derivation_document",
-    "derivation_latex",
-    "jacobian_latex",
+    "AsWritten",
+    "Block",
+    "D",
+    "Factors",
+    "LatexMath",
+    "Line",
+    "Matrix",
+    "Name",
+    "Prod",
+    "Sum",
+    "TextMath",
+    "Total",
+    "inline_math",
+    "jacobian_entries_latex",
+    "jacobian_matrix_latex",
+    "latex_document",
+    "product_key",
+    "product_order",
     "render",
     "text_name",
 ]
 
 FORMATS = ("latex", "text", "markdown", "json")
+#: The formats :func:`render` prints a document in ("mathjax": Jupyter's
+#: ``text/latex``, plain text with ``$...$`` and ``$$...$$`` that MathJax sets).
+DOCUMENT_FORMATS = ("latex", "text", "markdown", "mathjax")
 
 # ---------------------------------------------------------------- math items
 
@@ -96,8 +128,18 @@ class AsWritten(_Item):
     __slots__ = _fields = ("expr",)
 
 
+class Matrix(_Item):
+    """A matrix of items, row by row; ``names``: the entries' names in the
+    same shape (items), used when it is printed entry by entry."""
+
+    __slots__ = _fields = ("rows", "names")
+
+    def __init__(self, rows, names=None):
+        super().__init__(tuple(tuple(r) for r in rows), names)
+
+
 class Line(_Item):
-    """``lhs = rhs[0] = rhs[1] ...``, with a note printed beside it."""
+    """``lhs = rhs[0] = rhs[1] ...``, with a note (text or Prose) beside it."""
 
     __slots__ = _fields = ("lhs", "rhs", "note")
 
@@ -106,7 +148,8 @@ class Line(_Item):
 
 
 class Block(_Item):
-    """``kind``: "title", "heading", "para" or "lines"."""
+    """``kind``: "title", "heading", "para" (``content``: Prose or text) or
+    "lines" (``content``: a list of :class:`Line`)."""
 
     __slots__ = _fields = ("kind", "content")
 
@@ -122,48 +165,185 @@ def _accent(match):
     return match.group(2) + mark
 
 
+# ---------------------------------------------------------------- the order of a product
+
+
+@functools.lru_cache(maxsize=64)
+def _places(cell: Cell) -> dict:
+    """Value name -> its place among a product's factors: the values of step
+    t outermost first, as the chain rule meets them (breadth first from the
+    values no other value reads, down the equations), then the previous
+    step's in the order the cell computes them."""
+    values = list(cell.values)
+    read = {s.name for eq in cell.equations for s in eq.rhs.free_symbols}
+    order, todo = [], [v for v in reversed(values) if v not in read]
+    while todo:
+        name = todo.pop(0)
+        if name in order:
+            continue
+        order.append(name)
+        operands = {s.name for s in cell.equation(name).rhs.free_symbols}
+        todo += [v for v in values if v in operands]
+    order += [prev_name(v) for v in values]
+    return {name: k for k, name in enumerate(order)}
+
+
+def _anchor(factor):
+    """(symbol name, 0) for a value itself, (its name, 1) for a factor made
+    from one value alone (1 - f_t, 1 - tanh^2 c_{t-1}), (None, 0) otherwise."""
+    if factor.is_Symbol:
+        return factor.name, 0
+    symbols = factor.free_symbols
+    if len(symbols) == 1:
+        return next(iter(symbols)).name, 1
+    return None, 0
+
+
+def product_order(factors, cell: Cell, ranges: dict | None = None) -> list:
+    """``factors`` (SymPy factors of one product) in the order symgrad prints
+    every product: numbers, then gates (values in [0, 1]: f_t, 1 - f_t,
+    o_{t-1}, 1 - tanh^2 c_{t-1}), then other factors, then parameters; within
+    each group, each value followed by the factors made from it alone, the
+    values outermost first (:func:`_places`), so that a product the engine did
+    not order reads as one it did: f_t (1 - f_t) o_{t-1} (1 - tanh^2 c_{t-1})
+    c_{t-1} U_f."""
+    ranges = ranges or {}
+    return sorted(factors, key=lambda f: product_key(f, cell, ranges))
+
+
+def product_key(factor, cell: Cell, ranges: dict) -> tuple:
+    """Where ``factor`` goes in a product (:func:`product_order`)."""
+    base = factor.base if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0 else factor
+    name, derived = _anchor(base)
+    places = _places(cell)
+    n = len(places)
+    if name is not None and "@" in name:  # v@k, the value v of step t+k: later steps outer
+        value, _, k = name.partition("@")
+        return (factor_rank(base, ranges, cell), places.get(value, n) - n * (int(k) + 1), derived)
+    return (factor_rank(base, ranges, cell), places.get(name, n), derived)
+
+
+@functools.lru_cache(maxsize=64)
+def _written_sums(cell: Cell) -> dict:
+    """Every sum the cell's equations write, evaluated -> as written, so that a
+    derivative's factor U_n h_{t-1} + b_hn prints as the cell writes it."""
+    out = {}
+    for eq in cell.equations:
+        if eq.display is None:
+            continue
+        for node in sympy.preorder_traversal(eq.display):
+            if node.is_Add:
+                out.setdefault(_evaluated(node), node)
+    return out
+
+
+def _evaluated(expr):
+    """An expression written with ``evaluate(False)``, evaluated."""
+    if not expr.args:
+        return expr
+    return expr.func(*(_evaluated(a) for a in expr.args))
+
+
+def _bare_function(factor) -> bool:
+    """A factor printed as a function without parentheses: tanh c_t, tanh^2 c_t."""
+    if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0:
+        factor = factor.base
+    return isinstance(factor, sympy.tanh) and factor.args[0].is_Symbol
+
+
 # ---------------------------------------------------------------- printers
 
 
 class _Ordering:
-    """Shared by both printers: products in paper order, tanh^2 c without a call."""
+    """A printer's products: in :func:`product_order`, or as written."""
 
-    def __init__(self, cell: Cell, ranges: dict | None):
+    def __init__(self, printer, cell: Cell, ranges):
+        self.printer = printer
         self.cell = cell
         self.ranges = ranges or {}
 
-    def ordered(self, expr, as_written=False):
-        if as_written:
+    def ordered(self, expr):
+        """(number, factors) of the product ``expr``, in the order printed."""
+        if self.printer.as_written:
             args = expr.args
             if args[0] == -1:
                 return sympy.Integer(-1), args[1:]
             return sympy.Integer(1), args
         coeff, factors = expr.as_coeff_mul()
-        factors = sorted(factors, key=lambda f: factor_rank(_base(f), self.ranges, self.cell))
-        return coeff, factors
+        return coeff, product_order(factors, self.cell, self.ranges)
 
 
-def _base(factor):
-    return factor.base if factor.is_Pow else factor
+class _Printing:
+    """What both printers share: products in :func:`product_order`, sums as
+    the cell writes them, function factors parenthesised before another."""
 
-
-class LatexMath(LatexPrinter):
     as_written = False
 
-    def __init__(self, cell: Cell, ranges=None, names=None):
+    def _setup(self, cell: Cell, ranges):
+        self.ordering = _Ordering(self, cell, ranges)
+        self.cell = cell
+        self.ranges = self.ordering.ranges
+        self.written = _written_sums(cell)
+
+    def _product(self, factors, parenthesize) -> str:
+        parts = []
+        for k, f in enumerate(factors):
+            text = parenthesize(f)
+            if k + 1 < len(factors) and isinstance(f, sympy.Basic) and _bare_function(f):
+                text = self._paren(text)
+            parts.append(text)
+        return " ".join(parts)
+
+    def _print_sum(self, expr) -> str:
+        """The printed sum: as written if the cell writes it; else, if no term
+        is negative, its terms in the order of their factors (the forget
+        gate's term before the input gate's, as the article lists them)."""
+        if self.as_written:
+            return _join_sum([self._print(a) for a in expr.args])
+        written = self.written.get(expr)
+        if written is not None:
+            self.as_written = True
+            try:
+                return self._print(written)
+            finally:
+                self.as_written = False
+        terms = expr.args
+        if not any(t.could_extract_minus_sign() for t in terms):
+            terms = sorted(terms, key=self._term_key)
+        return _join_sum([self._print(t) for t in terms])
+
+    def _term_key(self, term) -> tuple:
+        """A sum's term placed by its factors, each where a product puts it;
+        a term of constants and parameters alone first, as 1 in 1 + x."""
+        keys = sorted(product_key(f, self.cell, self.ranges) for f in term.as_coeff_mul()[1])
+        return (any(k[0] < 3 for k in keys), keys)
+
+
+class LatexMath(_Printing, LatexPrinter):
+    """LaTeX of SymPy expressions and the items above, with the cell's LaTeX
+    names (``names``: a mapping to use instead, e.g. the values of later
+    steps); ``inline``: derivatives as ``\\partial a/\\partial b``, for text."""
+
+    def __init__(self, cell: Cell, ranges=None, names=None, inline=False):
         self.latex_names = cell.latex if names is None else names
         symbols = {sympy.Symbol(n, real=True): tex for n, tex in self.latex_names.items()}
         super().__init__({"symbol_names": symbols, "order": "none"})
-        self.ordering = _Ordering(cell, ranges)
+        self._setup(cell, ranges)
+        self.inline = inline
+        self.frac = r"\frac"
+
+    def _paren(self, text: str) -> str:
+        return rf"\left({text}\right)"
 
     def _print_Mul(self, expr):
         # SymPy prints 1/u through _print_Mul(Pow): ordering that Pow as a product
         # of itself would recurse forever.
         if expr.is_Pow or any(f.is_Pow and f.exp.is_negative for f in expr.args):
             return super()._print_Mul(expr)
-        coeff, factors = self.ordering.ordered(expr, self.as_written)
-        parts = [self.parenthesize(f, PRECEDENCE["Mul"], strict=False) for f in factors]
-        body = " ".join(parts)
+        coeff, factors = self.ordering.ordered(expr)
+        body = self._product(
+            factors, lambda f: self.parenthesize(f, PRECEDENCE["Mul"], strict=False)
+        )
         if coeff == 1:
             return body
         if coeff == -1:
@@ -185,13 +365,24 @@ class LatexMath(LatexPrinter):
             return self._print_tanh(expr.base, exp=self._print(expr.exp))
         return super()._print_Pow(expr)
 
+    def _print_Add(self, expr, order=None):
+        return self._print_sum(expr)
+
     def item(self, it) -> str:
-        if isinstance(it, D):
+        if isinstance(it, (D, Total)):
             lat = self.latex_names
-            return rf"\frac{{\partial {lat[it.num]}}}{{\partial {lat[it.den]}}}"
-        if isinstance(it, Total):
-            lat = self.latex_names
-            return rf"\frac{{d {lat[it.num]}}}{{d {lat[it.den]}}}"
+            d = r"\partial " if isinstance(it, D) else "d "
+            if self.inline:
+                return rf"{d}{lat[it.num]}/{d}{lat[it.den]}"
+            return rf"{self.frac}{{{d}{lat[it.num]}}}{{{d}{lat[it.den]}}}"
+        if isinstance(it, Matrix):
+            # A matrix's entries are set in text style: derivatives at display size.
+            self.frac = r"\dfrac"
+            try:
+                rows = [" & ".join(self.item(x) for x in row) for row in it.rows]
+            finally:
+                self.frac = r"\frac"
+            return r"\begin{pmatrix} " + r" \\ ".join(rows) + r" \end{pmatrix}"
         return _item(self, it)
 
     def _factor(self, it):
@@ -199,23 +390,21 @@ class LatexMath(LatexPrinter):
             return rf"\left({self.doprint(it)}\right)"
         return self.item(it)
 
-    def _print_Add(self, expr, order=None):
-        if self.as_written:
-            return _join_sum([self._print(a) for a in expr.args])
-        return super()._print_Add(expr, order)
-
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
-class TextMath(StrPrinter):
-    as_written = False
+class TextMath(_Printing, StrPrinter):
+    """Unicode text of SymPy expressions and the items above."""
 
     def __init__(self, cell: Cell, ranges=None, names=None):
         super().__init__({"order": "none"})
-        self.ordering = _Ordering(cell, ranges)
+        self._setup(cell, ranges)
         latex = cell.latex if names is None else names
         self.names = {n: text_name(tex) for n, tex in latex.items()}
+
+    def _paren(self, text: str) -> str:
+        return f"({text})"
 
     def _print_Symbol(self, expr):
         return self.names.get(expr.name, expr.name)
@@ -243,30 +432,32 @@ class TextMath(StrPrinter):
     def _print_Mul(self, expr):
         if any(f.is_Pow and f.exp.is_negative for f in expr.args):
             return super()._print_Mul(expr)
-        coeff, factors = self.ordering.ordered(expr, self.as_written)
-        body = " ".join(self.parenthesize(f, PRECEDENCE["Mul"], strict=False) for f in factors)
+        coeff, factors = self.ordering.ordered(expr)
+        body = self._product(
+            factors, lambda f: self.parenthesize(f, PRECEDENCE["Mul"], strict=False)
+        )
         if coeff == 1:
             return body
         if coeff == -1:
             return "-" + body
         return self._print(coeff) + " " + body
 
+    def _print_Add(self, expr, order=None):
+        return self._print_sum(expr)
+
     def item(self, it) -> str:
         if isinstance(it, D):
             return f"∂{self.names[it.num]}/∂{self.names[it.den]}"
         if isinstance(it, Total):
             return f"d{self.names[it.num]}/d{self.names[it.den]}"
+        if isinstance(it, Matrix):
+            return "[" + "; ".join(", ".join(self.item(x) for x in row) for row in it.rows) + "]"
         return _item(self, it)
 
     def _factor(self, it):
         if isinstance(it, sympy.Basic) and it.is_Add:
             return f"({self.doprint(it)})"
         return self.item(it)
-
-    def _print_Add(self, expr, order=None):
-        if self.as_written:
-            return _join_sum([self._print(a) for a in expr.args])
-        return super()._print_Add(expr, order)
 
 
 def _item(printer, it) -> str:
@@ -277,7 +468,7 @@ def _item(printer, it) -> str:
             return "-" + _item(printer, Factors(it.items[1:]))
         if len(it.items) == 1:
             return printer.item(it.items[0])
-        return " ".join(printer._factor(x) for x in it.items) or "1"
+        return printer._product(it.items, printer._factor) or "1"
     if isinstance(it, Sum):
         return _join_sum([printer.item(x) for x in it.items])
     if isinstance(it, AsWritten):
@@ -301,475 +492,194 @@ def _join_sum(parts):
     return out
 
 
-# ---------------------------------------------------------------- documents
+def inline_math(item, cell: Cell, ranges=None, names=None) -> Math:
+    """``item`` (a SymPy expression of the cell's names, or an item above) as
+    :class:`~symgrad.text.Math` for :class:`~symgrad.text.Prose`: its LaTeX
+    (derivatives with a slash) and its Unicode text."""
+    latex = LatexMath(cell, ranges, names, inline=True).item(item)
+    return Math(latex, TextMath(cell, ranges, names).item(item))
 
 
-def cell_document(cell: Cell) -> list[Block]:
-    """The cell's equations, with its docstring."""
-    lines = [Line(eq.symbol, (AsWritten(eq.display),), eq.kind or "") for eq in cell.equations]
-    return [
-        Block("title", f"Cell {cell.name}"),
-        Block("para", cell.doc),
-        Block("lines", lines),
-        Block(
-            "para",
-            f"State: {', '.join(cell.state)}. Inputs: {', '.join(cell.inputs)}. "
-            f"Parameters: {', '.join(cell.params)}.",
-        ),
-    ]
+# ---------------------------------------------------------------- aligned rows, broken to fit
 
 
-def _term_path(d, term) -> object:
-    """The article's name of a term: c_{t-1} ∂f_t/∂c_{t-1}, or f_t for the direct one."""
-    if term.via == d.source:
-        return term.coefficient
-    return Prod((term.coefficient, D(term.via, d.source)))
+def _prose(content) -> Prose:
+    return content if isinstance(content, Prose) else Prose(content)
 
 
-def _gate_note(term) -> str:
-    gates = f"{term.gate_count} gate" + ("" if term.gate_count == 1 else "s")
-    return f"dominant, {gates}" if term.dominant else gates
+def _line_rows(printer, line) -> list[str]:
+    """The rows of one :class:`Line`: ``lhs &= rhs0``, ``&= rhs1`` ..., the
+    note (``&& \\text{...}``) on the last."""
+    if not line.rhs:
+        rows = [f"& {printer.item(line.lhs)}"]
+    else:
+        rows = [f"{printer.item(line.lhs)} &= {printer.item(line.rhs[0])}"]
+        rows += [f"&= {printer.item(r)}" for r in line.rhs[1:]]
+    if line.note:
+        rows[-1] += rf" && \text{{{_prose(line.note).latex()}}}"
+    return rows
 
 
-ALL_PARTS = ("cell", "convention", "chain", "partials", "terms", "sum", "check")
+def _terms(printer, it, texwidth) -> list[str]:
+    """The summands of ``it`` as printed: a Sum's own items, else the
+    top-level terms of the printed expression."""
+    if isinstance(it, Sum) and it.items:
+        return [printer.item(x) for x in it.items]
+    return texwidth.top_level_terms(printer.item(it))
 
 
-def derivation_document(d, values=None, parts=ALL_PARTS) -> list[Block]:
-    """Definition, convention, chain rule, partials, terms, sum, check (and values)."""
-    cell = d.cell
-    lhs = D(d.target, d.source)
-    total = Sum(tuple(Factors(t.factors) for t in d.terms))
-    blocks = [Block("title", f"{cell.name}: d{d.target}/d{d.source} in gate form")]
-    if "cell" in parts:
-        blocks += [
-            Block("heading", "Cell"),
-            Block("lines", [Line(eq.symbol, (AsWritten(eq.display),)) for eq in cell.equations]),
-        ]
-    if d.carry and "convention" in parts:
-        held = sorted({s.name for e in d.carry.values() for s in e.free_symbols} - {d.source})
-        blocks += [
-            Block("heading", "Convention"),
-            Block(
-                "para",
-                "The previous step's closing equation is differentiated too, with "
-                + ", ".join(text_name(cell.latex[n]) for n in held)
-                + " held fixed (the article's one-step convention):",
-            ),
-            Block("lines", [Line(p, (e,)) for p, e in d.carry.items()]),
-        ]
-    if d.source in cell.params and "convention" in parts:
-        # The article's recursion (the gradient of an RNN is an RNN), of which
-        # this derivative is the explicit part.
-        through = tuple(Prod((D(d.target, prev), Total(prev, d.source))) for prev in cell.prevs)
-        blocks += [
-            Block("heading", "Recursion"),
-            Block(
-                "para",
-                f"The explicit part of the recursion below: every previous-step value is "
-                f"held fixed, the rest of d{d.target}/d{d.source} flows through the "
-                "previous state.",
-            ),
-            Block(
-                "lines",
-                [Line(Total(d.target, d.source), (Sum((*through, D(d.target, d.source))),))],
-            ),
-        ]
-    if "chain" in parts:
-        blocks += [
-            Block("heading", "Chain rule"),
-            Block("lines", [Line(lhs, (Sum(tuple(_term_path(d, t) for t in d.terms)),))]),
-        ]
-    partials = []
-    for v, chain in d.steps.items():
-        if v.name == d.target:
-            continue  # spelled out below, term by term
-        gate = Factors(d.links[v])
-        spelled = Sum(
-            tuple(
-                step if w.name == d.source else Prod((step, D(w.name, d.source)))
-                for w, step in chain
-            )
-        )
-        direct = len(chain) == 1 and chain[0][0].name == d.source
-        partials.append(Line(D(v.name, d.source), (gate,) if direct else (spelled, gate)))
-    if partials and "partials" in parts:
-        blocks += [Block("heading", "Partials in gate form"), Block("lines", partials)]
-    if "terms" in parts:
-        terms = [
-            Line(Factors(t.factors), (), _gate_note(t))
-            if t.via == d.source
-            else Line(_term_path(d, t), (Factors(t.factors),), _gate_note(t))
-            for t in d.terms
-        ]
-        # An entry with no path from source to target (a lower layer's state
-        # Jacobian entry) has no terms: an empty align* would not compile.
-        none = f"None: {d.target} does not depend on {d.source} within one step."
-        listed = Block("lines", terms) if terms else Block("para", none)
-        blocks += [Block("heading", "Terms"), listed]
-    if "sum" in parts:
-        blocks += [Block("heading", "Sum"), Block("lines", [Line(lhs, (total,))])]
-    if "check" in parts:
-        blocks += [Block("heading", "Check"), Block("para", f"{d.check.method}: {d.check.detail}.")]
-    if values is not None:
-        value, per_term, point = values
-        blocks += [
-            Block("heading", "Value"),
-            Block("para", "At " + ", ".join(f"{k} = {v}" for k, v in point.items()) + ":"),
-            Block(
-                "lines",
-                [Line(_term_path(d, t), (_num(v),)) for t, v in zip(d.terms, per_term, strict=True)]
-                + [Line(lhs, (_num(value),), "total")],
-            ),
-        ]
-    return blocks
+def _break_spec(printer, line, texwidth) -> list[tuple]:
+    """``line`` as texwidth.break_lines' (lhs, terms, note) equations."""
+    note = _prose(line.note).latex() if line.note else None
+    if not line.rhs:
+        return [(None, _terms(printer, line.lhs, texwidth), note)]
+    out = []
+    for k, r in enumerate(line.rhs):
+        last = k == len(line.rhs) - 1
+        lhs = printer.item(line.lhs) if k == 0 else ""
+        out.append((lhs, _terms(printer, r, texwidth), note if last else None))
+    return out
 
 
-def _num(value) -> sympy.Float:
-    return sympy.Float(value, 15)
+def _fitted_rows(printer, lines, page) -> list[str]:
+    """The rows of a block of ``lines``, broken to fit ``page`` ("article",
+    "standalone", or None: as they come). A block that fits is left as it is;
+    one too wide is printed again by texwidth.break_lines, a lone matrix entry
+    by entry (texwidth.matrix_or_entries). LaTeX the width estimator does not
+    know is left unbroken."""
+    rows = [row for line in lines for row in _line_rows(printer, line)]
+    if page is None:
+        return rows
+    from . import texwidth  # measuring costs what only LaTeX output needs
 
-
-def multistep_document(ms, values=None) -> list[Block]:
-    """The exact K-step derivative, the article's product of one-step
-    derivatives, and the paths between them (a :class:`symgrad.multistep.MultiStep`)."""
-    d, cell = ms.one_step, ms.cell
-    lhs = Total(f"{ms.target}@{ms.steps - 1}", d.source)
-    product = Name("P", "P")
-    blocks = [
-        Block("title", f"{cell.name}: {ms.steps}-step derivative, exact and the article's product"),
-        Block("heading", "Cell"),
-        Block("lines", [Line(eq.symbol, (AsWritten(eq.display),)) for eq in cell.equations]),
-    ]
-    blocks += derivation_document(d, parts=("convention",))[1:]
-    one_step = Sum(tuple(Factors(t.factors) for t in d.terms))
-    factors = tuple(_a(k) for k in range(ms.steps - 1, -1, -1))
-    blocks += [
-        Block("heading", "The article's product"),
-        Block("lines", [Line(_a(0), (D(d.target, d.source), one_step))]),
-        Block(
-            "para",
-            "A at step t+k is the same expression with every index moved on by k; the "
-            f"article's {ms.steps}-step derivative is the product of the one-step ones:",
-        ),
-        Block("lines", [Line(product, (Prod(factors),))]),
-        Block("heading", "The exact derivative"),
-        Block(
-            "para",
-            "The product of the exact state Jacobians (every state, no convention) "
-            "applied to the convention's tangent of the state at step t-1:",
-        ),
-        Block("lines", [Line(lhs, (Name(_exact_latex(ms), _exact_text(ms)),))]),
-    ]
-    missed = []
-    for k, path in enumerate(ms.paths):
-        at = f"@{path.step}"
-        delta = Name(
-            f"\\delta_{{{_step(path.step)}}}",
-            f"δ_{{{_step(path.step)}}}" if path.step else "δ_t",
-        )
-        entry = D(f"{ms.target}@{path.step + 1}", f"{path.state}{at}")
-        held = ", ".join(text_name(ms.names[f"{w}{at}"]) for w in path.held)
-        through = tuple(
-            Prod((D(f"{path.state}{at}", f"{w}{at}"), Total(f"{w}{at}", d.source)))
-            for w in path.held
-            if w != path.state
-        )
-        name = Name(f"M_{{{k + 1}}}", f"M_{k + 1}")
-        missed += [
-            Line(entry, (Factors(_ordered(path.entry, ms)),)),
-            Line(delta, (*((Sum(through),) if through else ()), Factors(_ordered(path.delta, ms)))),
-            Line(
-                name, (Prod((*(_a(j) for j in path.later[::-1]), entry, delta)),), f"through {held}"
-            ),
-        ]
-    if missed:
-        blocks += [
-            Block("heading", "The paths the product leaves out"),
-            Block(
-                "para",
-                "The exact derivative minus the product: each path runs through a value the "
-                "one-step convention holds fixed (delta: the change it brings to the state):",
-            ),
-            Block("lines", missed),
-        ]
-    total = Sum((product, *(Name(f"M_{{{k + 1}}}", f"M_{k + 1}") for k in range(len(ms.paths)))))
-    blocks += [
-        Block("heading", "Sum"),
-        Block("lines", [Line(lhs, (total,))]),
-        Block("heading", "Check"),
-        Block("para", f"{ms.check.method}: {ms.check.detail}."),
-    ]
-    if values is not None:
-        result, point = values
-        rows = [Line(product, (_num(result["product"]),), "the article's product")]
-        rows += [
-            Line(Name(f"M_{{{k + 1}}}", f"M_{k + 1}"), (_num(v),))
-            for k, v in enumerate(result["paths"])
-        ]
-        rows.append(Line(lhs, (_num(result["exact"]),), "exact"))
-        blocks += [
-            Block("heading", "Value"),
-            Block("para", "At " + ", ".join(f"{k} = {v}" for k, v in point.items()) + ":"),
-            Block("lines", rows),
-        ]
-    return blocks
-
-
-def _a(k: int) -> Name:
-    return Name(f"A_{{{_step(k)}}}", f"A_{{{_step(k)}}}" if k else "A_t")
-
-
-def _step(k: int) -> str:
-    return "t" if k == 0 else f"t+{k}"
-
-
-def _exact_latex(ms) -> str:
-    jacobians = " ".join(f"J_{{{_step(k)}}}" for k in range(ms.steps - 1, -1, -1))
-    source = ms.cell.latex[ms.source]
-    return rf"\Big[{jacobians}\, \frac{{d s_{{t-1}}}}{{d {source}}}\Big]_{{{ms.target}}}"
-
-
-def _exact_text(ms) -> str:
-    jacobians = " ".join(f"J_{{{_step(k)}}}" if k else "J_t" for k in range(ms.steps - 1, -1, -1))
-    return f"[{jacobians} ds_{{t-1}}/d{text_name(ms.cell.latex[ms.source])}]_{ms.target}"
-
-
-def _ordered(expr, ms) -> tuple:
-    """A product's factors in the paper's order, for printing."""
-    coeff, factors = expr.as_coeff_mul()
-    ordered = sorted(factors, key=lambda f: factor_rank(_base(f), ms.ranges, ms.cell))
-    return tuple(ordered) if coeff == 1 else (coeff, *ordered)
-
-
-def jacobian_document(j) -> list[Block]:
-    """Each entry's chain rule, terms and sum; the cell once."""
-    cell = j.cell
-    names = ", ".join(text_name(cell.latex[s]) for s in cell.state)
-    blocks = [
-        Block("title", f"{cell.name}: exact one-step state Jacobian of ({names})"),
-        Block("heading", "Cell"),
-        Block("lines", [Line(eq.symbol, (AsWritten(eq.display),)) for eq in cell.equations]),
-        Block(
-            "para",
-            "Each entry holds the other previous-step state fixed; no one-step "
-            "convention is applied.",
-        ),
-    ]
-    for row in j.entries:
-        for d in row:
-            blocks.append(Block("heading", f"d{d.target}/d{d.source}"))
-            blocks += derivation_document(d, parts=("chain", "terms", "sum"))[1:]
-    blocks.append(Block("heading", "Check"))
-    blocks.append(Block("para", f"{j.check.method}: {j.check.detail}."))
-    return blocks
+    width = texwidth.STANDALONE_TEXTWIDTH if page == "standalone" else texwidth.ARTICLE_TEXTWIDTH
+    try:
+        if texwidth.align_width(rows) <= width:
+            return rows
+        if len(lines) == 1 and len(lines[0].rhs) == 1 and isinstance(lines[0].rhs[0], Matrix):
+            m = lines[0].rhs[0]
+            entries = [[printer.item(x) for x in row] for row in m.rows]
+            names = m.names and [[printer.item(x) for x in row] for row in m.names]
+            return texwidth.matrix_or_entries(printer.item(lines[0].lhs), entries, width, names)
+        spec = [eq for line in lines for eq in _break_spec(printer, line, texwidth)]
+        return texwidth.break_lines(spec, width)
+    except texwidth.TexWidthError:
+        return rows
 
 
 # ---------------------------------------------------------------- formats
 
 
-def _latex_blocks(blocks, printer) -> str:
+def _heading(content, fmt: str) -> str:
+    """A heading's text, a full stop after it unless it ends in mathematics."""
+    heading = _prose(content)
+    stop = "" if heading.pieces and isinstance(heading.pieces[-1], Math) else "."
+    return heading.render(fmt) + stop
+
+
+def _latex_blocks(blocks, printer, page) -> str:
     out = []
-    for b in blocks:
+    for k, b in enumerate(blocks):
         if b.kind == "title":
-            out.append(f"% {b.content}")
+            out.append(f"% {_prose(b.content).latex()}")
         elif b.kind == "heading":
-            out.append(rf"\paragraph{{{_tex_escape(b.content)}.}}")
+            out.append(rf"\paragraph{{{_heading(b.content, 'latex')}}}")
         elif b.kind == "para":
-            out.append(_tex_escape(b.content))
+            if k and blocks[k - 1].kind == "para":
+                out.append("")  # a new paragraph
+            out.append(_prose(b.content).latex())
         else:
-            rows = []
-            for line in b.content:
-                note = rf" && \text{{{_tex_escape(line.note)}}}" if line.note else ""
-                rows.append(f"  {_aligned(printer, line)}{note}")
-            out.append("\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}")
+            rows = _fitted_rows(printer, b.content, page)
+            out.append("\\begin{align*}\n  " + " \\\\\n  ".join(rows) + "\n\\end{align*}")
     return "\n".join(out) + "\n"
 
 
-def _aligned(printer, line) -> str:
-    lhs = printer.item(line.lhs)
-    if not line.rhs:
-        return f"& {lhs}"
-    return lhs + " &= " + " \\\\\n  &= ".join(printer.item(r) for r in line.rhs)
-
-
-def _tex_escape(text: str) -> str:
-    text = re.sub(r"([_%&#$])", r"\\\1", text)
-    return text.replace("∂", r"$\partial$")
+def _display_blocks(blocks, printer, fmt) -> str:
+    """Markdown (GitHub's and Jupyter's: ``$...$``, ``$$...$$``), or the same
+    without Markdown's markup for MathJax alone (``fmt`` "mathjax")."""
+    out = []
+    for b in blocks:
+        if b.kind == "lines":
+            rows = " \\\\\n  ".join(_fitted_rows(printer, b.content, "article"))
+            out.append("$$\n\\begin{aligned}\n  " + rows + "\n\\end{aligned}\n$$\n")
+            continue
+        if b.kind == "heading":
+            text = _heading(b.content, fmt)
+            out.append((f"**{text}**" if fmt == "markdown" else text) + "\n")
+            continue
+        text = _prose(b.content).render(fmt)
+        out.append((f"## {text}" if fmt == "markdown" and b.kind == "title" else text) + "\n")
+    return "\n".join(out)
 
 
 def _text_blocks(blocks, printer) -> str:
     out = []
-    for b in blocks:
+    for k, b in enumerate(blocks):
         if b.kind == "title":
-            out.append(b.content)
-            out.append("=" * len(b.content))
+            title = _prose(b.content).text()
+            out += [title, "=" * len(title)]
         elif b.kind == "heading":
-            out.append(f"\n{b.content}")
+            out.append("\n" + _prose(b.content).text())
         elif b.kind == "para":
-            out.append(b.content)
+            if k and blocks[k - 1].kind == "para":
+                out.append("")  # a new paragraph
+            out.append(_prose(b.content).text())
         else:
             for line in b.content:
                 text = "  " + printer.item(line.lhs)
                 for r in line.rhs:
                     text += " = " + printer.item(r)
                 if line.note:
-                    text += f"    [{line.note}]"
+                    text += f"    [{_prose(line.note).text()}]"
                 out.append(text)
     return "\n".join(out) + "\n"
 
 
-def _markdown_blocks(blocks, printer) -> str:
-    out = []
-    for b in blocks:
-        if b.kind == "title":
-            out.append(f"## {b.content}\n")
-        elif b.kind == "heading":
-            out.append(f"**{b.content}.**\n")
-        elif b.kind == "para":
-            out.append(b.content + "\n")
-        else:
-            rows = []
-            for line in b.content:
-                note = rf" &&\text{{{line.note}}}" if line.note else ""
-                rows.append(f"  {_aligned(printer, line)}{note}")
-            out.append("$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$\n")
-    return "\n".join(out)
-
-
 def render(blocks, fmt: str, cell: Cell, ranges=None, standalone: bool = False, names=None) -> str:
-    """Print ``blocks`` in ``fmt`` (latex, text or markdown); ``names``: the
-    LaTeX of symbols beyond the cell's own (the values of later steps)."""
-    if fmt == "latex":
-        body = _latex_blocks(blocks, LatexMath(cell, ranges, names))
-        return latex_document(body) if standalone else body
+    """Print ``blocks`` in ``fmt`` (one of :data:`DOCUMENT_FORMATS`); ``names``:
+    the LaTeX of symbols beyond the cell's own (the values of later steps).
+    LaTeX, Markdown and MathJax blocks too wide for a default article (with
+    ``standalone``, for the standalone document's page) are broken to fit."""
     if fmt == "text":
         return _text_blocks(blocks, TextMath(cell, ranges, names))
-    if fmt == "markdown":
-        return _markdown_blocks(blocks, LatexMath(cell, ranges, names))
-    raise ValueError(f"unknown format {fmt!r}. Valid formats: {', '.join(FORMATS)}")
+    if fmt not in DOCUMENT_FORMATS:
+        raise ValueError(f"unknown format {fmt!r}. Valid formats: {', '.join(DOCUMENT_FORMATS)}")
+    printer = LatexMath(cell, ranges, names)
+    if fmt != "latex":
+        return _display_blocks(blocks, printer, fmt)
+    if not standalone:
+        return _latex_blocks(blocks, printer, "article")
+    titles = [b for b in blocks if b.kind == "title"]
+    body = _latex_blocks([b for b in blocks if b.kind != "title"], printer, "standalone")
+    return latex_document(body, _prose(titles[0].content) if titles else None)
 
 
-def latex_document(body: str) -> str:
-    """A complete document around ``body`` that compiles with pdflatex."""
-    return (
-        "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage[margin=2cm]{geometry}\n"
-        "\\begin{document}\n" + body + "\\end{document}\n"
+def latex_document(body: str, title: Prose | str | None = None) -> str:
+    """A complete document around ``body`` that compiles with pdflatex: an
+    article with amsmath and amssymb on 2cm margins, titled ``title`` (no
+    author, no date: the same input gives the same document)."""
+    head = (
+        "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n"
+        "\\usepackage[margin=2cm]{geometry}\n"
     )
+    if title is None:
+        return head + "\\begin{document}\n" + body + "\\end{document}\n"
+    head += f"\\title{{{_prose(title).latex()}}}\n\\author{{}}\n\\date{{}}\n"
+    return head + "\\begin{document}\n\\maketitle\n" + body + "\\end{document}\n"
 
 
-def derivation_latex(d, standalone=False, environment=None, steps=True) -> str:
-    """The derivation as LaTeX; ``steps=False`` gives only the terms' sum."""
-    printer = LatexMath(d.cell, d.ranges)
-    if not steps:
-        lhs = printer.item(D(d.target, d.source))
-        rhs = printer.item(Sum(tuple(Factors(t.factors) for t in d.terms)))
-        env = environment or "equation*"
-        if env == "aligned":
-            return f"\\begin{{aligned}} {lhs} &= {rhs} \\end{{aligned}}"
-        return f"\\begin{{{env}}}\n  {lhs} = {rhs}\n\\end{{{env}}}\n"
-    return render(derivation_document(d), "latex", d.cell, d.ranges, standalone)
+def jacobian_entries_latex(j) -> list[list[str]]:
+    """The state Jacobian ``j``'s entries (their sums, in gate form) as LaTeX,
+    row by row: for ``texwidth.matrix_or_entries``."""
+    printer = LatexMath(j.cell, j.entries[0][0].ranges)
+    return [
+        [printer.item(Sum(tuple(Factors(t.factors) for t in d.terms))) for d in row]
+        for row in j.entries
+    ]
 
 
 def jacobian_matrix_latex(j) -> str:
-    """The Jacobian as one ``pmatrix`` of the entries' sums, in gate form."""
-    cell, ranges = j.cell, j.entries[0][0].ranges
-    printer = LatexMath(cell, ranges)
-    rows = [
-        " & ".join(printer.item(Sum(tuple(Factors(t.factors) for t in d.terms))) for d in row)
-        for row in j.entries
-    ]
-    return "\\begin{pmatrix} " + " \\\\ ".join(rows) + " \\end{pmatrix}"
-
-
-def jacobian_latex(j, standalone=False) -> str:
-    ranges = j.entries[0][0].ranges
-    return render(jacobian_document(j), "latex", j.cell, ranges, standalone)
-
-
-# ---------------------------------------------------------------- JSON
-
-
-def derivation_json(d, values=None) -> dict:
-    latex, text = LatexMath(d.cell, d.ranges), TextMath(d.cell, d.ranges)
-    terms = []
-    per_term = values[1] if values else [None] * len(d.terms)
-    for t, v in zip(d.terms, per_term, strict=True):
-        entry = {
-            "name": t.via,
-            "path": latex.item(_term_path(d, t)),
-            "latex": latex.item(Factors(t.factors)),
-            "text": text.item(Factors(t.factors)),
-            "gate_count": t.gate_count,
-            "dominant": t.dominant,
-        }
-        if values is not None:
-            entry["value"] = float(v)
-        terms.append(entry)
-    out = {
-        "cell": d.cell.name,
-        "target": d.target,
-        "source": d.source,
-        "derivative": latex.item(D(d.target, d.source)),
-        "convention": {p.name: latex.doprint(e) for p, e in d.carry.items()},
-        "terms": terms,
-        "total_latex": latex.item(Sum(tuple(Factors(t.factors) for t in d.terms))),
-        "check": {
-            "method": d.check.method,
-            "passed": d.check.passed,
-            "detail": d.check.detail,
-        },
-    }
-    if values is not None:
-        out["point"] = {k: float(v) for k, v in values[2].items()}
-        out["total_value"] = float(values[0])
-    return out
-
-
-def cell_json(cell: Cell) -> dict:
-    return {
-        "name": cell.name,
-        "doc": cell.doc,
-        "inputs": list(cell.inputs),
-        "params": list(cell.params),
-        "state": list(cell.state),
-        "default": {"target": cell.target, "source": cell.source},
-        "equations": [
-            {"name": eq.name, "latex": eq.latex, "text": eq.text, "kind": eq.kind}
-            for eq in cell.equations
-        ],
-    }
-
-
-def multistep_json(ms, values=None) -> dict:
-    """A :class:`symgrad.multistep.MultiStep` as JSON data: the article's factor,
-    product and exact derivative in LaTeX, each missed path, and with ``values``
-    (from ``--at``) ``total_value`` (exact) and ``product_value``."""
-    latex = LatexMath(ms.cell, ms.ranges, ms.names)
-    d = ms.one_step
-    out = {
-        "cell": ms.cell.name,
-        "steps": ms.steps,
-        "target": ms.target,
-        "source": ms.source,
-        "inputs": ms.inputs,
-        "convention": {p.name: latex.doprint(e) for p, e in d.carry.items()},
-        "one_step_latex": latex.item(Sum(tuple(Factors(t.factors) for t in d.terms))),
-        "exact_latex": _exact_latex(ms),
-        "paths": [
-            {
-                "step": p.step,
-                "state": p.state,
-                "through": list(p.held),
-                "latex": latex.item(Factors(_ordered(p.expr, ms))),
-            }
-            for p in ms.paths
-        ],
-        "check": {"method": ms.check.method, "passed": ms.check.passed, "detail": ms.check.detail},
-    }
-    if values is not None:
-        result, point = values
-        out["point"] = {k: float(v) for k, v in point.items()}
-        out["total_value"] = float(result["exact"])
-        out["product_value"] = float(result["product"])
-        for entry, value in zip(out["paths"], result["paths"], strict=True):
-            entry["value"] = float(value)
-    return out
+    """The Jacobian as one ``pmatrix`` of the entries' sums, in gate form
+    (unbroken: see :func:`jacobian_entries_latex` to break it)."""
+    rows = jacobian_entries_latex(j)
+    return "\\begin{pmatrix} " + " \\\\ ".join(" & ".join(r) for r in rows) + " \\end{pmatrix}"

@@ -1,5 +1,6 @@
 """pdflatex for the tests that compile symgrad's LaTeX output."""
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -25,3 +26,13 @@ def compile_latex(directory: Path, name: str, text: str | None = None) -> Path:
     )
     assert done.returncode == 0, done.stdout[-2000:]
     return directory / Path(name).with_suffix(".pdf")
+
+
+#: The preamble a reader pastes a fragment into: a default article, 10pt.
+ARTICLE = "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n"
+
+
+def overfull(log: str) -> list[tuple[float, int]]:
+    """(amount in pt, source line) of every Overfull \\hbox in a pdflatex log."""
+    pattern = r"Overfull \\hbox \(([\d.]+)pt too wide\) (?:in alignment |detected )at lines? (\d+)"
+    return [(float(a), int(line)) for a, line in re.findall(pattern, log)]

@@ -137,7 +137,11 @@ def test_at_values_are_exact_rationals():
         (["derive", "rnn", "--at", "x=1,x=2"], "gives x twice"),
         (["derive", "rnn", "--at", "x=1/0"], "is not a number"),
         (["derive", "rnn", "--standalone", "--format", "text"], "--standalone needs"),
-        (["derive", "lstm", "--wrt", "state", "--at", "x=1"], "not supported"),
+        (["derive", "lstm", "--wrt", "state", "--at", "x=1"], "missing values for U_c"),
+        (["derive", "rnn", "--at", "x=1,W=1,U=1,b=1,h_prev=1,U_o=2"], "unknown names U_o"),
+        (["show", "rnn", "--standalone", "--format", "markdown"], "--standalone needs"),
+        (["bound", "lstm-saturation", "--plot", "out.pdf"], "must end in .png or .svg"),
+        (["bound", "lstm-saturation", "--plot", "no/such/dir/b.svg"], "does not exist"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["derive"], "required: CELL"),
     ],
@@ -260,3 +264,25 @@ def test_a_cell_with_domains_still_checks_itself(tmp_path):
     from symgrad.derive import derive
 
     assert derive(loads_cell(DOMAIN_CELL)).check.passed
+
+
+def test_bound_plot_without_matplotlib_is_a_one_line_error(monkeypatch, capsys, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name)
+    )
+    code, _out, err = run_error(capsys, "bound", "tanh-slope", "--plot", str(tmp_path / "b.svg"))
+    assert code == 2 and not (tmp_path / "b.svg").exists()
+    assert err == (
+        "symgrad bound --plot needs matplotlib, which is not installed: "
+        "pip install 'symgrad[plot]'\n"
+    )
+
+
+@needs_pdflatex
+def test_standalone_show_compiles(tmp_path):
+    code, out = run("show", "gru-torch", "--standalone")
+    assert code == 0 and "\\title{Cell \\texttt{gru-torch}}" in out
+    compile_latex(tmp_path, "show.tex", out)

@@ -220,10 +220,11 @@ def test_value_ranges_prove_the_gru_state_bounded_and_the_lstm_memory_not():
     assert lstm["f"] == (0.0, 1.0) and lstm["c_hat"] == (-1.0, 1.0)
 
 
-def test_repr_latex_renders_the_sum():
+def test_repr_latex_renders_the_whole_derivation():
     text = symgrad.derive("gru")._repr_latex_()
-    assert text.startswith("$$") and r"\frac{\partial h_t}{\partial h_{t-1}}" in text
-    assert r"\left(1 - \hat{h}_t^{2}\right)" in text
+    assert r"\frac{\partial h_t}{\partial h_{t-1}}" in text and "\\begin{aligned}" in text
+    assert r"\left(1 - \hat{h}_t^{2}\right)" in text and "dominant, 1 gate" in text
+    assert "align*" not in text and "\\paragraph" not in text
 
 
 def test_python_keywords_are_not_names():
