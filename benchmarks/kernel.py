@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from symgrad.cells import get_cell
-from symgrad.derive import derive
+from symgrad.derivation import derive
 from symgrad.sampling import sample
 
 SEED = 0

@@ -6,28 +6,48 @@
 ['c_prev', 'f', 'i', 'c_hat']
 >>> d.dominant.expr
 f
+
+Importing the package imports nothing else: its names load on first use, so
+the command line's own error handling (a Ctrl-C while SymPy loads is exit 130,
+not a traceback) covers every import but Python's.
 """
 
-from . import derive as _engine
-from .cells import Cell, CellError, get_cell, make_cell
-from .cells import cells as cells
-from .derive import Check, Derivation, StateJacobian, Term
+import importlib
+
+#: Each public name and the module that defines it.
+_HOMES = {
+    "Cell": "cells",
+    "CellError": "cells",
+    "builtin_cells": "cells",
+    "get_cell": "cells",
+    "make_cell": "cells",
+    "Check": "derivation",
+    "Derivation": "derivation",
+    "StateJacobian": "derivation",
+    "Term": "derivation",
+}
 
 
 def derive(cell, wrt=None, of=None, vector=False):
-    """A cell's derivative in gate form: :func:`symgrad.derive.derive` (one
+    """A cell's derivative in gate form: :func:`symgrad.derivation.derive` (one
     dimension), or with ``vector=True`` :func:`symgrad.vector.derive_vector`
     (hidden size n, matrix form: diag(.), weight matrices, elementwise products).
     ``wrt``: a previous state (default: the cell's), ``"state"`` for the state
     Jacobian, or a parameter; ``of``: the value differentiated."""
     if vector:
-        from .vector import derive_vector  # the matrix-form engine, on first use
+        from .vector import derive_vector
 
         return derive_vector(cell, wrt=wrt, of=of)
-    return _engine.derive(cell, wrt=wrt, of=of)
+    from .derivation import derive as derive_scalar
+
+    return derive_scalar(cell, wrt=wrt, of=of)
 
 
 def __getattr__(name):
+    if name in _HOMES:
+        value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+        globals()[name] = value
+        return value
     # The version comes from the installed metadata, read on first use:
     # importlib.metadata costs ~25 ms, a sixth of derive's start-up budget.
     if name == "__version__":
@@ -40,16 +60,8 @@ def __getattr__(name):
     raise AttributeError(f"module 'symgrad' has no attribute {name!r}")
 
 
-__all__ = [
-    "Cell",
-    "CellError",
-    "Check",
-    "Derivation",
-    "StateJacobian",
-    "Term",
-    "__version__",
-    "cells",
-    "derive",
-    "get_cell",
-    "make_cell",
-]
+def __dir__():
+    return sorted(__all__)
+
+
+__all__ = ["__version__", "derive", *_HOMES]

@@ -31,7 +31,7 @@ from . import lemmas
 from .cells import get_cell
 from .certify import ball, bracket_root
 from .defaults import BOUND_TOLERANCE
-from .derive import compose, derive, partial
+from .derivation import compose, derive, partial
 from .extrema import LineProblem, Tail, solve_line
 from .primitives import sigmoid, tanh
 from .render import D, Factors

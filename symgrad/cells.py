@@ -4,7 +4,7 @@ A cell is an ordered list of named equations over inputs (``x``), the values
 of the previous step (``h_prev``, ``c_prev``, ...) and parameters (``W_f``,
 ``U_f``, ``b_f``, ...). It is written once, in :data:`BUILTIN`, in the same
 form a user's cell file takes; derivations, LaTeX, numeric kernels and checks
-are all derived from it by one engine (:mod:`symgrad.derive`).
+are all derived from it by one engine (:mod:`symgrad.derivation`).
 
 Naming (SPEC section 1): a value ``v`` of step t has LaTeX ``v_t``; its value of
 the previous step is ``v_prev`` with LaTeX ``v_{t-1}``. Parameters have no time
@@ -30,7 +30,7 @@ __all__ = [
     "CellError",
     "Cells",
     "Equation",
-    "cells",
+    "builtin_cells",
     "default_latex",
     "get_cell",
     "make_cell",
@@ -476,6 +476,6 @@ class Cells(tuple):
         return f"<cells: {', '.join(c.name for c in self)}>"
 
 
-def cells() -> Cells:
+def builtin_cells() -> Cells:
     """All built-in cells, in listing order (a tuple)."""
     return Cells(get_cell(n) for n in BUILTIN)

@@ -24,7 +24,7 @@ Pairs rather than arb's own midpoint-radius balls: a ball's radius has 30
 bits, so [0, c] as a ball reaches below 0, and 1 - h^2 would exceed 1 near
 h = 0; a claim such as "sup <= 1" with the supremum exactly 1 could never be
 proved. The derivatives :math:`\\partial_k g` come from the engine's
-differentiator (:func:`symgrad.derive.partial`), so they are in gate form too.
+differentiator (:func:`symgrad.derivation.partial`), so they are in gate form too.
 Arithmetic uses :data:`PREC` bits throughout, far more than any tolerance asks
 for.
 
@@ -43,7 +43,7 @@ from fractions import Fraction
 import sympy
 from flint import arb, ctx, fmpq
 
-from .derive import partial
+from .derivation import partial
 from .primitives import PRIMITIVES, primitive_of, sigmoid
 
 __all__ = [

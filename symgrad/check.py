@@ -34,7 +34,7 @@ import sympy
 
 from .cells import Cell, get_cell, prev_name
 from .defaults import CHECK_SAMPLES, CHECK_SEED, INITS, MAX_CHECK_SAMPLES
-from .derive import Derivation, StateJacobian, compose, derive
+from .derivation import Derivation, StateJacobian, compose, derive
 from .numeric import make_numeric
 from .primitives import NUMPY, PRIMITIVES, evaluate, sigmoid
 from .sampling import describe, sample
@@ -222,8 +222,8 @@ def compare_derivatives(
     """Compare symbolic derivatives with finite differences at ``samples`` seeded points.
 
     ``cell_or_name``: a built-in cell's name, a :class:`~symgrad.cells.Cell`, a
-    :class:`~symgrad.derive.Derivation` or a
-    :class:`~symgrad.derive.StateJacobian` (the last two are checked as they
+    :class:`~symgrad.derivation.Derivation` or a
+    :class:`~symgrad.derivation.StateJacobian` (the last two are checked as they
     are, so a wrong derivation can be planted). ``wrt`` (for a cell): ``None``
     for the default derivative, a previous-step state (``"h_prev"``),
     ``"state"`` for every entry of the state Jacobian, ``"all"`` for the

@@ -32,11 +32,11 @@ __all__ = ["main"]
 
 
 def cmd_list(args, out) -> int:
-    from .cells import cells
+    from .cells import builtin_cells
     from .claims import CLAIMS  # claims need no NumPy until they are checked
     from .report.listing import listing
 
-    out.write(listing(cells(), CLAIMS, args.format))
+    out.write(listing(builtin_cells(), CLAIMS, args.format))
     return 0
 
 
@@ -53,7 +53,7 @@ def cmd_show(args, out) -> int:
 
 
 def cmd_derive(args, out) -> int:
-    from .derive import StateJacobian, derive
+    from .derivation import StateJacobian, derive
     from .documents import (
         derivation_document,
         derivation_json,
@@ -165,11 +165,11 @@ def _claim_context(args):
         raise UsageError(f"symgrad {args.command}: {err}") from None
     if settings.seed < 0:
         raise UsageError(f"symgrad {args.command}: --seed must be a non-negative integer")
-    from .cells import cells
+    from .cells import builtin_cells
     from .flow import FlowError, check_budget
 
     try:  # the long-horizon runs: every cell, and the LSTM twice more
-        runs = [*cells(), *[c for c in cells() if c.name == "lstm"] * 2]
+        runs = [*builtin_cells(), *[c for c in builtin_cells() if c.name == "lstm"] * 2]
         check_budget(runs, args.steps, args.flow_samples, 1, defaults.FLOW_MINUTES)
     except FlowError as err:
         raise UsageError(f"symgrad {args.command}: {err}") from None
@@ -488,9 +488,9 @@ def _read_inputs(path: str, size: int):
 
 
 def cmd_compare(args, out) -> int:
-    from .cells import cells
+    from .cells import builtin_cells
 
-    _check_forget_bias(args, cells())
+    _check_forget_bias(args, builtin_cells())
     from .flow import FlowError, compare_cells
     from .report.flow import format_compare
 
@@ -524,9 +524,9 @@ def _report(formatter, results, fmt: str) -> str:
 
 def _check_forget_bias(args, cells) -> None:
     if args.forget_bias is not None and not any("b_f" in c.params for c in cells):
-        from .cells import cells as builtin
+        from .cells import builtin_cells
 
-        having = [c.name for c in builtin() if "b_f" in c.params]
+        having = [c.name for c in builtin_cells() if "b_f" in c.params]
         raise UsageError(
             f"symgrad {args.command}: --forget-bias sets b_f, which none of "
             f"{', '.join(c.name for c in cells)} has (cells with b_f: {', '.join(having)})"

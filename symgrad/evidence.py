@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .defaults import CLAIM_SAMPLES, CLAIM_SEED, LONG_HORIZON_SAMPLES, LONG_HORIZON_STEPS
-from .derive import compose
+from .derivation import compose
 from .expr import parse_equation
 
 __all__ = [

@@ -25,7 +25,7 @@ import sympy
 from .cells import get_cell
 from .certify import fixed, scientific
 from .defaults import CHECK_SAMPLES
-from .derive import compose, derive
+from .derivation import compose, derive
 from .evidence import evidence_function, parse_stated, separating_point
 from .primitives import ARB, evaluate
 

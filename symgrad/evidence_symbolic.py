@@ -3,7 +3,7 @@
 Each function below is one piece of symbolic evidence (see
 :mod:`symgrad.evidence`): it parses what a claim states (its ``given``) and
 decides it by exact algebra, ``expand``/``cancel`` to zero, against
-:func:`symgrad.derive.derive`'s terms, gate counts and value ranges. Nothing
+:func:`symgrad.derivation.derive`'s terms, gate counts and value ranges. Nothing
 here derives a cell by hand; LaTeX comes from the cells' names and
 :mod:`symgrad.render`'s printer.
 """
@@ -16,7 +16,7 @@ import sympy
 
 from . import lemmas
 from .cells import get_cell, make_cell
-from .derive import compose, derive, partial
+from .derivation import compose, derive, partial
 from .evidence import evidence_function, parse_stated, separating_point
 from .expr import parse_equation
 from .multistep import (

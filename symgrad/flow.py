@@ -40,8 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cells import Cell, get_cell, prev_name
-from .cells import cells as builtin_cells
+from .cells import Cell, builtin_cells, get_cell, prev_name
 from .defaults import (
     FLOW_MINUTES,
     FLOW_SAMPLES_1D,
@@ -52,7 +51,7 @@ from .defaults import (
     MAX_DIM,
     MEMORY_BUDGET,
 )
-from .derive import derive, partial
+from .derivation import derive, partial
 from .numeric import make_numeric
 from .primitives import primitive_of
 from .render import Factors, LatexMath, TextMath

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import sympy
 
 from .cells import Cell, get_cell
-from .derive import compose, derive
+from .derivation import compose, derive
 from .primitives import relu
 from .ranges import value_ranges
 from .render import LatexMath

@@ -25,7 +25,7 @@ import sympy
 
 from .cells import Cell, get_cell
 from .defaults import CLAIM_SAMPLES, CLAIM_SEED, INITS
-from .derive import derive, partial
+from .derivation import derive, partial
 from .render import Factors, LatexMath
 from .sampling import describe, sample
 from .stats import (

@@ -45,7 +45,7 @@ import mpmath
 import sympy
 
 from .cells import Cell, get_cell, prev_name
-from .derive import Check, Derivation, derive, derive_entry, gate_form, partial
+from .derivation import Check, Derivation, derive, derive_entry, gate_form, partial
 from .primitives import MPMATH, DomainError, evaluate
 from .ranges import value_ranges
 
@@ -89,7 +89,7 @@ class MissedPath:
 class MultiStep:
     """d target_{t+K-1} / d source_{t-1} over ``steps`` = K steps.
 
-    ``one_step``: the article's one-step :class:`~symgrad.derive.Derivation`;
+    ``one_step``: the article's one-step :class:`~symgrad.derivation.Derivation`;
     ``factors``: its total at steps t, ..., t+K-1 (the article's :math:`A`);
     ``product``: their product; ``exact``: the exact derivative; ``paths``: the
     :class:`MissedPath` s with exact = product + their sum; ``names``: the

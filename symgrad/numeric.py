@@ -1,6 +1,6 @@
 """NumPy kernels of derivations: generated once, gate values shared, stable in saturation.
 
-:func:`make_numeric` turns a :class:`~symgrad.derive.Derivation` into a
+:func:`make_numeric` turns a :class:`~symgrad.derivation.Derivation` into a
 vectorised function of its free names. The function is generated as straight
 Python/NumPy code, once per derivation (cached by content), in three steps:
 

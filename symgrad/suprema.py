@@ -39,7 +39,7 @@ from flint import arb, ctx
 
 from .cells import Cell
 from .certify import PREC, Supremum, ball, decide, down, ends, scientific, significant, up
-from .derive import partial
+from .derivation import partial
 from .ranges import value_ranges
 from .render import LatexMath, TextMath
 from .text import plain

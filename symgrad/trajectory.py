@@ -13,7 +13,7 @@ step k. Two engines compute it, one per way of reading a cell:
 
 - :class:`ScalarEngine` (one-dimensional cells): the forward pass compiled from
   the equations as written, the exact Jacobian entries of
-  :func:`symgrad.derive.derive` (``wrt="state"``) in gate form, bound to the
+  :func:`symgrad.derivation.derive` (``wrt="state"``) in gate form, bound to the
   forward pass's values (:class:`ScalarProgram`);
 - :class:`VectorEngine` (values in :math:`R^n`): a forward-mode chain rule over
   the same equations with n x n weight matrices (:class:`VectorProgram`).
@@ -44,7 +44,7 @@ import numpy as np
 import sympy
 
 from .cells import Cell, get_cell, prev_name
-from .derive import derive
+from .derivation import derive
 from .numeric import lambdify
 from .sampling import param_kind
 

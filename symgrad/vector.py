@@ -4,7 +4,7 @@ Hidden size n, input size m, the vector reading of :mod:`symgrad.linear`:
 h_t, c_t, x_t, gates and biases are vectors (x_t in R^m, the rest in R^n),
 W_g is n x m and U_g is n x n; a product with a weight is a matrix-vector
 product and every other product is elementwise. The engine is the chain rule
-of :mod:`symgrad.derive` over the same equations of the same cell (a user's
+of :mod:`symgrad.derivation` over the same equations of the same cell (a user's
 cell file too), with linear maps in place of scalars:
 
 .. math::  D(v) = \\sum_{w \\in \\text{operands}(v)} \\frac{\\partial v}{\\partial w} D(w),
@@ -54,7 +54,7 @@ from functools import cached_property
 import sympy
 
 from .cells import Cell, get_cell, prev_name
-from .derive import (
+from .derivation import (
     CHECK_SEED,
     Check,
     ancestors,

@@ -17,7 +17,7 @@ import sympy
 from symgrad.cellfile import MAX_FILE_BYTES, CellFileError, dumps_cell, load_cell, loads_cell
 from symgrad.cells import BUILTIN, Cell, get_cell
 from symgrad.cli import main
-from symgrad.derive import derive
+from symgrad.derivation import derive
 from tests.latex import compile_latex, needs_pdflatex
 from tests.tolerances import DIGITS30
 

@@ -529,7 +529,7 @@ def _chain(body: str, n: int) -> str:
 def test_chains_of_values_derive_quickly_and_checked(body, n):
     # Composed, the sum of terms multiplies out to 2^(n-1) terms or more: the
     # self-check goes numeric (mpmath's derivative of the forward pass) instead.
-    from symgrad.derive import derive
+    from symgrad.derivation import derive
 
     start = time.perf_counter()
     d = derive(loads_cell(_chain(body, n)))
@@ -541,7 +541,7 @@ def test_chains_of_values_derive_quickly_and_checked(body, n):
 def test_the_forward_check_catches_a_wrong_term():
     import dataclasses
 
-    from symgrad.derive import derive, self_check
+    from symgrad.derivation import derive, self_check
 
     d = derive(loads_cell(_chain("tanh(2*{v})", 16)))
     term = d.terms[0]

@@ -19,7 +19,7 @@ from symgrad import check as checker
 from symgrad.cells import BUILTIN, make_cell
 from symgrad.check import compare_at_points, compare_derivatives
 from symgrad.cli import main
-from symgrad.derive import clear_cache, derive
+from symgrad.derivation import clear_cache, derive
 from symgrad.primitives import sigmoid, tanh
 from symgrad.report.check import check_report
 from tests.latex import compile_latex, needs_pdflatex

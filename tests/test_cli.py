@@ -261,7 +261,7 @@ def test_at_outside_a_domain_is_one_line_naming_it(at, message, tmp_path, capsys
 
 def test_a_cell_with_domains_still_checks_itself(tmp_path):
     from symgrad.cellfile import loads_cell
-    from symgrad.derive import derive
+    from symgrad.derivation import derive
 
     assert derive(loads_cell(DOMAIN_CELL)).check.passed
 

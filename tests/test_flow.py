@@ -23,7 +23,7 @@ from tolerances import FD64_STEP, FD64_TOLERANCE, FD_RELATIVE, PRODUCT_TOLERANCE
 from symgrad import trajectory
 from symgrad.bounds import compute_bound
 from symgrad.cells import BUILTIN, get_cell, make_cell, prev_name
-from symgrad.derive import derive
+from symgrad.derivation import derive
 from symgrad.flow import FlowError, classical_form, log_steps, run_flow
 from symgrad.numeric import make_numeric
 from symgrad.primitives import PRIMITIVES, relu, sigmoid

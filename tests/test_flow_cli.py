@@ -16,7 +16,7 @@ from symgrad import cli
 from symgrad.arguments import build_parser
 from symgrad.cells import BUILTIN
 from symgrad.defaults import INITS
-from symgrad.derive import derive
+from symgrad.derivation import derive
 from symgrad.flow import LEVELS, compare_cells, run_flow
 
 
@@ -318,7 +318,7 @@ def test_odd_cells_one_step_jacobian_is_the_engines(case):
     import numpy as np
 
     from symgrad.cellfile import loads_cell
-    from symgrad.derive import derive
+    from symgrad.derivation import derive
     from symgrad.trajectory import state_jacobian_product
 
     inputs, params, equation = ODD_CELLS[case]

@@ -9,7 +9,7 @@ from hypothesis import given
 
 from symgrad import numeric
 from symgrad.cells import BUILTIN, make_cell
-from symgrad.derive import derive
+from symgrad.derivation import derive
 from symgrad.numeric import make_numeric, sigmoid_pair, tanh_sech2
 from tests.strategies import SATURATION, reals
 from tests.tolerances import PRIMITIVE_REL, SATURATED_PRODUCT_REL, SIGMOID_FLUSH

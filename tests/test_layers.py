@@ -31,7 +31,7 @@ LAYERS = (
     "vecrender",
     "numeric",
     "vecnumeric",
-    "derive",
+    "derivation",
     "multistep",
     "lemmas",
     "vector",

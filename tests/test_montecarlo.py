@@ -105,7 +105,7 @@ def test_state_gap_is_exact_at_one_step_and_checked_by_finite_differences():
 
 def test_the_finite_difference_check_catches_a_wrong_product():
     # Rerun the internal check with the exact product scaled by 1.001.
-    from symgrad.derive import derive
+    from symgrad.derivation import derive
     from symgrad.montecarlo import make_step
     from symgrad.sampling import sample
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import symgrad
 from symgrad.cells import BUILTIN
-from symgrad.derive import compose
+from symgrad.derivation import compose
 from tests import strategies
 from tests.tolerances import DIGITS30, FLOAT64_TERM_ABS, FLOAT64_TERM_REL, scale
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from symgrad.cells import BUILTIN, get_cell
 from symgrad.check import _derivations, _plan, compare_at_points
-from symgrad.derive import compose, derive, partial
+from symgrad.derivation import compose, derive, partial
 from symgrad.numeric import sigmoid_pair, tanh_sech2
 from symgrad.primitives import sigmoid, tanh
 from symgrad.report.check import check_report

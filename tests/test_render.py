@@ -18,7 +18,7 @@ import sympy
 import symgrad
 from symgrad.cells import BUILTIN
 from symgrad.cli import main
-from symgrad.derive import compose
+from symgrad.derivation import compose
 from symgrad.multistep import derive_steps
 from symgrad.render import Factors, LatexMath, TextMath
 from symgrad.text import (
@@ -241,11 +241,11 @@ def test_one_line_reprs(obj):
 
 
 def test_cells_have_one_line_reprs():
-    assert repr(symgrad.cells()) == (
+    assert repr(symgrad.builtin_cells()) == (
         "<cells: rnn, rnn-relu, lstm, gru, gru-merged, gru-late-reset, gru-torch>"
     )
-    assert symgrad.cells() == tuple(symgrad.get_cell(c) for c in BUILTIN)
-    assert all(len(repr(c)) < 200 for c in symgrad.cells())
+    assert symgrad.builtin_cells() == tuple(symgrad.get_cell(c) for c in BUILTIN)
+    assert all(len(repr(c)) < 200 for c in symgrad.builtin_cells())
 
 
 @pytest.mark.parametrize("cell", BUILTIN)

@@ -18,7 +18,7 @@ import sympy
 
 from symgrad.cells import get_cell
 from symgrad.cli import main
-from symgrad.derive import compose, derive
+from symgrad.derivation import compose, derive
 from symgrad.sampling import sample
 from tests.tolerances import STEP_VALUE_ABS, TORCH_REL
 

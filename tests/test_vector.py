@@ -16,7 +16,7 @@ import sympy
 
 from symgrad.cellfile import load_cell
 from symgrad.cells import BUILTIN, get_cell, make_cell, param_kind, prev_name
-from symgrad.derive import derive
+from symgrad.derivation import derive
 from symgrad.linear import Chain, Diag, Kron, MatVec, Paren, VectorError, Weight, read_vector
 from symgrad.render import latex_document
 from symgrad.vector import check_vector, derive_vector, vector_steps

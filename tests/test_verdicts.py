@@ -23,7 +23,7 @@ from symgrad.cellfile import load_cell
 from symgrad.certify import PREC, scientific
 from symgrad.claims import Context, evaluate_claim, get_claim
 from symgrad.cli import main
-from symgrad.derive import derive
+from symgrad.derivation import derive
 from symgrad.montecarlo import Settings
 from symgrad.suprema import ClosedForm, _closed_form_check, scipy_check
 from symgrad.text import plain
