@@ -321,26 +321,36 @@ def derive(cell: Cell | str, wrt: str | None = None, of: str | None = None):
     """
     if isinstance(cell, str):
         cell = get_cell(cell)
-    if wrt == "state":
+    names = derivative_names(cell, wrt, of)
+    if names is None:
         entries = tuple(
-            tuple(_derive(cell, t, prev_name(s), convention=False) for s in cell.state)
-            for t in cell.state
+            tuple(_derive(cell, t, p, convention=False) for p in cell.prevs) for t in cell.state
         )
         return StateJacobian(cell, entries)
-    source = wrt or cell.source
-    target = of or cell.target
-    valid = [prev_name(s) for s in cell.state]
-    if source not in valid and source not in cell.params:
+    target, source = names
+    return _derive(cell, target, source, convention=source in cell.prevs)
+
+
+def derivative_names(cell: Cell, wrt: str | None, of: str | None) -> tuple[str, str] | None:
+    """(target, source) of the derivative d ``of`` / d ``wrt`` (defaults: the
+    cell's), None for ``wrt="state"`` (every state); ValueError naming the
+    valid choices for an unknown name, or for ``of`` beside ``wrt="state"``."""
+    if wrt == "state":
+        if of is not None:
+            raise ValueError("of names one value; wrt='state' derives every state (drop one)")
+        return None
+    source, target = wrt or cell.source, of or cell.target
+    if source not in cell.prevs and source not in cell.params:
         raise ValueError(
             f"cannot differentiate with respect to {source!r}. "
-            f"Valid choices: {', '.join([*valid, 'state'])}, or a parameter "
+            f"Valid choices: {', '.join([*cell.prevs, 'state'])}, or a parameter "
             f"({', '.join(cell.params)})"
         )
     if target not in cell.values:
         raise ValueError(
             f"{target!r} is not a value of {cell.name}. Valid targets: {', '.join(cell.values)}"
         )
-    return _derive(cell, target, source, convention=source in valid)
+    return target, source
 
 
 def derive_entry(cell: Cell | str, of: str, wrt: str) -> Derivation:

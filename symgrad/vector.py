@@ -58,6 +58,7 @@ from .derivation import (
     CHECK_SEED,
     Check,
     ancestors,
+    derivative_names,
     derive,
     derive_entry,
     gate_form_rules,
@@ -317,27 +318,14 @@ def derive_vector(cell: Cell | str, wrt: str | None = None, of: str | None = Non
     if isinstance(cell, str):
         cell = get_cell(cell)
     read_vector(cell)  # a cell that cannot be read with vectors fails here, by name
-    if wrt == "state":
-        if of is not None:
-            raise ValueError("of names one value; wrt='state' derives every state (drop one)")
+    names = derivative_names(cell, wrt, of)
+    if names is None:
         entries = tuple(
-            tuple(_derive_vector(cell, t, prev_name(s), False) for s in cell.state)
-            for t in cell.state
+            tuple(_derive_vector(cell, t, p, False) for p in cell.prevs) for t in cell.state
         )
         return VectorStateJacobian(cell, entries)
-    source = wrt or cell.source
-    target = of or cell.target
-    prevs = [prev_name(s) for s in cell.state]
-    if source not in prevs and source not in cell.params:
-        raise ValueError(
-            f"cannot differentiate with respect to {source!r}. Valid choices: "
-            f"{', '.join([*prevs, 'state', *cell.params])}"
-        )
-    if target not in cell.values:
-        raise ValueError(
-            f"{target!r} is not a value of {cell.name}. Valid targets: {', '.join(cell.values)}"
-        )
-    return _derive_vector(cell, target, source, source in prevs)
+    target, source = names
+    return _derive_vector(cell, target, source, source in cell.prevs)
 
 
 def vector_steps(cell: Cell | str, steps: int, arrays: dict) -> VectorSteps:

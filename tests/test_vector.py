@@ -553,7 +553,9 @@ def test_a_cell_the_vector_reading_cannot_read_is_refused_by_name(equation, mess
 
 
 def test_unknown_wrt_and_of_list_the_choices():
-    with pytest.raises(ValueError, match="Valid choices: c_prev, h_prev, state, W_f"):
+    with pytest.raises(
+        ValueError, match=r"Valid choices: c_prev, h_prev, state, or a parameter \(W_f"
+    ):
         derive_vector("lstm", "q_prev")
     with pytest.raises(ValueError, match="Valid targets: f, i, o, c_hat, c, h"):
         derive_vector("lstm", of="q")
