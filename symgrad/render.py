@@ -278,6 +278,7 @@ class _Printing:
     the cell writes them, function factors parenthesised before another."""
 
     as_written = False
+    minus = "-"  # before a product whose number is -1
 
     def _setup(self, cell: Cell, ranges):
         self.ordering = _Ordering(self, cell, ranges)
@@ -293,6 +294,21 @@ class _Printing:
                 text = self._paren(text)
             parts.append(text)
         return " ".join(parts)
+
+    def _print_Mul(self, expr):
+        # SymPy prints 1/u through _print_Mul(Pow): ordering that Pow as a product
+        # of itself would recurse forever.
+        if expr.is_Pow or any(f.is_Pow and f.exp.is_negative for f in expr.args):
+            return super()._print_Mul(expr)
+        coeff, factors = self.ordering.ordered(expr)
+        body = self._product(
+            factors, lambda f: self.parenthesize(f, PRECEDENCE["Mul"], strict=False)
+        )
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return self.minus + body
+        return self._print(coeff) + " " + body
 
     def _print_sum(self, expr) -> str:
         """The printed sum: as written if the cell writes it; else, if no term
@@ -332,23 +348,10 @@ class LatexMath(_Printing, LatexPrinter):
         self.inline = inline
         self.frac = r"\frac"
 
+    minus = "- "
+
     def _paren(self, text: str) -> str:
         return rf"\left({text}\right)"
-
-    def _print_Mul(self, expr):
-        # SymPy prints 1/u through _print_Mul(Pow): ordering that Pow as a product
-        # of itself would recurse forever.
-        if expr.is_Pow or any(f.is_Pow and f.exp.is_negative for f in expr.args):
-            return super()._print_Mul(expr)
-        coeff, factors = self.ordering.ordered(expr)
-        body = self._product(
-            factors, lambda f: self.parenthesize(f, PRECEDENCE["Mul"], strict=False)
-        )
-        if coeff == 1:
-            return body
-        if coeff == -1:
-            return "- " + body
-        return self._print(coeff) + " " + body
 
     def _print_Heaviside(self, expr):
         return rf"\left[{self._print(expr.args[0])} > 0\right]"
@@ -428,19 +431,6 @@ class TextMath(_Printing, StrPrinter):
                 return self._print_tanh(expr.base, exp=sup)
             return self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=False) + sup
         return super()._print_Pow(expr, rational)
-
-    def _print_Mul(self, expr):
-        if any(f.is_Pow and f.exp.is_negative for f in expr.args):
-            return super()._print_Mul(expr)
-        coeff, factors = self.ordering.ordered(expr)
-        body = self._product(
-            factors, lambda f: self.parenthesize(f, PRECEDENCE["Mul"], strict=False)
-        )
-        if coeff == 1:
-            return body
-        if coeff == -1:
-            return "-" + body
-        return self._print(coeff) + " " + body
 
     def _print_Add(self, expr, order=None):
         return self._print_sum(expr)
