@@ -33,7 +33,7 @@ from sympy.printing.numpy import NumPyPrinter
 from .primitives import sigmoid
 from .threads import workers
 
-__all__ = ["lambdify", "make_numeric", "sigmoid_pair", "tanh_sech2"]
+__all__ = ["lambdify", "make_numeric", "require_names", "sigmoid_pair", "tanh_sech2"]
 
 # ---------------------------------------------------------------- stable primitives
 
@@ -126,6 +126,19 @@ def make_numeric(d):
     return _make_numeric(key, d.cell.name, d.target, d.source)
 
 
+def require_names(names, arrays: dict, what: str) -> None:
+    """TypeError unless ``arrays`` names exactly ``names``, saying which are
+    missing and which unknown."""
+    missing = [n for n in names if n not in arrays]
+    unknown = [n for n in arrays if n not in names]
+    if missing or unknown:
+        raise TypeError(
+            f"{what} needs exactly {', '.join(names)}"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+            + (f"; unknown {', '.join(unknown)}" if unknown else "")
+        )
+
+
 @lru_cache(maxsize=256)
 def _make_numeric(key: tuple, cell_name: str, target: str, source: str):
     names, definitions, carry, exprs = key
@@ -133,14 +146,7 @@ def _make_numeric(key: tuple, cell_name: str, target: str, source: str):
     n_terms = len(exprs)
 
     def numeric(**arrays):
-        missing = [n for n in names if n not in arrays]
-        unknown = [n for n in arrays if n not in names]
-        if missing or unknown:
-            raise TypeError(
-                f"numeric() of {cell_name} d{target}/d{source} needs exactly {', '.join(names)}"
-                + (f"; missing {', '.join(missing)}" if missing else "")
-                + (f"; unknown {', '.join(unknown)}" if unknown else "")
-            )
+        require_names(names, arrays, f"numeric() of {cell_name} d{target}/d{source}")
         args = [np.asarray(arrays[n], dtype=float) for n in names]
         shape = np.broadcast_shapes(*(a.shape for a in args))
         size = int(np.prod(shape))

@@ -43,10 +43,34 @@ __all__ = [
 # ---------------------------------------------------------------- the activations
 
 
-class sigmoid(sympy.Function):
-    """The logistic sigmoid :math:`\\sigma(u) = 1/(1 + e^{-u})`, u in R, value in (0, 1)."""
+class _Activation(sympy.Function):
+    """A one-argument activation of symgrad's own: evaluated through its closed
+    form (:meth:`closed`), printed as ``tex`` applied to its argument."""
 
     nargs = 1
+    tex = ""
+
+    @staticmethod
+    def closed(u):
+        raise NotImplementedError
+
+    def _eval_evalf(self, prec):
+        return self.closed(self.args[0]).evalf(prec_to_dps(prec))
+
+    def _latex(self, printer, exp=None):
+        # exp: SymPy's printer asks for f(u)**n as f^{n}(u).
+        power = "" if exp is None else f"^{{{exp}}}"
+        return rf"{self.tex}{power}\left({printer._print(self.args[0])}\right)"
+
+
+class sigmoid(_Activation):
+    """The logistic sigmoid :math:`\\sigma(u) = 1/(1 + e^{-u})`, u in R, value in (0, 1)."""
+
+    tex = r"\sigma"
+
+    @staticmethod
+    def closed(u):
+        return 1 / (1 + sympy.exp(-u))
 
     def fdiff(self, argindex=1):
         # sigma' = sigma (1 - sigma): the derivative stays in gate form.
@@ -61,24 +85,16 @@ class sigmoid(sympy.Function):
         return None
 
     def _eval_rewrite_as_exp(self, arg, **kwargs):
-        return 1 / (1 + sympy.exp(-arg))
+        return self.closed(arg)
 
     def _eval_rewrite_as_tanh(self, arg, **kwargs):
         return (sympy.tanh(arg / 2) + 1) / 2
-
-    def _eval_evalf(self, prec):
-        return (1 / (1 + sympy.exp(-self.args[0]))).evalf(prec_to_dps(prec))
 
     def _eval_is_real(self):
         return self.args[0].is_real
 
     def _eval_is_positive(self):
         return self.args[0].is_real
-
-    def _latex(self, printer, exp=None):
-        # exp: SymPy's printer asks for sigma(u)**n as \sigma^{n}(u).
-        power = "" if exp is None else f"^{{{exp}}}"
-        return rf"\sigma{power}\left({printer._print(self.args[0])}\right)"
 
     def _numpycode(self, printer):
         # exp(-log(1 + e^{-u})): no overflow for any u, relative error of a
@@ -112,10 +128,14 @@ class tanh(sympy.tanh):
         return 1 - self**2
 
 
-class relu(sympy.Function):
+class relu(_Activation):
     """The rectifier :math:`\\max(0, u)`; derivative the indicator :math:`[u > 0]`."""
 
-    nargs = 1
+    tex = r"\operatorname{relu}"
+
+    @staticmethod
+    def closed(u):
+        return sympy.Max(0, u)
 
     def fdiff(self, argindex=1):
         # relu'(0) taken as 0 (the convention of PyTorch and NumPy code alike).
@@ -128,14 +148,7 @@ class relu(sympy.Function):
         return None
 
     def _eval_rewrite_as_Max(self, arg, **kwargs):
-        return sympy.Max(0, arg)
-
-    def _eval_evalf(self, prec):
-        return sympy.Max(0, self.args[0]).evalf(prec_to_dps(prec))
-
-    def _latex(self, printer, exp=None):
-        power = "" if exp is None else f"^{{{exp}}}"
-        return rf"\operatorname{{relu}}{power}\left({printer._print(self.args[0])}\right)"
+        return self.closed(arg)
 
     def _numpycode(self, printer):
         mx = printer._module_format(printer._module + ".maximum")
@@ -145,23 +158,20 @@ class relu(sympy.Function):
         return f"max(0, {printer._print(self.args[0])})"
 
 
-class softplus(sympy.Function):
+class softplus(_Activation):
     """:math:`\\log(1 + e^u)`, whose derivative is :math:`\\sigma(u)`."""
 
-    nargs = 1
+    tex = r"\operatorname{softplus}"
+
+    @staticmethod
+    def closed(u):
+        return sympy.log(1 + sympy.exp(u))
 
     def fdiff(self, argindex=1):
         return sigmoid(self.args[0])
 
     def _eval_rewrite_as_exp(self, arg, **kwargs):
-        return sympy.log(1 + sympy.exp(arg))
-
-    def _eval_evalf(self, prec):
-        return sympy.log(1 + sympy.exp(self.args[0])).evalf(prec_to_dps(prec))
-
-    def _latex(self, printer, exp=None):
-        power = "" if exp is None else f"^{{{exp}}}"
-        return rf"\operatorname{{softplus}}{power}\left({printer._print(self.args[0])}\right)"
+        return self.closed(arg)
 
     def _numpycode(self, printer):
         lae = printer._module_format(printer._module + ".logaddexp")

@@ -20,7 +20,7 @@ import numpy as np
 import sympy
 
 from .linear import Diag, Kron, MatVec, Paren, VectorCell, Weight
-from .numeric import sigmoid_pair, tanh_sech2
+from .numeric import require_names, sigmoid_pair, tanh_sech2
 from .primitives import PRIMITIVES, complement_pairs, primitive_of, sigmoid
 
 __all__ = [
@@ -273,14 +273,7 @@ def make_vector_numeric(d):
     source_kind = entries[0][0].source_kind
 
     def numeric(**arrays):
-        missing = [n for n in names if n not in arrays]
-        unknown = [n for n in arrays if n not in names]
-        if missing or unknown:
-            raise TypeError(
-                f"numeric() of {d.cell.name}'s {d.label} needs exactly {', '.join(names)}"
-                + (f"; missing {', '.join(missing)}" if missing else "")
-                + (f"; unknown {', '.join(unknown)}" if unknown else "")
-            )
+        require_names(names, arrays, f"numeric() of {d.cell.name}'s {d.label}")
         arrays = {k: np.asarray(v, dtype=float) for k, v in arrays.items()}
         n, m, batch = shapes(vcell, names, arrays)
         blocks, terms = _blocks(entries, Values(vcell, carry, arrays), n, m, batch, source_kind)
