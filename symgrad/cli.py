@@ -250,13 +250,7 @@ def cmd_bound(args, out) -> int:
     except BoundError as err:
         raise UsageError(f"symgrad bound: {err}") from None
     out.write(format_result(result, args.format))
-    if args.plot:
-        from .plot import plot_bound
-
-        try:
-            plot_bound(result, args.plot)
-        except OSError as err:
-            raise UsageError(f"symgrad bound --plot: cannot write {args.plot}: {err}") from None
+    _plot("plot_bound", result, args)
     return 1 if result.status == "fail" else 0
 
 
@@ -376,14 +370,23 @@ def cmd_flow(args, out) -> int:
     finally:
         _progress_done(progress)
     out.write(_report(format_flow, results, args.format))
-    if args.plot:
-        from .plot import plot_flow
-
-        try:
-            plot_flow(results, args.plot)
-        except OSError as err:
-            raise UsageError(f"symgrad flow --plot: cannot write {args.plot}: {err}") from None
+    _plot("plot_flow", results, args)
     return 0
+
+
+def _plot(draw: str, results, args) -> None:
+    """``--plot FILE``: ``symgrad.plot.<draw>(results, FILE)``; an unwritable file
+    is a usage error naming it."""
+    if not args.plot:
+        return
+    from . import plot
+
+    try:
+        getattr(plot, draw)(results, args.plot)
+    except OSError as err:
+        raise UsageError(
+            f"symgrad {args.command} --plot: cannot write {args.plot}: {err}"
+        ) from None
 
 
 def _flow_cells(args) -> list:
@@ -459,13 +462,7 @@ def _flow_spectrum(args, out) -> int:
     except (FlowError, ValueError) as err:
         raise UsageError(f"symgrad flow: {err}") from None
     out.write(_report(format_spectrum, results, args.format))
-    if args.plot:
-        from .plot import plot_spectrum
-
-        try:
-            plot_spectrum(results, args.plot)
-        except OSError as err:
-            raise UsageError(f"symgrad flow --plot: cannot write {args.plot}: {err}") from None
+    _plot("plot_spectrum", results, args)
     return 0
 
 
