@@ -51,10 +51,12 @@ __all__ = [
     "ancestors",
     "clear_cache",
     "compose",
+    "derivative_names",
     "derive",
     "derive_entry",
     "gate_form",
     "gate_form_rules",
+    "numeric_check",
     "one_step_carries",
     "operands",
     "self_check",
@@ -687,36 +689,34 @@ def self_check(derivation: Derivation) -> Check:
         b = evaluate(reference, point, MPMATH)
         return float(abs(a - b) / (1 + abs(b)))
 
-    worst = _largest_difference(names, difference)
-    passed = worst <= CHECK_TOLERANCE
-    return Check(
-        "numeric",
-        passed,
-        f"sum of terms = d raw/d source at {CHECK_POINTS} random points "
-        f"(seed {CHECK_SEED}, {CHECK_DIGITS} digits): largest relative difference {worst:.1e}",
-        max_error=worst,
-    )
+    return numeric_check(names, difference, "sum of terms = d raw/d source")
 
 
-def _largest_difference(names, difference) -> float:
-    """The largest ``difference(point)`` over :data:`CHECK_POINTS` seeded random
-    points (every name in [-2, 2], exact thousandths) at :data:`CHECK_DIGITS`
-    digits. A point outside a function's domain (log of a negative number) is
-    skipped for the next of the same stream, up to ten times as many draws;
-    inf if no point of the domain turns up."""
+def numeric_check(names, difference, what: str, points: int = CHECK_POINTS) -> Check:
+    """The check "``what``" by the largest ``difference(point)`` (a relative
+    difference) over ``points`` seeded random points (every name in [-2, 2],
+    exact thousandths) at :data:`CHECK_DIGITS` digits. A point outside a
+    function's domain (log of a negative number) is skipped for the next of the
+    same stream, up to ten times as many draws; no point of the domain fails."""
     rng = random.Random(CHECK_SEED)
     worst, used = 0.0, 0
     with mpmath.workdps(CHECK_DIGITS):
-        for _ in range(10 * CHECK_POINTS):
+        for _ in range(10 * points):
             point = {n: mpmath.mpf(rng.randint(-2000, 2000)) / 1000 for n in names}
             try:
                 worst = max(worst, difference(point))
             except DomainError:
                 continue
             used += 1
-            if used == CHECK_POINTS:
-                return worst
-    return worst if used else math.inf
+            if used == points:
+                break
+    return Check(
+        "numeric",
+        used > 0 and worst <= CHECK_TOLERANCE,
+        f"{what} at {used} random points (seed {CHECK_SEED}, {CHECK_DIGITS} digits): "
+        f"largest relative difference {worst:.1e}",
+        max_error=worst if used else math.inf,
+    )
 
 
 def _expandable(d: Derivation) -> bool:
@@ -776,12 +776,8 @@ def _forward_check(d: Derivation) -> Check:
         b = mpmath.diff(_varying(forward, point, source, target), point[source])
         return float(abs(a - b) / (1 + abs(b)))
 
-    worst = _largest_difference(names, difference)
-    return Check(
-        "numeric",
-        worst <= CHECK_TOLERANCE,
-        f"sum of terms = mpmath's derivative of the forward pass at {CHECK_POINTS} random "
-        f"points (seed {CHECK_SEED}, {CHECK_DIGITS} digits; too large to expand symbolically): "
-        f"largest relative difference {worst:.1e}",
-        max_error=worst,
+    return numeric_check(
+        names,
+        difference,
+        "sum of terms = mpmath's derivative of the forward pass (too large to expand symbolically)",
     )

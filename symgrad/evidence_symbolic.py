@@ -16,12 +16,11 @@ import sympy
 
 from . import lemmas
 from .cells import get_cell, make_cell
-from .derivation import compose, derive, partial
+from .derivation import CHECK_DIGITS, CHECK_TOLERANCE, compose, derive, partial
 from .evidence import evidence_function, parse_stated, separating_point
 from .expr import parse_equation
 from .multistep import (
     CHECK_POINTS,
-    CHECK_TOLERANCE,
     derive_steps,
     forward,
     step_latex,
@@ -621,7 +620,7 @@ def state_jacobian_rows(rec, given, ctx):
             ms.check.passed,
             f"`{name}`, two steps: the exact derivative equals mpmath's derivative of the "
             "unrolled two-step forward pass, and the product plus the missed path, at "
-            f"{CHECK_POINTS} seeded points to within {CHECK_TOLERANCE:g} (30 digits)",
+            f"{CHECK_POINTS} seeded points to within {CHECK_TOLERANCE:g} ({CHECK_DIGITS} digits)",
         )
         (path,) = ms.paths
         p = LatexMath(cell, ms.ranges, ms.names)
