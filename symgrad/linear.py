@@ -527,12 +527,12 @@ class _VectorPrinting:
             and not isinstance(expr.base, (sympy.tanh, sigmoid))
         )
 
-    def _print_MatVec(self, expr):  # noqa: N802 (SymPy's printer protocol)
+    def _print_MatVec(self, expr):
         weight, operand = expr.args
         inner = self._print(operand)
         return f"{self._print(weight)} {inner if operand.is_Symbol else self._paren(inner)}"
 
-    def _print_Mul(self, expr):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Mul(self, expr):
         if any(f.is_Pow and f.exp.is_negative for f in expr.args):
             return self._quotient(expr)
         if self.as_written:
@@ -551,7 +551,7 @@ class _VectorPrinting:
             return "-" + body
         return self._print(coeff) + " " + body
 
-    def _print_Pow(self, expr, rational=False):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Pow(self, expr, rational=False):
         if self._hadamard(expr):
             base = self._elementwise(expr.base)
             if expr.exp == 2:
@@ -561,18 +561,18 @@ class _VectorPrinting:
 
     # -- linear maps
 
-    def _print_Diag(self, d):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Diag(self, d):
         if len(d.factors) == 1:
             return self._diag(self._print(d.factors[0]))
         return self._diag(f" {self.odot} ".join(self._elementwise(f) for f in d.factors))
 
-    def _print_Weight(self, w):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Weight(self, w):
         return self._print(sympy.Symbol(w.name, real=True))
 
-    def _print_Paren(self, p):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Paren(self, p):
         return self._paren(self._sum(p.chains))
 
-    def _print_Chain(self, c):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Chain(self, c):
         if _bare_sum(c):
             return self._sum(c.factors[0].chains)
         body = " ".join(self._print(f) for f in c.factors) or self.identity
@@ -627,7 +627,7 @@ class VectorLatex(_VectorPrinting, LatexMath):
     def _diag(self, inner):
         return rf"\operatorname{{diag}}\left({inner}\right)"
 
-    def _print_Kron(self, k):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Kron(self, k):
         v = self._print(k.vector)
         v = v if k.vector.is_Symbol else self._paren(v)
         return rf"\left({v}^{{\top}} \otimes I_n\right)"
@@ -658,7 +658,7 @@ class VectorText(_VectorPrinting, TextMath):
     def _diag(self, inner):
         return f"diag({inner})"
 
-    def _print_Kron(self, k):  # noqa: N802 (SymPy's printer protocol)
+    def _print_Kron(self, k):
         v = self._print(k.vector)
         v = v if k.vector.is_Symbol else self._paren(v)
         return f"({v}ᵀ ⊗ I_n)"
