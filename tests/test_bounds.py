@@ -7,7 +7,6 @@ bounds build from the engine. Results are computed once per process
 """
 
 import doctest
-import io
 import json
 import math
 import re
@@ -23,7 +22,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import reals
 
-from symgrad import cli
 from symgrad.bounds import BOUNDS, BoundError, certify_below, check_params, compute_bound
 from symgrad.cells import get_cell
 from symgrad.certify import (
@@ -590,12 +588,6 @@ def test_no_tail_lemma_for_what_does_not_decay():
 # ---------------------------------------------------------------- parameters and the CLI
 
 
-def run(argv):
-    out = io.StringIO()
-    code = cli.main(argv, out=out)
-    return code, out.getvalue()
-
-
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -613,9 +605,8 @@ def run(argv):
         (["bound", "lstm-saturation", "--format", "pdf"], "invalid choice"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(argv, message, capsys):
-    code, out = run(argv)
-    err = capsys.readouterr().err
+def test_bad_input_exits_2_with_one_line(run, argv, message):
+    code, out, err = run(*argv)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and re.search(message, err), err
 
@@ -627,22 +618,22 @@ def test_check_params_rejects_non_numbers():
     assert check_params("rnn-tanh", {"h": 0.5}) == {"a": 0, "h": Fraction(1, 2)}
 
 
-def test_cli_prints_the_proof_of_045():
-    code, out = run(["bound", "lstm-saturation"])
+def test_cli_prints_the_proof_of_045(run):
+    code, out, _ = run("bound", "lstm-saturation")
     assert code == 0
     assert re.search(r"claim +sup < 0\.45 .*PROVED, hi = 0\.44774320\d+ < 0\.45", out)
     assert "tail lemma: for |c_{t-1}| >= 4" in out
 
 
-def test_cli_refutation_is_a_result_exit_0():
-    code, out = run(["bound", "lstm-saturation", "--below", "0.44"])
+def test_cli_refutation_is_a_result_exit_0(run):
+    code, out, _ = run("bound", "lstm-saturation", "--below", "0.44")
     assert (
         code == 0 and "REFUTED, lo = 0.4477" in out and out.rstrip().endswith("every check agrees")
     )
 
 
-def test_json_fields():
-    code, out = run(["bound", "rnn-tanh", "--param", "a=1/2", "--format", "json"])
+def test_json_fields(run):
+    code, out, _ = run("bound", "rnn-tanh", "--param", "a=1/2", "--format", "json")
     data = json.loads(out)
     assert code == 0
     lo, hi = data["interval"]
@@ -656,8 +647,8 @@ def test_json_fields():
     assert lo <= abs((v - 0.5) * _sech2(v)) <= hi
 
 
-def test_catalog_lists_every_bound():
-    code, out = run(["bound"])
+def test_catalog_lists_every_bound(run):
+    code, out, _ = run("bound")
     assert code == 0 and all(name in out for name in BOUNDS)
     data = json.loads(format_catalog("json"))
     assert [b["name"] for b in data["bounds"]] == list(BOUNDS)
@@ -681,7 +672,7 @@ def test_latex_output_compiles(tmp_path):
     compile_latex(tmp_path, "bounds.tex", latex_document(body))
 
 
-def test_readme_bound_commands_run():
+def test_readme_bound_commands_run(run):
     """Every `$ symgrad bound ...` line of the README's section runs, with the exit
     code its comment announces (exit 1 where the comment says so, else 0: a
     refutation is a result)."""
@@ -691,7 +682,7 @@ def test_readme_bound_commands_run():
     assert len(commands) >= 5
     for line, comment in commands:
         expected = 1 if "exit 1" in comment else 0
-        assert run(line.split())[0] == expected, line
+        assert run(*line.split()).code == expected, line
     (example,) = re.findall(r"```python\n(.*?)```", section, re.S)
     test = doctest.DocTestParser().get_doctest(example, {}, "README", "README.md", 0)
     assert doctest.DocTestRunner().run(test).failed == 0

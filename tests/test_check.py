@@ -18,7 +18,6 @@ import sympy
 from symgrad import check as checker
 from symgrad.cells import BUILTIN, make_cell
 from symgrad.check import compare_at_points, compare_derivatives
-from symgrad.cli import main
 from symgrad.derivation import clear_cache, derive
 from symgrad.primitives import sigmoid, tanh
 from symgrad.report.check import check_report
@@ -193,26 +192,27 @@ def test_a_wrong_convention_fails():
 # ---------------------------------------------------------------- the command line
 
 
-def test_cli_passes_with_exit_0(capsys):
-    assert main(["check", "gru", "--samples", "16", "--seed", "3"]) == 0
-    out, err = capsys.readouterr()
+def test_cli_passes_with_exit_0(run):
+    code, out, err = run("check", "gru", "--samples", "16", "--seed", "3")
+    assert code == 0
     assert "PASSED" in out
     assert "seed 3" in out and "16 points" in out
     assert "complex step (h = 1e-20)" in out
     assert err == ""  # no progress when stderr is not a terminal
 
 
-def test_cli_fails_with_exit_1_on_a_planted_error(monkeypatch, capsys):
+def test_cli_fails_with_exit_1_on_a_planted_error(run, monkeypatch):
     monkeypatch.setattr(sigmoid, "fdiff", _wrong_sigmoid_derivative)
-    assert main(["check", "lstm", "--samples", "16"]) == 1
-    out, err = capsys.readouterr()
+    code, out, err = run("check", "lstm", "--samples", "16")
+    assert code == 1
     assert "FAILED" in out
     assert err.strip() == "symgrad: check FAILED for lstm"
 
 
-def test_cli_json(capsys):
-    assert main(["check", "lstm", "--samples", "8", "--format", "json"]) == 0
-    data = json.loads(capsys.readouterr().out)
+def test_cli_json(run):
+    code, out, _ = run("check", "lstm", "--samples", "8", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
     assert data["passed"] is True
     assert data["seed"] == 0 and data["samples"] == 8 and data["cell"] == "lstm"
     assert data["method"] == "complex-step" and data["step"] == 1e-20
@@ -227,9 +227,9 @@ def test_cli_json(capsys):
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "latex"])
-def test_cli_formats_list_every_comparison(fmt, capsys):
-    assert main(["check", "gru", "--samples", "8", "--format", fmt]) == 0
-    out = capsys.readouterr().out
+def test_cli_formats_list_every_comparison(run, fmt):
+    code, out, _ = run("check", "gru", "--samples", "8", "--format", fmt)
+    assert code == 0
     report = compare_derivatives("gru", wrt="all", samples=8)
     assert "complex step" in out and "PASSED" in out
     assert len(report.comparisons) == 4
@@ -239,9 +239,9 @@ def test_cli_formats_list_every_comparison(fmt, capsys):
 
 
 @needs_pdflatex
-def test_cli_latex_compiles(tmp_path, capsys):
-    assert main(["check", "gru-late-reset", "--samples", "8", "--format", "latex"]) == 0
-    body = capsys.readouterr().out
+def test_cli_latex_compiles(run, tmp_path):
+    code, body, _ = run("check", "gru-late-reset", "--samples", "8", "--format", "latex")
+    assert code == 0
     document = "\\documentclass{article}\\begin{document}\n" + body + "\\end{document}\n"
     compile_latex(tmp_path, "check.tex", document)
 
@@ -258,17 +258,18 @@ def test_cli_latex_compiles(tmp_path, capsys):
         (["check", "lstm", "--format", "pdf"], r"invalid choice: 'pdf'"),
     ],
 )
-def test_cli_usage_errors_are_one_line_exit_2(argv, message, capsys):
-    assert main(argv) == 2
-    out, err = capsys.readouterr()
+def test_cli_usage_errors_are_one_line_exit_2(run, argv, message):
+    code, out, err = run(*argv)
+    assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1
     assert re.search(message, err), err
 
 
-def test_cli_init_changes_the_points(capsys):
-    main(["check", "gru", "--samples", "8", "--init", "xavier", "--format", "json"])
-    xavier = json.loads(capsys.readouterr().out)
+def test_cli_init_changes_the_points(run):
+    xavier = json.loads(
+        run("check", "gru", "--samples", "8", "--init", "xavier", "--format", "json").out
+    )
     assert xavier["init"] == "xavier" and "Glorot" in xavier["distribution"]
     assert xavier["passed"] is True
     # Glorot's biases are 0.

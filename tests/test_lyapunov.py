@@ -294,25 +294,22 @@ def test_the_engines_spectrum_of_a_saved_network_equals_torch(saved, kind):
     np.testing.assert_allclose(ours.exponents, theirs, rtol=0, atol=TORCH_SPECTRUM_ABS)
 
 
-def test_flow_weights_on_the_command_line(saved, tmp_path, capsys):
+def test_flow_weights_on_the_command_line(run, saved, tmp_path):
     import json
-
-    from symgrad.cli import main
 
     path, xs, theirs, k = saved["LSTM"]
     inputs = tmp_path / "x.npy"
     np.save(inputs, xs[:, 0])
     argv = ["flow", "--weights", str(path), "--inputs", str(inputs), "--warmup", str(WARMUP)]
-    assert main([*argv, "--spectrum", str(k), "--format", "json"]) == 0
-    (cell,) = json.loads(capsys.readouterr().out)["cells"]
+    code, out, _ = run(*argv, "--spectrum", str(k), "--format", "json")
+    assert code == 0
+    (cell,) = json.loads(out)["cells"]
     assert cell["cell"] == "lstm" and cell["lyapunov_spectrum_ci"] is None  # one sequence
     np.testing.assert_allclose(cell["lyapunov_spectrum"], theirs[0], atol=TORCH_SPECTRUM_ABS)
 
 
-def test_a_hostile_pickle_is_refused_by_flow(tmp_path, capsys):
+def test_a_hostile_pickle_is_refused_by_flow(run, tmp_path):
     import pickle
-
-    from symgrad.cli import main
 
     class Payload:
         def __reduce__(self):
@@ -320,6 +317,7 @@ def test_a_hostile_pickle_is_refused_by_flow(tmp_path, capsys):
 
     path = tmp_path / "net.pt"
     path.write_bytes(pickle.dumps({"weight_ih_l0": Payload()}))
-    assert main(["flow", "--weights", str(path)]) == 2
+    code, _, err = run("flow", "--weights", str(path))
+    assert code == 2
     assert not (tmp_path / "pwned").exists()
-    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert len(err.strip().splitlines()) == 1

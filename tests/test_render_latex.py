@@ -12,7 +12,6 @@ within 0.01pt (tests/test_texwidth.py).
 """
 
 import functools
-import io
 import json
 import re
 from pathlib import Path
@@ -21,8 +20,8 @@ import pytest
 
 import symgrad
 from symgrad.cells import BUILTIN
-from symgrad.cli import main
 from symgrad.texwidth import ARTICLE_TEXTWIDTH, align_width
+from tests.cli_runner import cli_output
 from tests.latex import ARTICLE, compile_latex, needs_pdflatex, overfull
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,15 +64,11 @@ COMMANDS = commands()
 
 @functools.cache
 def output(name: str, *extra: str) -> str:
-    out = io.StringIO()
-    assert main([*COMMANDS[name], *extra], out=out) == 0
-    return out.getvalue()
+    return cli_output(*COMMANDS[name], *extra)
 
 
 def derive_json(cell: str) -> dict:
-    out = io.StringIO()
-    assert main(["derive", cell, "--format", "json"], out=out) == 0
-    return json.loads(out.getvalue())
+    return json.loads(cli_output("derive", cell, "--format", "json"))
 
 
 def outside_texttt(latex: str) -> str:

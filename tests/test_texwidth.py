@@ -11,7 +11,6 @@ reproduced from the estimates, and the line-breaking helpers' contracts.
 """
 
 import functools
-import io
 import json
 import re
 import shutil
@@ -21,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from symgrad.cli import main
 from symgrad.texwidth import (
     ARTICLE_TEXTWIDTH,
     MIN_ALIGN_SEP,
@@ -38,6 +36,7 @@ from symgrad.texwidth import (
     text_width,
     top_level_terms,
 )
+from tests.cli_runner import cli_output
 from tests.latex import ARTICLE, compile_latex, needs_pdflatex, overfull
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,9 +62,7 @@ ALIGN = re.compile(r"\\begin\{align\*\}\n(.*?)\n\\end\{align\*\}", re.S)
 
 
 def derive(*argv) -> str:
-    out = io.StringIO()
-    assert main(["derive", *argv], out=out) == 0
-    return out.getvalue()
+    return cli_output("derive", *argv)
 
 
 @functools.cache

@@ -592,11 +592,9 @@ def test_numeric_returns_fresh_arrays():
 
 @pytest.mark.parametrize("fmt", ["text", "latex", "markdown", "json"])
 @pytest.mark.parametrize("wrt", [[], ["--wrt", "state"], ["--wrt", "U_f"]])
-def test_derive_vector_on_the_command_line(fmt, wrt, capsys):
-    from symgrad.cli import main
-
-    assert main(["derive", "lstm", "--vector", *wrt, "--format", fmt]) == 0
-    out = capsys.readouterr().out
+def test_derive_vector_on_the_command_line(run, fmt, wrt):
+    code, out, _ = run("derive", "lstm", "--vector", *wrt, "--format", fmt)
+    assert code == 0
     if fmt == "json":
         import json
 
@@ -605,11 +603,10 @@ def test_derive_vector_on_the_command_line(fmt, wrt, capsys):
         assert "diag" in out
 
 
-def test_derive_vector_refuses_scalar_points(capsys):
-    from symgrad.cli import main
-
-    assert main(["derive", "lstm", "--vector", "--at", "x=1"]) == 2
-    assert "Python API" in capsys.readouterr().err
+def test_derive_vector_refuses_scalar_points(run):
+    code, _, err = run("derive", "lstm", "--vector", "--at", "x=1")
+    assert code == 2
+    assert "Python API" in err
 
 
 def test_the_top_level_derive_takes_vector():

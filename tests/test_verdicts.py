@@ -2,7 +2,6 @@
 the issue lists (each fails on the text printed before the fix), with oracles
 written here by hand: mpmath at 30 digits, SymPy from the raw definitions."""
 
-import io
 import json
 import math
 import re
@@ -22,7 +21,6 @@ from symgrad.bounds import compute_bound
 from symgrad.cellfile import load_cell
 from symgrad.certify import PREC, scientific
 from symgrad.claims import Context, evaluate_claim, get_claim
-from symgrad.cli import main
 from symgrad.derivation import derive
 from symgrad.montecarlo import Settings
 from symgrad.suprema import ClosedForm, _closed_form_check, scipy_check
@@ -33,12 +31,6 @@ mpmath.mp.dps = 30
 
 #: Small Monte Carlo runs: the statements tested here do not depend on the sample size.
 SMALL = Context(Settings(samples=2000), steps=300, flow_samples=20)
-
-
-def run(*argv):
-    out = io.StringIO()
-    code = main(list(argv), out=out)
-    return code, out.getvalue()
 
 
 @lru_cache
@@ -161,13 +153,13 @@ def test_s_a_bounds_are_proved_for_every_a_and_checked_at_three():
     assert all(lemma.proved for lemma in (lemmas.triangle_bound(), lemmas.sharp_bound()))
 
 
-def test_a_lemma_with_a_failing_step_proves_nothing(monkeypatch):
+def test_a_lemma_with_a_failing_step_proves_nothing(run, monkeypatch):
     broken = lemmas.Lemma("S(a) <= |a| + S(0)", (lemmas.Step("a step", False),))
     monkeypatch.setattr(lemmas, "triangle_bound", lambda: broken)
     r = compute_bound("rnn-tanh", a=0)  # an equality at a = 0: only the lemma decides it
     (loose, _) = [c for c in r.checks if c.kind == "claim"]
     assert loose.verdict == "undecided" and r.status == "fail"
-    assert run("bound", "rnn-tanh")[0] == 1
+    assert run("bound", "rnn-tanh").code == 1
 
 
 def test_the_geometric_limits_are_proved_for_symbolic_rho():
@@ -243,20 +235,20 @@ def test_the_gate_free_bound_is_the_coupled_factor_at_its_a_r():
     assert any("gru-candidate-term" in n for n in bound("gru-reset-factor").notes)
 
 
-def test_the_reset_factor_on_the_command_line():
-    code, out = run("bound", "gru-reset-factor", "--param", "a_r=0")
+def test_the_reset_factor_on_the_command_line(run):
+    code, out, _ = run("bound", "gru-reset-factor", "--param", "a_r=0")
     assert code == 0 and "certified inf" in out and "sup > 1" in out and "inf < 0" in out
-    data = json.loads(run("bound", "gru-reset-factor", "--format", "json")[1])
+    data = json.loads(run("bound", "gru-reset-factor", "--format", "json").out)
     assert data["status"] == "pass" and set(data["infimum"]) == {
         "value",
         "argmin",
         "where",
         "interval",
     }
-    assert run("bound", "gru-reset-factor", "--below", "2")[0] == 2
+    assert run("bound", "gru-reset-factor", "--below", "2").code == 2
 
 
-def test_a_planted_scipy_disagreement_on_the_range_is_fail(monkeypatch):
+def test_a_planted_scipy_disagreement_on_the_range_is_fail(run, monkeypatch):
     real = extrema.scipy_sup
 
     def off(expr, variables, box, signed=False):
@@ -268,7 +260,7 @@ def test_a_planted_scipy_disagreement_on_the_range_is_fail(monkeypatch):
     assert r.status == "fail" and {c.verdict for c in r.checks if c.kind == "scipy"} == {
         "disagrees"
     }
-    assert run("bound", "gru-reset-factor", "--param", "a_r=1")[0] == 1
+    assert run("bound", "gru-reset-factor", "--param", "a_r=1").code == 1
 
 
 # ---------------------------------------------------------------- 7. Monte Carlo lines
@@ -306,11 +298,11 @@ def test_certified_intervals_in_verify_are_rounded_outward():
     assert lo <= r.interval[0] and hi >= r.interval[1]
 
 
-def test_the_lstm_candidate_term_is_refuted_as_uniform_compression_only():
+def test_the_lstm_candidate_term_is_refuted_as_uniform_compression_only(run):
     r = bound("lstm-candidate-term")
     (claim,) = [c for c in r.checks if c.kind == "claim"]
     assert claim.verdict == "refuted" and "compressed uniformly" in claim.statement
-    assert r.status == "refuted" and run("bound", "lstm-candidate-term")[0] == 0
+    assert r.status == "refuted" and run("bound", "lstm-candidate-term").code == 0
     qualified = [d for d in evidence("lstm-minor-terms", "C").details if d.startswith("qualified")]
     assert len(qualified) == 1 and "approached (not attained)" in qualified[0]
 
@@ -331,8 +323,8 @@ def test_scipy_just_outside_says_so():
     assert near.verdict == "agrees" and "within 1e-12 (relative) of [0.5, 1.0]" in near.detail
 
 
-def test_the_header_and_methods_say_what_is_done():
-    code, out = run(
+def test_the_header_and_methods_say_what_is_done(run):
+    code, out, _ = run(
         "verify", "long-horizon", "--samples", "2000", "--steps", "300", "--flow-samples", "20"
     )
     assert code == 0
