@@ -39,7 +39,17 @@ from symgrad.ranges import value_ranges
 from symgrad.report.bounds import format_catalog, format_result
 from symgrad.suprema import ClosedForm, Domain, _closed_form_check, _split, scipy_check
 from tests.latex import compile_latex, needs_pdflatex
-from tests.tolerances import ARGMAX_ABS, DIGITS30, SCIPY_OPTIMUM_REL
+from tests.tolerances import (
+    ARGMAX_ABS,
+    BOUND_WIDTH,
+    DIGITS30,
+    FEW_OPS,
+    FLOAT64_ENDS_REL,
+    HAND_FORMULA_ABS,
+    MPMATH30_RADIUS_REL,
+    RADIUS_FLOOR,
+    SCIPY_OPTIMUM_REL,
+)
 
 mpmath.mp.dps = 30
 
@@ -169,7 +179,7 @@ ORACLES = {
 def holding(x) -> arb:
     """A ball that holds the exact value of a 30-digit mpmath result (its error is
     below 1e-28 relative; the radius allows 1e-27)."""
-    return arb(mpmath.nstr(x, 30), mpmath.nstr(abs(x) * 1e-27 + 1e-300, 5))
+    return arb(mpmath.nstr(x, 30), mpmath.nstr(abs(x) * MPMATH30_RADIUS_REL + RADIUS_FLOOR, 5))
 
 
 def first_above(hi: float, values):
@@ -211,7 +221,7 @@ def test_scipy_optimum_lies_in_the_certified_interval(name):  # ranges: their su
     assert lo <= hi
     slack = SCIPY_OPTIMUM_REL * max(1.0, abs(r.value))
     assert lo - slack <= r.value <= hi + slack
-    assert r.width <= 1e-9 or r.width <= 2 * abs(hi) * 2**-52
+    assert r.width <= BOUND_WIDTH or r.width <= FLOAT64_ENDS_REL * abs(hi)
     assert {c.kind: c.verdict for c in r.checks}["scipy"] == "agrees"
 
 
@@ -325,7 +335,7 @@ def test_rnn_tanh_both_bounds_on_s_hold(a, h):
     u = r.argmax["U"]
     for du in (0, 1e-3, -1e-3):
         assert abs(_sech2(a + (u + du) * float(h)) * (u + du)) <= hi
-    assert lo <= (abs(a) + float(mpmath.sqrt(1 + a * a))) / 2 / abs(float(h)) + 1e-12
+    assert lo <= (abs(a) + float(mpmath.sqrt(1 + a * a))) / 2 / abs(float(h)) + HAND_FORMULA_ABS
 
 
 # ---------------------------------------------------------------- closed forms
@@ -334,8 +344,8 @@ def test_rnn_tanh_both_bounds_on_s_hold(a, h):
 def test_closed_forms_agree():
     c_star = mpmath.findroot(lambda c: 2 * c * mpmath.tanh(c) - 1, 0.77)
     s0 = c_star - 1 / (4 * c_star)
-    assert float(c_star) == pytest.approx(C_STAR, abs=1e-15)
-    assert float(s0) == pytest.approx(S0, abs=1e-15)
+    assert float(c_star) == pytest.approx(C_STAR, abs=FEW_OPS)
+    assert float(s0) == pytest.approx(S0, abs=FEW_OPS)
     expected = {
         "sigmoid-slope": 0.25,
         "tanh-slope": 1.0,

@@ -22,7 +22,15 @@ from symgrad.derivation import clear_cache, derive
 from symgrad.primitives import sigmoid, tanh
 from symgrad.report.check import check_report
 from tests.latex import compile_latex, needs_pdflatex
-from tests.tolerances import COMPLEX_STEP_REL, EPS, RICHARDSON_POLY_ABS
+from tests.tolerances import (
+    CHECK_TOLERANCE_MAX,
+    COMPLEX_STEP_ERROR_MAX,
+    COMPLEX_STEP_REL,
+    COMPLEX_STEP_TOLERANCE_MAX,
+    EXACT_ZERO_TOLERANCE_MAX,
+    RICHARDSON_POLY_ABS,
+    RICHARDSON_WEIGHTS_ABS,
+)
 
 #: Few points: every comparison is vectorised, the count only has to be above
 #: one for the seed to matter.
@@ -60,14 +68,14 @@ def test_every_builtin_cell_passes(name):
         assert c.points > 0
         assert c.max_rel_error <= c.tolerance
         # A tolerance that could hide a 0.1% error would make the check worthless.
-        assert c.tolerance < 1e-6
+        assert c.tolerance < CHECK_TOLERANCE_MAX
     assert report.seed == 1 and report.samples == SAMPLES
 
 
 def test_complex_step_tolerances_are_near_machine_precision():
     report = compare_derivatives("lstm", wrt="all", samples=SAMPLES)
-    assert max(c.tolerance for c in report.comparisons) < 1e-11
-    assert report.max_rel_error < 100 * EPS
+    assert max(c.tolerance for c in report.comparisons) < COMPLEX_STEP_TOLERANCE_MAX
+    assert report.max_rel_error < COMPLEX_STEP_ERROR_MAX
     assert "complex step" in report.tolerance_reason
     assert "2^-53" in report.tolerance_reason
 
@@ -297,7 +305,7 @@ def test_richardson_is_exact_for_a_degree_seven_polynomial():
     assert np.allclose(value, 7 * y**6, rtol=0, atol=RICHARDSON_POLY_ABS)
     assert usable.all()
     weights = checker._richardson_weights(checker.RICHARDSON_LEVELS)
-    assert weights.sum() == pytest.approx(1.0, abs=16 * EPS)
+    assert weights.sum() == pytest.approx(1.0, abs=RICHARDSON_WEIGHTS_ABS)
 
 
 def test_points_whose_step_crosses_a_relu_kink_are_left_out():
@@ -358,8 +366,8 @@ def test_an_exact_zero_gets_no_allowance_from_central_differences():
     assert report.passed and report.method == "central-richardson"
     (zero,) = [c for c in report.comparisons if c.derivative == "dh1/dh2_prev"]
     assert zero.max_rel_error == 0.0
-    assert zero.tolerance < 1e-12
-    assert all(c.tolerance < 1e-6 for c in report.comparisons)
+    assert zero.tolerance < EXACT_ZERO_TOLERANCE_MAX
+    assert all(c.tolerance < CHECK_TOLERANCE_MAX for c in report.comparisons)
 
 
 def test_compare_at_points_names_what_is_missing():

@@ -16,6 +16,7 @@ from symgrad.cells import BUILTIN
 from symgrad.defaults import INITS
 from symgrad.derivation import derive
 from symgrad.flow import LEVELS, compare_cells, run_flow
+from tests.tolerances import FLOAT64_DERIVATIVE_REL
 
 
 def test_flow_json_is_what_the_api_computes(run):
@@ -308,5 +309,5 @@ def test_odd_cells_one_step_jacobian_is_the_engines(case):
     d = derive(cell)
     total, _ = d.evaluate({n: sympy.Rational(str(point.get(n, 0.4))) for n in d.free_names})
     assert float(np.exp(log_scale[0]) * direction[0, 0, 0]) == pytest.approx(
-        float(total), rel=1e-12
+        float(total), rel=FLOAT64_DERIVATIVE_REL
     )

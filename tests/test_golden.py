@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_runner import run_cli
+from tests.tolerances import GOLDEN_FLOAT_REL, GOLDEN_RESIDUAL
 
 GOLDEN = Path(__file__).parent / "golden"
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -168,9 +169,9 @@ def same_output(expected: str, actual: str, exact: bool = EXACT) -> bool:
             continue
         x, y = float(a), float(b)
         size = max(abs(x), abs(y))
-        if size < 1e-6:
+        if size < GOLDEN_RESIDUAL:
             continue
-        if abs(x - y) > max(_unit(a), _unit(b)) * (1 + 1e-9) + 1e-9 * size:
+        if abs(x - y) > max(_unit(a), _unit(b)) * (1 + GOLDEN_FLOAT_REL) + GOLDEN_FLOAT_REL * size:
             return False
     return True
 

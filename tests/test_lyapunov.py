@@ -20,17 +20,9 @@ from scipy import special, stats
 
 from symgrad.lyapunov import CONFIDENCE, spectrum
 from symgrad.weights import load_weights
+from tests.tolerances import DOZENS_OPS, HOUSEHOLDER_ABS, TORCH_SPECTRUM_ABS
 
 SEED = 20201113
-
-#: Two float64 QR runs on the same Jacobians (LAPACK in NumPy and in torch):
-#: each log|R_jj| carries ~1e-15 relative error and its mean over T steps no
-#: more; 1e-8 is the issue's bar, far above what is reached (~1e-13).
-TORCH_SPECTRUM_ABS = 1e-8
-
-#: The same Jacobians with k < d columns and with all d: Householder's column j
-#: depends only on columns 1..j, up to blocked LAPACK's rounding (~1e-15).
-LEADING_COLUMNS_ABS = 1e-12
 
 
 def _constant(jac, steps):
@@ -110,14 +102,14 @@ def test_the_interval_is_students_t_over_samples():
     for j in range(3):
         values = s.exponents[:, j]
         lo, hi = stats.t.interval(CONFIDENCE, len(values) - 1, np.mean(values), stats.sem(values))
-        np.testing.assert_allclose(s.ci[j], [lo, hi], rtol=1e-14)
+        np.testing.assert_allclose(s.ci[j], [lo, hi], rtol=DOZENS_OPS)
 
 
 def test_k_exponents_are_the_leading_columns_of_the_full_run():
     steps = list(_gaussian_steps(np.random.default_rng(SEED), 3, 6, 100))
     full = spectrum(iter(steps), k=6)
     two = spectrum(iter(steps), k=2)
-    np.testing.assert_allclose(two.exponents, full.exponents[:, :2], atol=LEADING_COLUMNS_ABS)
+    np.testing.assert_allclose(two.exponents, full.exponents[:, :2], atol=HOUSEHOLDER_ABS)
 
 
 def test_memory_does_not_grow_with_the_number_of_steps():

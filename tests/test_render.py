@@ -30,6 +30,7 @@ from symgrad.text import (
     typed_number,
 )
 from tests.cli_runner import cli_output
+from tests.tolerances import DOZENS_OPS
 
 # ---------------------------------------------------------------- Prose
 
@@ -312,7 +313,7 @@ def test_state_jacobian_evaluates_and_has_a_kernel():
     f = j.numeric()
     totals, terms = f(**{n: float(point[n]) for n in f.names})
     assert totals.shape == (2, 2)
-    assert np.allclose(totals, np.array(matrix.tolist(), dtype=float), rtol=1e-13)
+    assert np.allclose(totals, np.array(matrix.tolist(), dtype=float), rtol=DOZENS_OPS)
     assert len(terms[1][1]) == len(j.entries[1][1].terms)
     with pytest.raises(TypeError, match="missing x"):
         f(**{n: 0.0 for n in f.names if n != "x"})

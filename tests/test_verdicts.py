@@ -25,6 +25,7 @@ from symgrad.derivation import derive
 from symgrad.montecarlo import Settings
 from symgrad.suprema import ClosedForm, _closed_form_check, scipy_check
 from symgrad.text import plain
+from tests.tolerances import ARGMAX_ABS, last_place
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 mpmath.mp.dps = 30
@@ -88,10 +89,10 @@ def test_the_two_step_gap_carries_d_and_matches_mpmath_of_the_unrolled_map():
         a_t = mpmath.diff(lambda c: _step(c, P["o0"] * mpmath.tanh(c))[0], P["c0"])
         a_next = mpmath.diff(lambda c: _step(c, o1 * mpmath.tanh(c))[0], c1)
         hand = mpmath.diff(two_steps, P["c0"])
-    assert exact == pytest.approx(float(hand), abs=1e-7)
-    assert product == pytest.approx(float(a_t * a_next), abs=1e-6)
+    assert exact == pytest.approx(float(hand), abs=last_place(7))
+    assert product == pytest.approx(float(a_t * a_next), abs=last_place(6))
     # The missed path is the whole gap (0.0801323), not 0.078316 (the old expression).
-    assert missed == pytest.approx(float(hand - a_t * a_next), abs=1e-7)
+    assert missed == pytest.approx(float(hand - a_t * a_next), abs=last_place(7))
     assert abs(missed - 0.078316) > 1e-3
 
 
@@ -209,8 +210,8 @@ def test_the_reset_factor_range_contains_mpmaths_extrema(a):
     i_lo, i_hi = r.infimum.interval
     assert lo <= sup <= hi and i_lo <= inf <= i_hi
     assert inf < 0 < 1 < sup and r.status == "pass"
-    assert r.argmax["v"] == pytest.approx(float(v_sup), abs=1e-6)
-    assert r.infimum.argmax["v"] == pytest.approx(float(v_inf), abs=1e-6)
+    assert r.argmax["v"] == pytest.approx(float(v_sup), abs=ARGMAX_ABS)
+    assert r.infimum.argmax["v"] == pytest.approx(float(v_inf), abs=ARGMAX_ABS)
     # The same function at -a, mirrored: inf at a = 1 - sup at -a.
     mirror = bound("gru-reset-factor", a_r=-a)
     assert i_lo <= 1 - mirror.value <= i_hi
