@@ -11,6 +11,8 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.cli_runner import run_cli
+
 _common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
 settings.register_profile("ci", derandomize=True, max_examples=25, **_common)
 settings.register_profile("dev", max_examples=50, **_common)
@@ -26,3 +28,11 @@ def catalog():
 
     ctx = Context()
     return verify(None, ctx), ctx
+
+
+@pytest.fixture(scope="session")
+def run():
+    """``run(*argv, stdin=None, tty=False)``: symgrad's command line run in-process,
+    giving ``(code, out, err)`` (tests/cli_runner.py). Session-scoped because it
+    holds no state, so Hypothesis tests may take it too."""
+    return run_cli

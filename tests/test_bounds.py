@@ -7,7 +7,6 @@ bounds build from the engine. Results are computed once per process
 """
 
 import doctest
-import io
 import json
 import math
 import re
@@ -23,7 +22,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import reals
 
-from symgrad import cli
 from symgrad.bounds import BOUNDS, BoundError, certify_below, check_params, compute_bound
 from symgrad.cells import get_cell
 from symgrad.certify import (
@@ -41,7 +39,17 @@ from symgrad.ranges import value_ranges
 from symgrad.report.bounds import format_catalog, format_result
 from symgrad.suprema import ClosedForm, Domain, _closed_form_check, _split, scipy_check
 from tests.latex import compile_latex, needs_pdflatex
-from tests.tolerances import ARGMAX_ABS, DIGITS30, SCIPY_OPTIMUM_REL
+from tests.tolerances import (
+    ARGMAX_ABS,
+    BOUND_WIDTH,
+    DIGITS30,
+    FEW_OPS,
+    FLOAT64_ENDS_REL,
+    HAND_FORMULA_ABS,
+    MPMATH30_RADIUS_REL,
+    RADIUS_FLOOR,
+    SCIPY_OPTIMUM_REL,
+)
 
 mpmath.mp.dps = 30
 
@@ -171,7 +179,7 @@ ORACLES = {
 def holding(x) -> arb:
     """A ball that holds the exact value of a 30-digit mpmath result (its error is
     below 1e-28 relative; the radius allows 1e-27)."""
-    return arb(mpmath.nstr(x, 30), mpmath.nstr(abs(x) * 1e-27 + 1e-300, 5))
+    return arb(mpmath.nstr(x, 30), mpmath.nstr(abs(x) * MPMATH30_RADIUS_REL + RADIUS_FLOOR, 5))
 
 
 def first_above(hi: float, values):
@@ -213,7 +221,7 @@ def test_scipy_optimum_lies_in_the_certified_interval(name):  # ranges: their su
     assert lo <= hi
     slack = SCIPY_OPTIMUM_REL * max(1.0, abs(r.value))
     assert lo - slack <= r.value <= hi + slack
-    assert r.width <= 1e-9 or r.width <= 2 * abs(hi) * 2**-52
+    assert r.width <= BOUND_WIDTH or r.width <= FLOAT64_ENDS_REL * abs(hi)
     assert {c.kind: c.verdict for c in r.checks}["scipy"] == "agrees"
 
 
@@ -327,7 +335,7 @@ def test_rnn_tanh_both_bounds_on_s_hold(a, h):
     u = r.argmax["U"]
     for du in (0, 1e-3, -1e-3):
         assert abs(_sech2(a + (u + du) * float(h)) * (u + du)) <= hi
-    assert lo <= (abs(a) + float(mpmath.sqrt(1 + a * a))) / 2 / abs(float(h)) + 1e-12
+    assert lo <= (abs(a) + float(mpmath.sqrt(1 + a * a))) / 2 / abs(float(h)) + HAND_FORMULA_ABS
 
 
 # ---------------------------------------------------------------- closed forms
@@ -336,8 +344,8 @@ def test_rnn_tanh_both_bounds_on_s_hold(a, h):
 def test_closed_forms_agree():
     c_star = mpmath.findroot(lambda c: 2 * c * mpmath.tanh(c) - 1, 0.77)
     s0 = c_star - 1 / (4 * c_star)
-    assert float(c_star) == pytest.approx(C_STAR, abs=1e-15)
-    assert float(s0) == pytest.approx(S0, abs=1e-15)
+    assert float(c_star) == pytest.approx(C_STAR, abs=FEW_OPS)
+    assert float(s0) == pytest.approx(S0, abs=FEW_OPS)
     expected = {
         "sigmoid-slope": 0.25,
         "tanh-slope": 1.0,
@@ -590,12 +598,6 @@ def test_no_tail_lemma_for_what_does_not_decay():
 # ---------------------------------------------------------------- parameters and the CLI
 
 
-def run(argv):
-    out = io.StringIO()
-    code = cli.main(argv, out=out)
-    return code, out.getvalue()
-
-
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -613,9 +615,8 @@ def run(argv):
         (["bound", "lstm-saturation", "--format", "pdf"], "invalid choice"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(argv, message, capsys):
-    code, out = run(argv)
-    err = capsys.readouterr().err
+def test_bad_input_exits_2_with_one_line(run, argv, message):
+    code, out, err = run(*argv)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and re.search(message, err), err
 
@@ -627,22 +628,22 @@ def test_check_params_rejects_non_numbers():
     assert check_params("rnn-tanh", {"h": 0.5}) == {"a": 0, "h": Fraction(1, 2)}
 
 
-def test_cli_prints_the_proof_of_045():
-    code, out = run(["bound", "lstm-saturation"])
+def test_cli_prints_the_proof_of_045(run):
+    code, out, _ = run("bound", "lstm-saturation")
     assert code == 0
     assert re.search(r"claim +sup < 0\.45 .*PROVED, hi = 0\.44774320\d+ < 0\.45", out)
     assert "tail lemma: for |c_{t-1}| >= 4" in out
 
 
-def test_cli_refutation_is_a_result_exit_0():
-    code, out = run(["bound", "lstm-saturation", "--below", "0.44"])
+def test_cli_refutation_is_a_result_exit_0(run):
+    code, out, _ = run("bound", "lstm-saturation", "--below", "0.44")
     assert (
         code == 0 and "REFUTED, lo = 0.4477" in out and out.rstrip().endswith("every check agrees")
     )
 
 
-def test_json_fields():
-    code, out = run(["bound", "rnn-tanh", "--param", "a=1/2", "--format", "json"])
+def test_json_fields(run):
+    code, out, _ = run("bound", "rnn-tanh", "--param", "a=1/2", "--format", "json")
     data = json.loads(out)
     assert code == 0
     lo, hi = data["interval"]
@@ -656,8 +657,8 @@ def test_json_fields():
     assert lo <= abs((v - 0.5) * _sech2(v)) <= hi
 
 
-def test_catalog_lists_every_bound():
-    code, out = run(["bound"])
+def test_catalog_lists_every_bound(run):
+    code, out, _ = run("bound")
     assert code == 0 and all(name in out for name in BOUNDS)
     data = json.loads(format_catalog("json"))
     assert [b["name"] for b in data["bounds"]] == list(BOUNDS)
@@ -681,7 +682,7 @@ def test_latex_output_compiles(tmp_path):
     compile_latex(tmp_path, "bounds.tex", latex_document(body))
 
 
-def test_readme_bound_commands_run():
+def test_readme_bound_commands_run(run):
     """Every `$ symgrad bound ...` line of the README's section runs, with the exit
     code its comment announces (exit 1 where the comment says so, else 0: a
     refutation is a result)."""
@@ -691,7 +692,7 @@ def test_readme_bound_commands_run():
     assert len(commands) >= 5
     for line, comment in commands:
         expected = 1 if "exit 1" in comment else 0
-        assert run(line.split())[0] == expected, line
+        assert run(*line.split()).code == expected, line
     (example,) = re.findall(r"```python\n(.*?)```", section, re.S)
     test = doctest.DocTestParser().get_doctest(example, {}, "README", "README.md", 0)
     assert doctest.DocTestRunner().run(test).failed == 0

@@ -5,7 +5,6 @@ sympy.diff of the cell's raw equations, composed by hand here with the
 sigmoid written through exp, and relu as Max(0, u).
 """
 
-import io
 import json
 import random
 import re
@@ -16,7 +15,6 @@ import sympy
 
 from symgrad.cellfile import MAX_FILE_BYTES, CellFileError, dumps_cell, load_cell, loads_cell
 from symgrad.cells import BUILTIN, Cell, get_cell
-from symgrad.cli import main
 from symgrad.derivation import derive
 from tests.latex import compile_latex, needs_pdflatex
 from tests.tolerances import DIGITS30
@@ -25,12 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 ORACLE_POINTS = 8
 ORACLE_SEED = 7
-
-
-def run(argv, capsys):
-    code = main(argv)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def sig(u):
@@ -54,7 +46,7 @@ def assert_close(value, expected):
 
 
 @pytest.mark.parametrize("name", BUILTIN)
-def test_builtin_written_as_file_gives_exactly_the_builtin(name, tmp_path, capsys):
+def test_builtin_written_as_file_gives_exactly_the_builtin(run, name, tmp_path):
     cell = get_cell(name)
     path = tmp_path / f"{name}.toml"
     path.write_text(dumps_cell(cell))
@@ -63,10 +55,10 @@ def test_builtin_written_as_file_gives_exactly_the_builtin(name, tmp_path, capsy
     assert derive(loaded) == derive(cell)
     # The whole command output, byte for byte, in the two formats that carry everything.
     for fmt in ("json", "latex"):
-        builtin = run(["derive", name, "--format", fmt], capsys)
-        from_file = run(["derive", "--cell-file", str(path), "--format", fmt], capsys)
+        builtin = run("derive", name, "--format", fmt)
+        from_file = run("derive", "--cell-file", str(path), "--format", fmt)
         assert from_file == builtin
-        assert builtin[0] == 0
+        assert builtin.code == 0
 
 
 def test_the_round_trip_comparison_can_fail(tmp_path):
@@ -181,8 +173,8 @@ def test_late_reset_other_reading_against_sympy_diff_and_the_gru():
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
-def test_every_example_derives_and_checks(path, capsys):
-    code, out, err = run(["derive", "--cell-file", str(path), "--format", "json"], capsys)
+def test_every_example_derives_and_checks(run, path):
+    code, out, err = run("derive", "--cell-file", str(path), "--format", "json")
     assert (code, err) == (0, "")
     data = json.loads(out)
     assert data["cell"] == load_cell(path).name
@@ -195,10 +187,8 @@ def test_every_example_derives_and_checks(path, capsys):
     # \tilde{c}_t from [latex]; a state Jacobian with an entry of no terms (dh1/dh2_prev).
     [("peephole-lstm.toml", []), ("indrnn.toml", ["--wrt", "state"])],
 )
-def test_user_cells_give_latex_that_compiles(name, wrt, tmp_path, capsys):
-    code, out, _ = run(
-        ["derive", "--cell-file", str(EXAMPLES / name), *wrt, "--standalone"], capsys
-    )
+def test_user_cells_give_latex_that_compiles(run, name, wrt, tmp_path):
+    code, out, _ = run("derive", "--cell-file", str(EXAMPLES / name), *wrt, "--standalone")
     assert code == 0
     compile_latex(tmp_path, "doc.tex", out)
 
@@ -214,7 +204,7 @@ def test_readme_example_is_the_example_file_and_derives():
     assert derive(loads_cell(block)).check.passed
 
 
-def test_readme_error_examples_are_what_symgrad_prints(tmp_path, monkeypatch, capsys):
+def test_readme_error_examples_are_what_symgrad_prints(run, tmp_path, monkeypatch):
     section = (ROOT / "README.md").read_text().split("## Your own cell")[1]
     (block,) = [b for b in re.findall(r"```text\n(.*?)```", section, flags=re.S) if "my-gru" in b]
     shown = [line for line in block.splitlines() if not line.startswith("$")]
@@ -222,23 +212,21 @@ def test_readme_error_examples_are_what_symgrad_prints(tmp_path, monkeypatch, ca
     text = dumps_cell(get_cell("gru"))
     text = text.replace('z = "sigmoid(', 'z = "tanh(').replace("x + U_h*", "x + U_q*")
     Path("my-gru.toml").write_text(text)
-    first = run(["derive", "--cell-file", "my-gru.toml"], capsys)
+    first = run("derive", "--cell-file", "my-gru.toml")
     Path("my-gru.toml").write_text(text.replace('z = "tanh(', 'z = "sigmoid('))
-    second = run(["derive", "--cell-file", "my-gru.toml"], capsys)
-    assert [first[2].strip(), second[2].strip()] == shown
-    assert first[0] == second[0] == 2
+    second = run("derive", "--cell-file", "my-gru.toml")
+    assert [first.err.strip(), second.err.strip()] == shown
+    assert first.code == second.code == 2
 
 
 # ---------------------------------------------------------------- the command line
 
 
-def test_cell_file_instead_of_cell_on_show_and_derive(capsys):
+def test_cell_file_instead_of_cell_on_show_and_derive(run):
     path = str(EXAMPLES / "gru-late-reset-output.toml")
-    code, out, _ = run(["show", "--cell-file", path, "--format", "json"], capsys)
+    code, out, _ = run("show", "--cell-file", path, "--format", "json")
     assert code == 0 and json.loads(out)["name"] == "gru-late-reset-output"
-    code, out, _ = run(
-        ["derive", "--cell-file", path, "--at", _point_text(path), "--format", "json"], capsys
-    )
+    code, out, _ = run("derive", "--cell-file", path, "--at", _point_text(path), "--format", "json")
     assert code == 0 and "total_value" in json.loads(out)
 
 
@@ -256,26 +244,25 @@ def _point_text(path):
         (["export"], "required: CELL"),
     ],
 )
-def test_cell_argument_errors(argv, message, capsys):
-    code, out, err = run(argv, capsys)
+def test_cell_argument_errors(run, argv, message):
+    code, out, err = run(*argv)
     assert code == 2 and out == ""
     assert re.fullmatch(rf"symgrad {argv[0]}: .*{message}.*\n", err)
 
 
-def test_cell_file_from_standard_input(monkeypatch, capsys):
+def test_cell_file_from_standard_input(run):
     text = (EXAMPLES / "indrnn.toml").read_text()
-    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
-    code, out, _ = run(["show", "--cell-file", "-", "--format", "json"], capsys)
+    code, out, _ = run("show", "--cell-file", "-", "--format", "json", stdin=text)
     assert code == 0 and json.loads(out)["name"] == "indrnn-2"
 
 
-def test_export_writes_a_file_that_loads_back(tmp_path, capsys):
-    code, out, err = run(["export", "gru-torch"], capsys)
+def test_export_writes_a_file_that_loads_back(run, tmp_path):
+    code, out, err = run("export", "gru-torch")
     assert (code, err) == (0, "")
     assert loads_cell(out) == get_cell("gru-torch")
     path = tmp_path / "p.toml"
     path.write_text(out)
-    assert run(["export", "--cell-file", str(path)], capsys)[1] == out
+    assert run("export", "--cell-file", str(path)).out == out
 
 
 # ---------------------------------------------------------------- errors, placed in the file

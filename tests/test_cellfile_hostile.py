@@ -8,8 +8,6 @@ the sentinel does catch code that runs.
 import contextlib
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import tomllib
@@ -29,7 +27,6 @@ from symgrad.cellfile import (
     loads_cell,
 )
 from symgrad.cells import BUILTIN, Cell, get_cell
-from symgrad.cli import main
 from symgrad.expr import (
     MAX_DEGREE,
     MAX_TERMS,
@@ -39,6 +36,7 @@ from symgrad.expr import (
     parse_equation,
 )
 from symgrad.primitives import tanh
+from tests.cli_runner import run_cli, run_console
 from tests.strategies import cell_file_texts, equation_texts, mutated
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,11 +113,10 @@ def write_cell(path, equation):
     path.write_text(CELL.format(equation=json.dumps(equation)))
 
 
-def assert_clean_refusal(argv, capsys, sentinel=None):
+def assert_clean_refusal(argv, sentinel=None):
     start = time.perf_counter()
-    code = main(argv)
+    code, out, err = run_cli(*argv)
     elapsed = time.perf_counter() - start
-    out, err = capsys.readouterr()
     assert code == 2, err
     assert out == ""
     assert err.count("\n") == 1 and err.startswith(f"symgrad {argv[0]}: ")
@@ -131,11 +128,11 @@ def assert_clean_refusal(argv, capsys, sentinel=None):
 
 
 @pytest.mark.parametrize("payload", LIVE + INERT)
-def test_hostile_equation_runs_nothing(payload, tmp_path, capsys):
+def test_hostile_equation_runs_nothing(payload, tmp_path):
     sentinel = tmp_path / "ran"
     path = tmp_path / "cell.toml"
     write_cell(path, payload.replace("{S}", str(sentinel)))
-    err = assert_clean_refusal(["derive", "--cell-file", str(path)], capsys, sentinel)
+    err = assert_clean_refusal(["derive", "--cell-file", str(path)], sentinel)
     # The refusal points into the equation's line (line 7 of the file).
     assert err.startswith(f"symgrad derive: {path}:7:")
 
@@ -168,24 +165,24 @@ HOSTILE_FILES = {
 
 
 @pytest.mark.parametrize("text", HOSTILE_FILES.values(), ids=HOSTILE_FILES.keys())
-def test_hostile_file_is_refused(text, tmp_path, capsys):
+def test_hostile_file_is_refused(text, tmp_path):
     path = tmp_path / "cell.toml"
     path.write_text(text)
     assert len(text.encode()) <= MAX_FILE_BYTES
-    assert_clean_refusal(["show", "--cell-file", str(path)], capsys)
+    assert_clean_refusal(["show", "--cell-file", str(path)])
 
 
-def test_hundred_megabyte_file_is_refused_before_reading(tmp_path, capsys):
+def test_hundred_megabyte_file_is_refused_before_reading(tmp_path):
     path = tmp_path / "big.toml"
     with open(path, "wb") as handle:
         handle.truncate(100 * 2**20)  # sparse: the size is real, the disk untouched
-    err = assert_clean_refusal(["derive", "--cell-file", str(path)], capsys)
+    err = assert_clean_refusal(["derive", "--cell-file", str(path)])
     assert "file too large (104,857,600 bytes; a cell file is at most 100,000 bytes)" in err
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
-def test_endless_device_is_refused(capsys):
-    err = assert_clean_refusal(["derive", "--cell-file", "/dev/zero"], capsys)
+def test_endless_device_is_refused():
+    err = assert_clean_refusal(["derive", "--cell-file", "/dev/zero"])
     assert "more than 100,000 bytes" in err
 
 
@@ -193,15 +190,10 @@ def test_console_script_prints_one_line_for_a_payload(tmp_path):
     sentinel = tmp_path / "ran"
     path = tmp_path / "cell.toml"
     write_cell(path, LIVE[0].replace("{S}", str(sentinel)))
-    result = subprocess.run(
-        [sys.executable, "-m", "symgrad", "derive", "--cell-file", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert "only the functions sigmoid, tanh, relu, softplus, exp, log, sqrt, abs" in result.stderr
+    result = run_console("derive", "--cell-file", str(path), timeout=120)
+    assert result.code == 2 and result.out == ""
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err
+    assert "only the functions sigmoid, tanh, relu, softplus, exp, log, sqrt, abs" in result.err
     assert not sentinel.exists()
 
 
@@ -299,17 +291,19 @@ h = "tanh(a*a)"
 """
 
 
-def test_max_terms_admits_a_large_cell_file_that_is_refused_by_default(tmp_path, capsys):
+def test_max_terms_admits_a_large_cell_file_that_is_refused_by_default(run, tmp_path):
     path = tmp_path / "big.toml"
     path.write_text(BIG)
-    assert main(["derive", "--cell-file", str(path)]) == 2
-    err = capsys.readouterr().err
+    code, _, err = run("derive", "--cell-file", str(path))
+    assert code == 2
     assert "equation 'h'" in err and "--max-terms raises it" in err and err.count("\n") == 1
     argv = ["derive", "--cell-file", str(path), "--max-terms", "20000", "--format", "json"]
-    assert main(argv) == 0
-    assert json.loads(capsys.readouterr().out)["check"]["passed"] is True
-    assert main(["derive", "lstm", "--max-terms", "9"]) == 2
-    assert "applies to a --cell-file" in capsys.readouterr().err
+    code, out, _ = run(*argv)
+    assert code == 0
+    assert json.loads(out)["check"]["passed"] is True
+    code, _, err = run("derive", "lstm", "--max-terms", "9")
+    assert code == 2
+    assert "applies to a --cell-file" in err
 
 
 # ---------------------------------------------------------------- fuzzing
@@ -355,7 +349,7 @@ def test_mutated_valid_files_are_a_cell_or_a_clean_error(text):
         path = Path(folder) / "cell.toml"
         path.write_text(text)
         start = time.perf_counter()
-        code = main(["derive", "--cell-file", str(path), "--format", "json"], out=_Sink())
+        code = run_cli("derive", "--cell-file", str(path), "--format", "json").code
         assert code in (0, 1, 2)
         assert time.perf_counter() - start < HANG_SECONDS
 
@@ -369,7 +363,7 @@ def test_random_equations_derive_and_print_or_are_refused(equation):
         path = Path(folder) / "cell.toml"
         path.write_text(text)
         for fmt in ("latex", "text"):  # the two printers (markdown and JSON reuse LaTeX)
-            code = main(["derive", "--cell-file", str(path), "--format", fmt], out=_Sink())
+            code = run_cli("derive", "--cell-file", str(path), "--format", fmt).code
             assert code in (0, 1)
 
 
@@ -382,13 +376,12 @@ def test_random_equations_derive_and_print_or_are_refused(equation):
         "sigmoid(exp(0)) * h_prev",  # exp(0) is 1 when evaluated, a call as written
     ],
 )
-def test_equations_that_once_crashed_the_printers(equation, tmp_path, capsys):
+def test_equations_that_once_crashed_the_printers(run, equation, tmp_path):
     path = tmp_path / "cell.toml"
     write_cell(path, equation)
     for command in ("show", "derive"):
         for fmt in ("latex", "markdown", "text", "json"):
-            assert main([command, "--cell-file", str(path), "--format", fmt]) == 0
-    capsys.readouterr()
+            assert run(command, "--cell-file", str(path), "--format", fmt).code == 0
 
 
 def test_mutations_do_reach_both_outcomes():
@@ -403,11 +396,6 @@ def test_mutations_do_reach_both_outcomes():
         edits = [("delete", rng.random(), rng.random(), "")]
         outcomes.add(type(assert_cell_or_clean_error(_apply_edits((rng.choice(VALID), edits)))))
     assert outcomes == {Cell, CellFileError}
-
-
-class _Sink:
-    def write(self, text):
-        return len(text)
 
 
 # ---------------------------------------------------------------- the locator on any TOML
@@ -501,12 +489,12 @@ def test_latex_names_cannot_reach_a_control_sequence(tex):
 
 
 @pytest.mark.parametrize("tex", [r"\hat{h}_t", r"h^{(1)}_t", r"\mathbf{h}_t", r"\tilde{h}_t"])
-def test_allowed_latex_names_print_no_forbidden_sequence(tex, tmp_path, capsys):
+def test_allowed_latex_names_print_no_forbidden_sequence(run, tex, tmp_path):
     path = tmp_path / "cell.toml"
     path.write_text(LATEX_CELL.format(tex=tex))
     for argv in (["derive", "--standalone"], ["show"], ["derive", "--wrt", "state"]):
-        assert main([*argv, "--cell-file", str(path)]) == 0
-        out = capsys.readouterr().out
+        code, out, _ = run(*argv, "--cell-file", str(path))
+        assert code == 0
         assert tex in out
         assert not any(f in out for f in FORBIDDEN), out
 
@@ -551,7 +539,7 @@ def test_the_forward_check_catches_a_wrong_term():
 
 
 @pytest.mark.parametrize(("key", "value"), [("gates", '[["h"]]'), ("candidates", "[{}]")])
-def test_lists_of_the_wrong_type_are_refused_by_type(key, value, capsys):
+def test_lists_of_the_wrong_type_are_refused_by_type(key, value):
     text = CELL.format(equation='"tanh(W*x + U*h_prev + b)"').replace(
         'state = ["h"]', f'state = ["h"]\n{key} = {value}'
     )

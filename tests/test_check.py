@@ -18,12 +18,19 @@ import sympy
 from symgrad import check as checker
 from symgrad.cells import BUILTIN, make_cell
 from symgrad.check import compare_at_points, compare_derivatives
-from symgrad.cli import main
 from symgrad.derivation import clear_cache, derive
 from symgrad.primitives import sigmoid, tanh
 from symgrad.report.check import check_report
 from tests.latex import compile_latex, needs_pdflatex
-from tests.tolerances import COMPLEX_STEP_REL, EPS, RICHARDSON_POLY_ABS
+from tests.tolerances import (
+    CHECK_TOLERANCE_MAX,
+    COMPLEX_STEP_ERROR_MAX,
+    COMPLEX_STEP_REL,
+    COMPLEX_STEP_TOLERANCE_MAX,
+    EXACT_ZERO_TOLERANCE_MAX,
+    RICHARDSON_POLY_ABS,
+    RICHARDSON_WEIGHTS_ABS,
+)
 
 #: Few points: every comparison is vectorised, the count only has to be above
 #: one for the seed to matter.
@@ -61,14 +68,14 @@ def test_every_builtin_cell_passes(name):
         assert c.points > 0
         assert c.max_rel_error <= c.tolerance
         # A tolerance that could hide a 0.1% error would make the check worthless.
-        assert c.tolerance < 1e-6
+        assert c.tolerance < CHECK_TOLERANCE_MAX
     assert report.seed == 1 and report.samples == SAMPLES
 
 
 def test_complex_step_tolerances_are_near_machine_precision():
     report = compare_derivatives("lstm", wrt="all", samples=SAMPLES)
-    assert max(c.tolerance for c in report.comparisons) < 1e-11
-    assert report.max_rel_error < 100 * EPS
+    assert max(c.tolerance for c in report.comparisons) < COMPLEX_STEP_TOLERANCE_MAX
+    assert report.max_rel_error < COMPLEX_STEP_ERROR_MAX
     assert "complex step" in report.tolerance_reason
     assert "2^-53" in report.tolerance_reason
 
@@ -193,26 +200,27 @@ def test_a_wrong_convention_fails():
 # ---------------------------------------------------------------- the command line
 
 
-def test_cli_passes_with_exit_0(capsys):
-    assert main(["check", "gru", "--samples", "16", "--seed", "3"]) == 0
-    out, err = capsys.readouterr()
+def test_cli_passes_with_exit_0(run):
+    code, out, err = run("check", "gru", "--samples", "16", "--seed", "3")
+    assert code == 0
     assert "PASSED" in out
     assert "seed 3" in out and "16 points" in out
     assert "complex step (h = 1e-20)" in out
     assert err == ""  # no progress when stderr is not a terminal
 
 
-def test_cli_fails_with_exit_1_on_a_planted_error(monkeypatch, capsys):
+def test_cli_fails_with_exit_1_on_a_planted_error(run, monkeypatch):
     monkeypatch.setattr(sigmoid, "fdiff", _wrong_sigmoid_derivative)
-    assert main(["check", "lstm", "--samples", "16"]) == 1
-    out, err = capsys.readouterr()
+    code, out, err = run("check", "lstm", "--samples", "16")
+    assert code == 1
     assert "FAILED" in out
     assert err.strip() == "symgrad: check FAILED for lstm"
 
 
-def test_cli_json(capsys):
-    assert main(["check", "lstm", "--samples", "8", "--format", "json"]) == 0
-    data = json.loads(capsys.readouterr().out)
+def test_cli_json(run):
+    code, out, _ = run("check", "lstm", "--samples", "8", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
     assert data["passed"] is True
     assert data["seed"] == 0 and data["samples"] == 8 and data["cell"] == "lstm"
     assert data["method"] == "complex-step" and data["step"] == 1e-20
@@ -227,9 +235,9 @@ def test_cli_json(capsys):
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "latex"])
-def test_cli_formats_list_every_comparison(fmt, capsys):
-    assert main(["check", "gru", "--samples", "8", "--format", fmt]) == 0
-    out = capsys.readouterr().out
+def test_cli_formats_list_every_comparison(run, fmt):
+    code, out, _ = run("check", "gru", "--samples", "8", "--format", fmt)
+    assert code == 0
     report = compare_derivatives("gru", wrt="all", samples=8)
     assert "complex step" in out and "PASSED" in out
     assert len(report.comparisons) == 4
@@ -239,9 +247,9 @@ def test_cli_formats_list_every_comparison(fmt, capsys):
 
 
 @needs_pdflatex
-def test_cli_latex_compiles(tmp_path, capsys):
-    assert main(["check", "gru-late-reset", "--samples", "8", "--format", "latex"]) == 0
-    body = capsys.readouterr().out
+def test_cli_latex_compiles(run, tmp_path):
+    code, body, _ = run("check", "gru-late-reset", "--samples", "8", "--format", "latex")
+    assert code == 0
     document = "\\documentclass{article}\\begin{document}\n" + body + "\\end{document}\n"
     compile_latex(tmp_path, "check.tex", document)
 
@@ -258,17 +266,18 @@ def test_cli_latex_compiles(tmp_path, capsys):
         (["check", "lstm", "--format", "pdf"], r"invalid choice: 'pdf'"),
     ],
 )
-def test_cli_usage_errors_are_one_line_exit_2(argv, message, capsys):
-    assert main(argv) == 2
-    out, err = capsys.readouterr()
+def test_cli_usage_errors_are_one_line_exit_2(run, argv, message):
+    code, out, err = run(*argv)
+    assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1
     assert re.search(message, err), err
 
 
-def test_cli_init_changes_the_points(capsys):
-    main(["check", "gru", "--samples", "8", "--init", "xavier", "--format", "json"])
-    xavier = json.loads(capsys.readouterr().out)
+def test_cli_init_changes_the_points(run):
+    xavier = json.loads(
+        run("check", "gru", "--samples", "8", "--init", "xavier", "--format", "json").out
+    )
     assert xavier["init"] == "xavier" and "Glorot" in xavier["distribution"]
     assert xavier["passed"] is True
     # Glorot's biases are 0.
@@ -296,7 +305,7 @@ def test_richardson_is_exact_for_a_degree_seven_polynomial():
     assert np.allclose(value, 7 * y**6, rtol=0, atol=RICHARDSON_POLY_ABS)
     assert usable.all()
     weights = checker._richardson_weights(checker.RICHARDSON_LEVELS)
-    assert weights.sum() == pytest.approx(1.0, abs=16 * EPS)
+    assert weights.sum() == pytest.approx(1.0, abs=RICHARDSON_WEIGHTS_ABS)
 
 
 def test_points_whose_step_crosses_a_relu_kink_are_left_out():
@@ -357,8 +366,8 @@ def test_an_exact_zero_gets_no_allowance_from_central_differences():
     assert report.passed and report.method == "central-richardson"
     (zero,) = [c for c in report.comparisons if c.derivative == "dh1/dh2_prev"]
     assert zero.max_rel_error == 0.0
-    assert zero.tolerance < 1e-12
-    assert all(c.tolerance < 1e-6 for c in report.comparisons)
+    assert zero.tolerance < EXACT_ZERO_TOLERANCE_MAX
+    assert all(c.tolerance < CHECK_TOLERANCE_MAX for c in report.comparisons)
 
 
 def test_compare_at_points_names_what_is_missing():

@@ -1,6 +1,5 @@
 """The command line: every command and format, exit codes, one-line errors."""
 
-import io
 import json
 import re
 import subprocess
@@ -12,31 +11,19 @@ import sympy
 import symgrad
 from symgrad.arguments import parse_point
 from symgrad.cells import BUILTIN
-from symgrad.cli import main
+from tests.cli_runner import run_console
 from tests.latex import compile_latex, needs_pdflatex
 
 # An exponential in printed math: exp(...), \exp, e^{...}. ("expand" is prose.)
 EXPONENTIAL = re.compile(r"\bexp\s*[({\\]|\\exp\b|e\^\{")
 
 
-def run(*argv):
-    out = io.StringIO()
-    code = main(list(argv), out=out)
-    return code, out.getvalue()
-
-
-def run_error(capsys, *argv):
-    code, out = run(*argv)
-    err = capsys.readouterr().err
-    return code, out, err
-
-
 # ---------------------------------------------------------------- every command, every format
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "json"])
-def test_list(fmt):
-    code, out = run("list", "--format", fmt)
+def test_list(run, fmt):
+    code, out, _ = run("list", "--format", fmt)
     assert code == 0
     for name in BUILTIN:
         assert name in out
@@ -46,16 +33,16 @@ def test_list(fmt):
 
 @pytest.mark.parametrize("name", BUILTIN)
 @pytest.mark.parametrize("fmt", ["latex", "text", "markdown"])
-def test_show(name, fmt):
-    code, out = run("show", name, "--format", fmt)
+def test_show(run, name, fmt):
+    code, out, _ = run("show", name, "--format", fmt)
     assert code == 0
     cell = symgrad.get_cell(name)
     marker = {"latex": "\\begin{align*}", "markdown": "$$", "text": "="}[fmt]
     assert marker in out and len(cell.equations) <= out.count("=")
 
 
-def test_show_json_is_the_cell():
-    code, out = run("show", "lstm", "--format", "json")
+def test_show_json_is_the_cell(run):
+    code, out, _ = run("show", "lstm", "--format", "json")
     data = json.loads(out)
     assert code == 0 and data["state"] == ["c", "h"]
     assert [e["name"] for e in data["equations"]] == ["f", "i", "o", "c_hat", "c", "h"]
@@ -63,8 +50,8 @@ def test_show_json_is_the_cell():
 
 
 @pytest.mark.parametrize("name", BUILTIN)
-def test_derive_json_carries_the_terms(name):
-    code, out = run("derive", name, "--format", "json")
+def test_derive_json_carries_the_terms(run, name):
+    code, out, _ = run("derive", name, "--format", "json")
     data = json.loads(out)
     d = symgrad.derive(name)
     assert code == 0
@@ -76,8 +63,8 @@ def test_derive_json_carries_the_terms(name):
 
 
 @pytest.mark.parametrize("fmt", ["latex", "text", "markdown"])
-def test_derive_prints_the_steps(fmt):
-    code, out = run("derive", "lstm", "--format", fmt)
+def test_derive_prints_the_steps(run, fmt):
+    code, out, _ = run("derive", "lstm", "--format", fmt)
     assert code == 0
     for heading in ["Cell", "Convention", "Chain rule", "Partials", "Terms", "Sum", "Check"]:
         assert heading in out
@@ -85,23 +72,23 @@ def test_derive_prints_the_steps(fmt):
     assert EXPONENTIAL.search("1/(1 + exp(-u))") and EXPONENTIAL.search(r"e^{-u}")
 
 
-def test_derive_latex_is_the_articles_forget_term():
-    code, out = run("derive", "lstm")
+def test_derive_latex_is_the_articles_forget_term(run):
+    code, out, _ = run("derive", "lstm")
     assert code == 0
     assert r"f_t \left(1 - f_t\right) o_{t-1} \left(1 - \tanh^{2} c_{t-1}\right) c_{t-1} U_f" in out
 
 
-def test_derive_state_jacobian():
-    code, out = run("derive", "lstm", "--wrt", "state", "--format", "json")
+def test_derive_state_jacobian(run):
+    code, out, _ = run("derive", "lstm", "--wrt", "state", "--format", "json")
     data = json.loads(out)
     assert code == 0 and data["state"] == ["c", "h"]
     assert [[e["source"] for e in row] for row in data["entries"]] == [["c_prev", "h_prev"]] * 2
     assert data["entries"][0][0]["terms"][0]["latex"] == "f_t"
 
 
-def test_derive_at_equals_evaluate():
+def test_derive_at_equals_evaluate(run):
     at = "x=1,W=1/2,U=2,b=0,h_prev=0.3"
-    code, out = run("derive", "rnn", "--at", at, "--format", "json")
+    code, out, _ = run("derive", "rnn", "--at", at, "--format", "json")
     data = json.loads(out)
     expected, _ = symgrad.derive("rnn").evaluate(parse_point([at]))
     assert code == 0 and data["total_value"] == float(expected)
@@ -146,28 +133,24 @@ def test_at_values_are_exact_rationals():
         (["derive"], "required: CELL"),
     ],
 )
-def test_user_errors_are_one_line_with_exit_2(capsys, argv, message):
-    code, _out, err = run_error(capsys, *argv)
+def test_user_errors_are_one_line_with_exit_2(run, argv, message):
+    code, _out, err = run(*argv)
     assert code == 2
     assert message in err
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_no_command_prints_help_and_exits_2():
-    code, out = run()
+def test_no_command_prints_help_and_exits_2(run):
+    code, out, _ = run()
     assert code == 2 and "derive" in out
 
 
 def test_console_script_and_module_run_without_traceback():
-    result = subprocess.run(
-        [sys.executable, "-m", "symgrad", "derive", "nope"], capture_output=True, text=True
-    )
-    assert result.returncode == 2
-    assert result.stderr.strip().startswith("symgrad derive: unknown cell 'nope'")
-    result = subprocess.run(
-        [sys.executable, "-m", "symgrad", "--version"], capture_output=True, text=True
-    )
-    assert result.returncode == 0 and result.stdout.startswith("symgrad ")
+    result = run_console("derive", "nope")
+    assert result.code == 2
+    assert result.err.strip().startswith("symgrad derive: unknown cell 'nope'")
+    result = run_console("--version")
+    assert result.code == 0 and result.out.startswith("symgrad ")
 
 
 def test_derive_does_not_import_numeric_libraries():
@@ -196,8 +179,8 @@ def test_symbolic_core_works_without_numpy():
 
 @needs_pdflatex
 @pytest.mark.parametrize("argv", [["derive", "lstm"], ["derive", "gru-torch", "--wrt", "state"]])
-def test_standalone_latex_compiles(tmp_path, argv):
-    code, out = run(*argv, "--standalone")
+def test_standalone_latex_compiles(run, tmp_path, argv):
+    code, out, _ = run(*argv, "--standalone")
     assert code == 0 and out.startswith("\\documentclass")
     assert compile_latex(tmp_path, "doc.tex", out).stat().st_size > 1000
 
@@ -222,10 +205,10 @@ def test_markdown_reports_convert_to_latex():
         ["compare", "--steps", "30", "--samples", "20"],
     ],
 )
-def test_run_reports_in_latex_compile(tmp_path, argv):
+def test_run_reports_in_latex_compile(run, tmp_path, argv):
     from symgrad.render import latex_document
 
-    code, out = run(*argv, "--format", "latex")
+    code, out, _ = run(*argv, "--format", "latex")
     assert code == 0 and "\\begin{tabular}" in out
     compile_latex(tmp_path, "doc.tex", latex_document(out))
 
@@ -251,10 +234,10 @@ h = "log(1 + U*h_prev**2) + tanh(abs(U*h_prev) + 1/x) + sqrt(1 + U*x)"
         ("x=1,U=-3,h_prev=0.1", r"-2\.0 to the power 1/2 is not a real number"),
     ],
 )
-def test_at_outside_a_domain_is_one_line_naming_it(at, message, tmp_path, capsys):
+def test_at_outside_a_domain_is_one_line_naming_it(run, at, message, tmp_path):
     path = tmp_path / "domains.toml"
     path.write_text(DOMAIN_CELL)
-    code, out, err = run_error(capsys, "derive", "--cell-file", str(path), "--at", at)
+    code, out, err = run("derive", "--cell-file", str(path), "--at", at)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and re.search(message, err), err
 
@@ -266,14 +249,14 @@ def test_a_cell_with_domains_still_checks_itself(tmp_path):
     assert derive(loads_cell(DOMAIN_CELL)).check.passed
 
 
-def test_bound_plot_without_matplotlib_is_a_one_line_error(monkeypatch, capsys, tmp_path):
+def test_bound_plot_without_matplotlib_is_a_one_line_error(run, monkeypatch, tmp_path):
     import importlib.util
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name)
     )
-    code, _out, err = run_error(capsys, "bound", "tanh-slope", "--plot", str(tmp_path / "b.svg"))
+    code, _out, err = run("bound", "tanh-slope", "--plot", str(tmp_path / "b.svg"))
     assert code == 2 and not (tmp_path / "b.svg").exists()
     assert err == (
         "symgrad bound --plot needs matplotlib, which is not installed: "
@@ -282,7 +265,7 @@ def test_bound_plot_without_matplotlib_is_a_one_line_error(monkeypatch, capsys, 
 
 
 @needs_pdflatex
-def test_standalone_show_compiles(tmp_path):
-    code, out = run("show", "gru-torch", "--standalone")
+def test_standalone_show_compiles(run, tmp_path):
+    code, out, _ = run("show", "gru-torch", "--standalone")
     assert code == 0 and "\\title{Cell \\texttt{gru-torch}}" in out
     compile_latex(tmp_path, "show.tex", out)

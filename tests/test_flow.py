@@ -18,7 +18,21 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import ORDINARY, point
-from tolerances import FD64_STEP, FD64_TOLERANCE, FD_RELATIVE, PRODUCT_TOLERANCE
+from tolerances import (
+    DIGITS30,
+    DOZENS_OPS,
+    FD64_STEP,
+    FD64_TOLERANCE,
+    FD_RELATIVE,
+    FEW_OPS,
+    FLOAT64_DERIVATIVE_REL,
+    HOUSEHOLDER_ABS,
+    LOG_GROWTH_ABS,
+    LOG_PRODUCT_ABS,
+    PRODUCT_TOLERANCE,
+    STEP_VALUE_ABS,
+    TORCH_JACOBIAN_ABS,
+)
 
 from symgrad import trajectory
 from symgrad.bounds import compute_bound
@@ -154,7 +168,7 @@ def test_dual_oracle_agrees_with_sympy_diff():
         expected = np.array(
             [[float(sympy.diff(o, s).xreplace(at).evalf(30)) for s in s0] for o in outputs]
         )
-        assert _mismatch(unrolled_jacobian(cell, params, inputs), expected) < 1e-25
+        assert _mismatch(unrolled_jacobian(cell, params, inputs), expected) < DIGITS30
 
 
 def test_unrolled_oracle_catches_a_planted_error(monkeypatch):
@@ -257,11 +271,11 @@ def test_linear_cell_exponent_is_log_of_its_weight():
     # d h_t/d h_0 = U^t exactly: lambda = ln|U|, log10 quantiles t log10|U|, even at
     # T = 5,000, where 0.5^5000 = 1e-1505 underflows any float.
     r = run_flow(_linear(), steps=5_000, samples=20, fixed={"U": -0.5})
-    assert r.lyapunov == pytest.approx(math.log(0.5), abs=1e-12)
-    assert r.lyapunov_ci[0] == pytest.approx(math.log(0.5), abs=1e-12)
+    assert r.lyapunov == pytest.approx(math.log(0.5), abs=LOG_GROWTH_ABS)
+    assert r.lyapunov_ci[0] == pytest.approx(math.log(0.5), abs=LOG_GROWTH_ABS)
     for t, q in zip(r.checkpoints, r.quantiles, strict=True):
-        assert q == pytest.approx([t * math.log10(0.5)] * len(q), abs=1e-9)
-    assert r.median_at(5_000) == pytest.approx(5_000 * math.log10(0.5), abs=1e-9)
+        assert q == pytest.approx([t * math.log10(0.5)] * len(q), abs=LOG_PRODUCT_ABS)
+    assert r.median_at(5_000) == pytest.approx(5_000 * math.log10(0.5), abs=LOG_PRODUCT_ABS)
     assert r.vanish_step == math.ceil(8 / math.log10(2) + 1e-12)  # 0.5^27 < 1e-8 < 0.5^26
     assert r.explode_fraction == 0.0
     assert r.vanish_fraction == 1.0
@@ -286,7 +300,7 @@ def test_two_state_swap_cell_frobenius_norm():
             expected = 0.5 * math.log10(2) + t / 2 * math.log10(u * w)
         else:
             expected = 0.5 * math.log10(u * u + w * w) + (t - 1) / 2 * math.log10(u * w)
-        assert q[2] == pytest.approx(expected, abs=1e-9), t
+        assert q[2] == pytest.approx(expected, abs=LOG_PRODUCT_ABS), t
 
 
 def test_exploding_relu_cell_has_positive_exponent():
@@ -303,7 +317,7 @@ def test_exploding_relu_cell_has_positive_exponent():
     )
     r = run_flow(cell, steps=100, samples=50, fixed={"U": 1.5, "W": 1.0, "b": 0.0})
     assert r.lyapunov > 0
-    assert r.lyapunov == pytest.approx(math.log(1.5), abs=1e-12)
+    assert r.lyapunov == pytest.approx(math.log(1.5), abs=LOG_GROWTH_ABS)
     assert r.explode_fraction == 1.0  # 1.5^100 = 4e17 > 1e8
     assert r.vanish_step is None
 
@@ -324,7 +338,7 @@ def test_article_product_is_exact_for_two_steps_then_drifts():
     assert a.derivative == "dc/dc_prev"
     for t in (1, 2):
         gap = a.gap[r.checkpoints.index(t)]
-        assert max(abs(g) for g in gap) < 1e-12, t
+        assert max(abs(g) for g in gap) < LOG_GROWTH_ABS, t
     wide = a.gap[r.checkpoints.index(50)]
     assert wide[-1] - wide[0] > 1e-3
 
@@ -360,7 +374,7 @@ def test_one_step_matches_numeric_kernels(name, data):
     for i, row in enumerate(kernels):
         for j, kernel in enumerate(row):
             expected[i, j] = kernel(**{n: p[n] for n in kernel.names})[0]
-    assert np.allclose(ours, expected, rtol=1e-12, atol=1e-12)
+    assert np.allclose(ours, expected, rtol=FLOAT64_DERIVATIVE_REL, atol=FLOAT64_DERIVATIVE_REL)
 
 
 def _vector_case(cell, n, samples, seed):
@@ -406,7 +420,7 @@ def test_vector_rnn_jacobian_is_diag_one_minus_h_squared_times_u():
     values, jac = VectorProgram(cell, 5).step(env)
     h = values["h"]
     expected = (1 - h**2)[:, :, None] * env["U"]
-    assert np.allclose(jac, expected, rtol=0, atol=1e-15)
+    assert np.allclose(jac, expected, rtol=0, atol=FEW_OPS)
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -418,7 +432,9 @@ def test_vector_program_at_n1_is_the_scalar_jacobian(name):
     series = {x: env[x].reshape(1, 5) for x in cell.inputs}
     initial = {s: env[prev_name(s)].reshape(5) for s in cell.state}
     ls, direction = state_jacobian_product(cell, params, series, initial=initial)
-    assert np.allclose(jac, np.exp(ls)[:, None, None] * direction, rtol=1e-12, atol=1e-14)
+    assert np.allclose(
+        jac, np.exp(ls)[:, None, None] * direction, rtol=FLOAT64_DERIVATIVE_REL, atol=DOZENS_OPS
+    )
 
 
 def test_vector_product_over_steps_matches_scalar_engine_at_n1():
@@ -431,8 +447,8 @@ def test_vector_product_over_steps_matches_scalar_engine_at_n1():
         k: (v[:, None, None] if k.startswith(("W", "U")) else v[:, None]) for k, v in scalar.items()
     }
     ls2, d2 = state_jacobian_product(cell, vector, {"x": series["x"][:, :, None]})
-    assert np.allclose(ls1, ls2, rtol=1e-12, atol=1e-12)
-    assert np.allclose(d1, d2, rtol=1e-10, atol=1e-12)
+    assert np.allclose(ls1, ls2, rtol=FLOAT64_DERIVATIVE_REL, atol=FLOAT64_DERIVATIVE_REL)
+    assert np.allclose(d1, d2, rtol=PRODUCT_TOLERANCE, atol=FLOAT64_DERIVATIVE_REL)
 
 
 def _torch():
@@ -484,8 +500,8 @@ def test_vector_jacobian_matches_pytorch(name):
             [torch.as_tensor(b) for b in torch.autograd.functional.jacobian(fn, inputs)], dim=1
         ).numpy()
         ours_state = np.concatenate([values[s][k] for s in cell.state])
-        assert np.allclose(ours_state, fn(*inputs).detach().numpy(), rtol=0, atol=1e-14)
-        assert np.allclose(jac[k], expected, rtol=0, atol=1e-13)
+        assert np.allclose(ours_state, fn(*inputs).detach().numpy(), rtol=0, atol=STEP_VALUE_ABS)
+        assert np.allclose(jac[k], expected, rtol=0, atol=TORCH_JACOBIAN_ABS)
 
 
 def test_vector_program_refuses_unreadable_matrices():
@@ -563,7 +579,7 @@ def test_slope_suprema_lie_in_the_certified_bounds(name):
 def test_orthogonal_draws_are_orthogonal():
     params = draw_vector_params(get_cell("rnn"), 5, 4, np.random.default_rng(0), init="orthogonal")
     u = params["U"]
-    assert np.allclose(np.swapaxes(u, 1, 2) @ u, np.eye(4), atol=1e-12)
+    assert np.allclose(np.swapaxes(u, 1, 2) @ u, np.eye(4), atol=HOUSEHOLDER_ABS)
     assert not np.any(params["b"])
 
 
@@ -574,17 +590,17 @@ def test_a_shorter_run_is_a_prefix_of_a_longer_one():
     short = run_flow("gru", steps=100, samples=50, seed=4)
     long = run_flow("gru", steps=1_000, samples=50, seed=4)
     for t, q in zip(short.checkpoints[:-1], short.quantiles[:-1], strict=True):
-        assert long.quantiles[long.checkpoints.index(t)] == pytest.approx(q, abs=1e-12)
+        assert long.quantiles[long.checkpoints.index(t)] == pytest.approx(q, abs=LOG_GROWTH_ABS)
 
 
 def test_chunking_does_not_change_the_result(monkeypatch):
     whole = run_flow("lstm", steps=200, samples=30, seed=9)
     monkeypatch.setattr(trajectory, "CHUNK_ELEMENTS", 7 * 30)  # chunks of 7 steps
     chunked = run_flow("lstm", steps=200, samples=30, seed=9)
-    assert chunked.lyapunov == pytest.approx(whole.lyapunov, abs=1e-12)
+    assert chunked.lyapunov == pytest.approx(whole.lyapunov, abs=LOG_GROWTH_ABS)
     assert chunked.vanish_step == whole.vanish_step
-    assert np.allclose(chunked.quantiles, whole.quantiles, atol=1e-10)
-    assert np.allclose(chunked.article.gap, whole.article.gap, atol=1e-10)
+    assert np.allclose(chunked.quantiles, whole.quantiles, atol=LOG_GROWTH_ABS)
+    assert np.allclose(chunked.article.gap, whole.article.gap, atol=LOG_GROWTH_ABS)
 
 
 def test_log_steps():

@@ -1,6 +1,5 @@
 """`symgrad flow`, `symgrad compare` and the plot: output against the Python API."""
 
-import io
 import json
 import re
 import struct
@@ -12,35 +11,17 @@ from xml.etree import ElementTree
 import pytest
 import sympy
 
-from symgrad import cli
 from symgrad.arguments import build_parser
 from symgrad.cells import BUILTIN
 from symgrad.defaults import INITS
 from symgrad.derivation import derive
 from symgrad.flow import LEVELS, compare_cells, run_flow
+from tests.tolerances import FLOAT64_DERIVATIVE_REL
 
 
-def run(argv):
-    out = io.StringIO()
-    code = cli.main(argv, out)
-    return code, out.getvalue()
-
-
-def test_flow_json_is_what_the_api_computes():
-    code, text = run(
-        [
-            "flow",
-            "lstm",
-            "rnn",
-            "--steps",
-            "40",
-            "--samples",
-            "20",
-            "--seed",
-            "3",
-            "--format",
-            "json",
-        ]
+def test_flow_json_is_what_the_api_computes(run):
+    code, text, _ = run(
+        "flow", "lstm", "rnn", "--steps", "40", "--samples", "20", "--seed", "3", "--format", "json"
     )
     assert code == 0
     data = json.loads(text)
@@ -60,8 +41,8 @@ def test_flow_json_is_what_the_api_computes():
     assert "article" in data["cells"][0] and "article" not in data["cells"][1]
 
 
-def test_flow_text_names_seed_distribution_and_every_cell():
-    code, text = run(["flow", "gru", "lstm", "--steps", "30", "--samples", "10", "--seed", "8"])
+def test_flow_text_names_seed_distribution_and_every_cell(run):
+    code, text, _ = run("flow", "gru", "lstm", "--steps", "30", "--samples", "10", "--seed", "8")
     assert code == 0
     assert "seed 8" in text
     assert INITS["normal"] in text and "state_0 = 0" in text
@@ -72,17 +53,17 @@ def test_flow_text_names_seed_distribution_and_every_cell():
     assert "the article's product of one-step dc/dc_prev" in text
 
 
-def test_flow_markdown_tables_and_all():
-    code, text = run(["flow", "all", "--steps", "10", "--samples", "5", "--format", "markdown"])
+def test_flow_markdown_tables_and_all(run):
+    code, text, _ = run("flow", "all", "--steps", "10", "--samples", "5", "--format", "markdown")
     assert code == 0
     for name in BUILTIN:
         assert f"## {name} (state" in text
     assert "| t | 10% | 25% | median | 75% | 90% |" in text
 
 
-def test_flow_dim_reports_the_classical_condition():
-    code, text = run(
-        ["flow", "rnn", "--dim", "3", "--steps", "30", "--samples", "8", "--format", "json"]
+def test_flow_dim_reports_the_classical_condition(run):
+    code, text, _ = run(
+        "flow", "rnn", "--dim", "3", "--steps", "30", "--samples", "8", "--format", "json"
     )
     assert code == 0
     cell = json.loads(text)["cells"][0]
@@ -106,23 +87,21 @@ def test_flow_dim_reports_the_classical_condition():
         (["compare", "--format", "pdf"], "invalid choice: 'pdf'"),
     ],
 )
-def test_usage_errors_are_one_line(argv, message, capsys):
-    code, out = run(argv)
-    err = capsys.readouterr().err
+def test_usage_errors_are_one_line(run, argv, message):
+    code, out, err = run(*argv)
     assert code == 2 and out == ""
     assert message in err
     assert err.count("\n") == 1
 
 
-def test_plot_without_matplotlib_is_a_one_line_error(monkeypatch, capsys, tmp_path):
+def test_plot_without_matplotlib_is_a_one_line_error(run, monkeypatch, tmp_path):
     import importlib.util
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name)
     )
-    code, _ = run(["flow", "rnn", "--steps", "5", "--plot", str(tmp_path / "f.png")])
-    err = capsys.readouterr().err
+    code, _, err = run("flow", "rnn", "--steps", "5", "--plot", str(tmp_path / "f.png"))
     assert code == 2
     assert err == (
         "symgrad flow --plot needs matplotlib, which is not installed: "
@@ -138,18 +117,15 @@ def test_plot_function_without_matplotlib(monkeypatch, tmp_path):
         plot_flow([run_flow("rnn", steps=5, samples=5)], tmp_path / "f.png")
 
 
-def test_progress_only_on_a_terminal(monkeypatch, capsys):
-    run(["flow", "rnn", "--steps", "20", "--samples", "5"])
-    assert capsys.readouterr().err == ""
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    run(["flow", "rnn", "--steps", "20", "--samples", "5"])
-    err = capsys.readouterr().err
+def test_progress_only_on_a_terminal(run):
+    assert run("flow", "rnn", "--steps", "20", "--samples", "5").err == ""
+    err = run("flow", "rnn", "--steps", "20", "--samples", "5", tty=True).err
     assert "\rsymgrad flow: rnn 20/20 steps" in err
     assert err.endswith("\r")
 
 
-def test_compare_json_against_derive_and_flow():
-    code, text = run(["compare", "--steps", "30", "--samples", "50", "--format", "json"])
+def test_compare_json_against_derive_and_flow(run):
+    code, text, _ = run("compare", "--steps", "30", "--samples", "50", "--format", "json")
     assert code == 0
     data = json.loads(text)
     assert [c["cell"] for c in data["cells"]] == list(BUILTIN)
@@ -165,9 +141,9 @@ def test_compare_json_against_derive_and_flow():
     assert lstm["dominant"]["text"] == "f_t" and lstm["minor_gate_counts"] == [4, 4, 4]
 
 
-def test_compare_text_is_one_table():
+def test_compare_text_is_one_table(run):
     rows = compare_cells(steps=20, samples=30)
-    code, text = run(["compare", "--steps", "20", "--samples", "30"])
+    code, text, _ = run("compare", "--steps", "20", "--samples", "30")
     assert code == 0
     for row in rows:
         line = next(ln for ln in text.splitlines() if ln.startswith(row.cell + " "))
@@ -202,10 +178,10 @@ def _colour_pixels(path, colour):
     return int(close.sum())
 
 
-def test_plot_png_has_one_line_per_cell(tmp_path):
+def test_plot_png_has_one_line_per_cell(run, tmp_path):
     path = tmp_path / "flow.png"
-    code, _ = run(
-        ["flow", "lstm", "gru", "rnn", "--steps", "200", "--samples", "20", "--plot", str(path)]
+    code, _, _ = run(
+        "flow", "lstm", "gru", "rnn", "--steps", "200", "--samples", "20", "--plot", str(path)
     )
     assert code == 0
     assert _png_size(path) == (800, 500)
@@ -242,22 +218,20 @@ def test_cli_start_up_imports_no_numpy():
     assert result.stdout.strip() == "[]"
 
 
-def test_flow_takes_cell_files():
+def test_flow_takes_cell_files(run):
     examples = Path(__file__).resolve().parent.parent / "examples"
     peephole = str(examples / "peephole-lstm.toml")
-    code, text = run(
-        [
-            "flow",
-            "lstm",
-            "--cell-file",
-            peephole,
-            "--steps",
-            "30",
-            "--samples",
-            "10",
-            "--format",
-            "json",
-        ]
+    code, text, _ = run(
+        "flow",
+        "lstm",
+        "--cell-file",
+        peephole,
+        "--steps",
+        "30",
+        "--samples",
+        "10",
+        "--format",
+        "json",
     )
     assert code == 0
     assert [c["cell"] for c in json.loads(text)["cells"]] == ["lstm", "peephole-lstm"]
@@ -270,9 +244,8 @@ def test_flow_takes_cell_files():
         (["flow", "--cell-file", "no-such-file.toml"], "no-such-file.toml"),
     ],
 )
-def test_flow_cell_file_errors(argv, message, capsys):
-    code, _ = run(argv)
-    err = capsys.readouterr().err
+def test_flow_cell_file_errors(run, argv, message):
+    code, _, err = run(*argv)
     assert code == 2 and message in err and err.count("\n") == 1
 
 
@@ -291,7 +264,7 @@ ODD_CELLS = {
 
 @pytest.mark.parametrize("case", ODD_CELLS, ids=list(ODD_CELLS))
 @pytest.mark.parametrize("fmt", ["text", "json"])
-def test_odd_cell_files_flow_without_nan(case, fmt, tmp_path, capsys):
+def test_odd_cell_files_flow_without_nan(run, case, fmt, tmp_path):
     inputs, params, equation = ODD_CELLS[case]
     path = tmp_path / "cell.toml"
     path.write_text(
@@ -299,8 +272,8 @@ def test_odd_cell_files_flow_without_nan(case, fmt, tmp_path, capsys):
         f'[equations]\nh = "{equation}"\n'
     )
     argv = ["flow", "--cell-file", str(path), "--steps", "40", "--samples", "8", "--format", fmt]
-    assert cli.main(argv) == 0
-    out = capsys.readouterr().out
+    code, out, _ = run(*argv)
+    assert code == 0
     assert "nan" not in out.lower()
     if case == "zero gradient then overflow":
         # dh/dh_prev = 2 h_prev is exactly 0 at h_0 = 0: the gradient is 0 from
@@ -336,5 +309,5 @@ def test_odd_cells_one_step_jacobian_is_the_engines(case):
     d = derive(cell)
     total, _ = d.evaluate({n: sympy.Rational(str(point.get(n, 0.4))) for n in d.free_names})
     assert float(np.exp(log_scale[0]) * direction[0, 0, 0]) == pytest.approx(
-        float(total), rel=1e-12
+        float(total), rel=FLOAT64_DERIVATIVE_REL
     )

@@ -10,8 +10,6 @@ command has it; what a drawn value would make expensive is refused by the
 budgets before any work.
 """
 
-import contextlib
-import io
 import re
 import time
 
@@ -21,7 +19,7 @@ from hypothesis import strategies as st
 
 from symgrad.cellfile import dumps_cell
 from symgrad.cells import BUILTIN, get_cell
-from symgrad.cli import main
+from tests.cli_runner import Ran, run_cli
 from tests.strategies import cell_file_texts, mutated
 
 #: Cell files to mutate: every built-in one, written out.
@@ -107,16 +105,11 @@ def command_lines(draw):
     return [command, "--steps", "5", "--samples", "4", *_flags(draw, run)]
 
 
-def run_in_process(argv: list) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
+def run_in_time(argv: list) -> Ran:
     start = time.perf_counter()
-    with contextlib.redirect_stderr(err):
-        try:
-            code = main(argv, out=out)
-        except SystemExit as done:  # --help
-            code = int(done.code or 0)
+    ran = run_cli(*argv)
     assert time.perf_counter() - start < EXAMPLE_SECONDS, argv
-    return code, out.getvalue(), err.getvalue()
+    return ran
 
 
 _NAN = re.compile(r"\bnan\b", re.IGNORECASE)
@@ -135,7 +128,7 @@ def assert_clean(argv, code, out, err):
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(command_lines())
 def test_every_command_line_ends_cleanly(argv):
-    assert_clean(argv, *run_in_process(argv))
+    assert_clean(argv, *run_in_time(argv))
 
 
 @settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow], deadline=None)
@@ -157,7 +150,7 @@ def test_every_cell_file_works_in_every_command_or_is_refused(text, command, tmp
     path = tmp_path_factory.mktemp("cells") / "cell.toml"
     path.write_text(text)
     argv = [*command, "--cell-file", str(path)]
-    assert_clean(argv, *run_in_process(argv))
+    assert_clean(argv, *run_in_time(argv))
 
 
 @pytest.mark.parametrize(
@@ -165,6 +158,6 @@ def test_every_cell_file_works_in_every_command_or_is_refused(text, command, tmp
 )
 def test_a_huge_or_tiny_number_is_refused_in_one_line(value):
     argv = ["derive", "rnn", "--at", f"x={value},W=1,U=1,b=1,h_prev=1"]
-    code, out, err = run_in_process(argv)
+    code, out, err = run_in_time(argv)
     assert code == 2 and out == "" and "--at x" in err, err
     assert_clean(argv, code, out, err)

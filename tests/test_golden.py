@@ -11,14 +11,14 @@ Timings are masked; numbers are compared to the precision the error analysis
 supports (see :func:`same_output`).
 """
 
-import io
 import os
 import re
 from pathlib import Path
 
 import pytest
 
-from symgrad.cli import main
+from tests.cli_runner import run_cli
+from tests.tolerances import GOLDEN_FLOAT_REL, GOLDEN_RESIDUAL
 
 GOLDEN = Path(__file__).parent / "golden"
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -132,15 +132,10 @@ def _mask(text: str) -> str:
     return text.replace(str(EXAMPLES), "<examples>")
 
 
-def run(argv: str) -> str:
-    out, err = io.StringIO(), io.StringIO()
-    import contextlib
-
-    with contextlib.redirect_stderr(err):
-        code = main(argv.split(), out=out)
-    return _mask(
-        f"$ symgrad {argv}\nexit {code}\n--- stdout\n{out.getvalue()}--- stderr\n{err.getvalue()}"
-    )
+def transcript(argv: str) -> str:
+    """The command's exit code, standard output and standard error, masked."""
+    code, out, err = run_cli(*argv.split())
+    return _mask(f"$ symgrad {argv}\nexit {code}\n--- stdout\n{out}--- stderr\n{err}")
 
 
 def _unit(token: str) -> float:
@@ -174,9 +169,9 @@ def same_output(expected: str, actual: str, exact: bool = EXACT) -> bool:
             continue
         x, y = float(a), float(b)
         size = max(abs(x), abs(y))
-        if size < 1e-6:
+        if size < GOLDEN_RESIDUAL:
             continue
-        if abs(x - y) > max(_unit(a), _unit(b)) * (1 + 1e-9) + 1e-9 * size:
+        if abs(x - y) > max(_unit(a), _unit(b)) * (1 + GOLDEN_FLOAT_REL) + GOLDEN_FLOAT_REL * size:
             return False
     return True
 
@@ -184,7 +179,7 @@ def same_output(expected: str, actual: str, exact: bool = EXACT) -> bool:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden(name):
     path = GOLDEN / f"{name}.txt"
-    actual = run(CASES[name])
+    actual = transcript(CASES[name])
     if REGEN:
         GOLDEN.mkdir(exist_ok=True)
         path.write_text(actual)

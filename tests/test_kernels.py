@@ -12,7 +12,13 @@ from symgrad.cells import BUILTIN, make_cell
 from symgrad.derivation import derive
 from symgrad.numeric import make_numeric, sigmoid_pair, tanh_sech2
 from tests.strategies import SATURATION, reals
-from tests.tolerances import PRIMITIVE_REL, SATURATED_PRODUCT_REL, SIGMOID_FLUSH
+from tests.tolerances import (
+    FEW_OPS,
+    PRIMITIVE_REL,
+    SATURATED_PRODUCT_REL,
+    SIGMOID_FLUSH,
+    SUBNORMAL_ABS,
+)
 
 
 def _mp(f, u, digits=50):
@@ -66,7 +72,7 @@ def test_tanh_sech2_is_accurate_everywhere(u):
     t, sech2 = tanh_sech2(u)
     assert abs(t - _mp(mpmath.tanh, u)) <= PRIMITIVE_REL * abs(_mp(mpmath.tanh, u))
     exact = _mp(lambda v: mpmath.sech(v) ** 2, u)
-    assert abs(sech2 - exact) <= PRIMITIVE_REL * exact + 1e-320
+    assert abs(sech2 - exact) <= PRIMITIVE_REL * exact + SUBNORMAL_ABS
 
 
 @pytest.mark.parametrize("u", [1e-300, 1e-12, 0.1, 0.125, 0.1250000001, 0.3, 19.1, 30.0])
@@ -87,7 +93,7 @@ def test_gate_form_keeps_the_digits_the_naive_form_loses():
     # 1 - tanh(20)^2 is 0 in float64; sech^2(20) is 1.7e-17.
     assert 1 - np.tanh(20.0) ** 2 == 0.0
     _, sech2 = tanh_sech2(20.0)
-    assert sech2 == pytest.approx(_mp(lambda v: mpmath.sech(v) ** 2, 20.0), rel=1e-15)
+    assert sech2 == pytest.approx(_mp(lambda v: mpmath.sech(v) ** 2, 20.0), rel=PRIMITIVE_REL)
 
 
 def test_the_naive_exp_form_overflows_where_the_kernels_do_not():
@@ -192,7 +198,7 @@ def test_the_generated_code_uses_no_name_of_the_cell():
     f = derive(cell).numeric()
     assert f.names == ("a1", "h_prev", "numpy", "v0", "x")
     total, _ = f(numpy=0.5, a1=2.0, v0=0.0, x=1.0, h_prev=0.0)
-    assert total == pytest.approx((1 - np.tanh(0.5) ** 2) * 2.0, rel=1e-15)
+    assert total == pytest.approx((1 - np.tanh(0.5) ** 2) * 2.0, rel=FEW_OPS)
 
 
 def test_chunked_and_threaded_evaluation_equals_direct_evaluation():
@@ -216,7 +222,7 @@ def test_broadcasting_and_shapes():
     total, (term,) = f(x=1.0, W=0.5, U=u, b=0.0, h_prev=0.25)
     assert total.shape == (2, 3)
     expected = (1 - np.tanh(0.5 + u * 0.25) ** 2) * u
-    assert np.allclose(total, expected, rtol=1e-15, atol=0)
+    assert np.allclose(total, expected, rtol=FEW_OPS, atol=0)
     assert np.array_equal(term, total)
 
 
@@ -234,7 +240,7 @@ def test_the_readme_example_still_holds():
     total, _ = f(**{name: 0.5 for name in f.names})
     assert round(float(total), 6) == 0.424165
     exact, _ = d.evaluate({name: sympy.Rational(1, 2) for name in f.names}, digits=30)
-    assert float(total) == pytest.approx(float(exact), rel=1e-15)
+    assert float(total) == pytest.approx(float(exact), rel=FEW_OPS)
 
 
 def test_generated_kernel_code_carries_no_name_from_the_cell():

@@ -20,17 +20,9 @@ from scipy import special, stats
 
 from symgrad.lyapunov import CONFIDENCE, spectrum
 from symgrad.weights import load_weights
+from tests.tolerances import DOZENS_OPS, HOUSEHOLDER_ABS, TORCH_SPECTRUM_ABS
 
 SEED = 20201113
-
-#: Two float64 QR runs on the same Jacobians (LAPACK in NumPy and in torch):
-#: each log|R_jj| carries ~1e-15 relative error and its mean over T steps no
-#: more; 1e-8 is the issue's bar, far above what is reached (~1e-13).
-TORCH_SPECTRUM_ABS = 1e-8
-
-#: The same Jacobians with k < d columns and with all d: Householder's column j
-#: depends only on columns 1..j, up to blocked LAPACK's rounding (~1e-15).
-LEADING_COLUMNS_ABS = 1e-12
 
 
 def _constant(jac, steps):
@@ -110,14 +102,14 @@ def test_the_interval_is_students_t_over_samples():
     for j in range(3):
         values = s.exponents[:, j]
         lo, hi = stats.t.interval(CONFIDENCE, len(values) - 1, np.mean(values), stats.sem(values))
-        np.testing.assert_allclose(s.ci[j], [lo, hi], rtol=1e-14)
+        np.testing.assert_allclose(s.ci[j], [lo, hi], rtol=DOZENS_OPS)
 
 
 def test_k_exponents_are_the_leading_columns_of_the_full_run():
     steps = list(_gaussian_steps(np.random.default_rng(SEED), 3, 6, 100))
     full = spectrum(iter(steps), k=6)
     two = spectrum(iter(steps), k=2)
-    np.testing.assert_allclose(two.exponents, full.exponents[:, :2], atol=LEADING_COLUMNS_ABS)
+    np.testing.assert_allclose(two.exponents, full.exponents[:, :2], atol=HOUSEHOLDER_ABS)
 
 
 def test_memory_does_not_grow_with_the_number_of_steps():
@@ -294,25 +286,22 @@ def test_the_engines_spectrum_of_a_saved_network_equals_torch(saved, kind):
     np.testing.assert_allclose(ours.exponents, theirs, rtol=0, atol=TORCH_SPECTRUM_ABS)
 
 
-def test_flow_weights_on_the_command_line(saved, tmp_path, capsys):
+def test_flow_weights_on_the_command_line(run, saved, tmp_path):
     import json
-
-    from symgrad.cli import main
 
     path, xs, theirs, k = saved["LSTM"]
     inputs = tmp_path / "x.npy"
     np.save(inputs, xs[:, 0])
     argv = ["flow", "--weights", str(path), "--inputs", str(inputs), "--warmup", str(WARMUP)]
-    assert main([*argv, "--spectrum", str(k), "--format", "json"]) == 0
-    (cell,) = json.loads(capsys.readouterr().out)["cells"]
+    code, out, _ = run(*argv, "--spectrum", str(k), "--format", "json")
+    assert code == 0
+    (cell,) = json.loads(out)["cells"]
     assert cell["cell"] == "lstm" and cell["lyapunov_spectrum_ci"] is None  # one sequence
     np.testing.assert_allclose(cell["lyapunov_spectrum"], theirs[0], atol=TORCH_SPECTRUM_ABS)
 
 
-def test_a_hostile_pickle_is_refused_by_flow(tmp_path, capsys):
+def test_a_hostile_pickle_is_refused_by_flow(run, tmp_path):
     import pickle
-
-    from symgrad.cli import main
 
     class Payload:
         def __reduce__(self):
@@ -320,6 +309,7 @@ def test_a_hostile_pickle_is_refused_by_flow(tmp_path, capsys):
 
     path = tmp_path / "net.pt"
     path.write_bytes(pickle.dumps({"weight_ih_l0": Payload()}))
-    assert main(["flow", "--weights", str(path)]) == 2
+    code, _, err = run("flow", "--weights", str(path))
+    assert code == 2
     assert not (tmp_path / "pwned").exists()
-    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert len(err.strip().splitlines()) == 1

@@ -1,22 +1,19 @@
 """proofs/ is what `symgrad prove` writes today, and its LaTeX compiles."""
 
 import dataclasses
-import io
 import os
 import re
 import shlex
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from types import MappingProxyType
 
 import pytest
 
 from symgrad.claims import CLAIMS
-from symgrad.cli import main
 from symgrad.report.claims import COMBINED, write_proofs
 from symgrad.text import plain, tex_inline
+from tests.cli_runner import run_console
 from tests.latex import compile_latex, needs_pdflatex
 
 ROOT = Path(__file__).parent.parent
@@ -50,12 +47,7 @@ def test_proofs_do_not_depend_on_the_cpus_simd(tmp_path):
     if not features:
         pytest.skip("NumPy dispatches no SIMD loop beyond its baseline on this CPU")
     env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(features)}
-    subprocess.run(
-        [sys.executable, "-m", "symgrad", "prove", "--out", str(tmp_path)],
-        env=env,
-        check=False,
-        capture_output=True,
-    )
+    run_console("prove", "--out", str(tmp_path), env=env)
     fresh = {p.name: p.read_text() for p in tmp_path.iterdir()}
     changed = [p.name for p in PROOFS.iterdir() if fresh.get(p.name) != p.read_text()]
     assert not changed, f"with {features} disabled, these differ: {changed}"
@@ -75,14 +67,14 @@ def test_documents_carry_no_timings():
         assert not re.search(r"\d\.\d\d ?s\b", path.read_text()), path.name
 
 
-def test_the_reproduce_commands_run():
+def test_the_reproduce_commands_run(run):
     # Each document's commands exist and parse; the verify line is run for a
     # cheap claim (the whole catalog runs in test_proofs_are_up_to_date).
     text = (PROOFS / "gru-fewer-gates.md").read_text()
     block = text.split("```sh\n")[1].split("```")[0]
     for line in block.splitlines():
         argv = shlex.split(line)[1:]
-        assert main(argv, out=io.StringIO()) == 0, line
+        assert run(*argv).code == 0, line
 
 
 @needs_pdflatex
@@ -109,36 +101,37 @@ def test_text_conversions():
     assert tex_inline("λ ≤ 1") == "$\\lambda$ $\\le$ 1"
 
 
-def test_prove_command_writes_and_reports(monkeypatch, tmp_path, capsys):
+def test_prove_command_writes_and_reports(run, monkeypatch, tmp_path):
     from symgrad import claims
 
     cheap = tuple(c for c in claims.CLAIMS if c.id in ("gru-fewer-gates", "clipping"))
     monkeypatch.setattr(claims, "CLAIMS", cheap)
-    out = io.StringIO()
-    assert main(["prove", "--out", str(tmp_path / "p")], out=out) == 0
-    assert "wrote 4 files" in out.getvalue()
+    code, out, _ = run("prove", "--out", str(tmp_path / "p"))
+    assert code == 0
+    assert "wrote 4 files" in out
     names = sorted(p.name for p in (tmp_path / "p").iterdir())
     assert names == ["README.md", "claims.tex", "clipping.md", "gru-fewer-gates.md"]
-    assert "2 claims: 1 PASS, 1 QUALIFIED, 0 REFUTED, 0 FAIL" in out.getvalue()
+    assert "2 claims: 1 PASS, 1 QUALIFIED, 0 REFUTED, 0 FAIL" in out
     # A refuted claim is written with its counterexample: a result, exit 0.
     wrong = dataclasses.replace(cheap[1], given=MappingProxyType({**cheap[1].given, "fewer": 3}))
     monkeypatch.setattr(claims, "CLAIMS", (cheap[0], wrong))
-    out = io.StringIO()
-    assert main(["prove", "--out", str(tmp_path / "q")], out=out) == 0
-    assert "1 REFUTED" in out.getvalue()
+    code, out, _ = run("prove", "--out", str(tmp_path / "q"))
+    assert code == 0
+    assert "1 REFUTED" in out
     document = (tmp_path / "q" / "gru-fewer-gates.md").read_text()
     assert "**Verdict: REFUTED.**" in document and "- counterexample: the engine's" in document
     # A claim without a verdict is written as such, and the command exits 1.
     broken = dataclasses.replace(cheap[1], given=MappingProxyType({**cheap[1].given, "match": 0}))
     monkeypatch.setattr(claims, "CLAIMS", (cheap[0], broken))
-    out = io.StringIO()
-    assert main(["prove", "--out", str(tmp_path / "r")], out=out) == 1
-    assert "no verdict for: gru-fewer-gates" in out.getvalue()
+    code, out, _ = run("prove", "--out", str(tmp_path / "r"))
+    assert code == 1
+    assert "no verdict for: gru-fewer-gates" in out
     assert "**Verdict: FAIL.**" in (tmp_path / "r" / "gru-fewer-gates.md").read_text()
     # An unwritable directory is a usage error.
     (tmp_path / "file").write_text("")
-    assert main(["prove", "--out", str(tmp_path / "file" / "x")], out=io.StringIO()) == 2
-    assert capsys.readouterr().err.count("\n") == 1
+    code, _, err = run("prove", "--out", str(tmp_path / "file" / "x"))
+    assert code == 2
+    assert err.count("\n") == 1
 
 
 def test_readme_shows_the_prove_command_the_test_above_checks():

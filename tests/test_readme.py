@@ -1,14 +1,11 @@
 """What the README shows is run here, so it cannot rot."""
 
 import doctest
-import io
 import re
 import shlex
 from pathlib import Path
 
 import pytest
-
-from symgrad.cli import main
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
@@ -37,9 +34,9 @@ def test_the_readme_shows_commands():
 
 
 @pytest.mark.parametrize(("command", "code"), COMMANDS)
-def test_readme_command_runs(command, code):
+def test_readme_command_runs(run, command, code):
     argv = shlex.split(command)[1:]
-    assert main(argv, out=io.StringIO()) == code
+    assert run(*argv).code == code
 
 
 @pytest.mark.parametrize("source", blocks("python"))

@@ -9,7 +9,6 @@ matrix and the article's term); notebook displays through IPython's own
 formatter; one-line reprs; evaluating the state Jacobian.
 """
 
-import io
 import json
 
 import pytest
@@ -17,7 +16,6 @@ import sympy
 
 import symgrad
 from symgrad.cells import BUILTIN
-from symgrad.cli import main
 from symgrad.derivation import compose
 from symgrad.multistep import derive_steps
 from symgrad.render import Factors, LatexMath, TextMath
@@ -31,13 +29,8 @@ from symgrad.text import (
     prose,
     typed_number,
 )
-
-
-def run(*argv) -> str:
-    out = io.StringIO()
-    assert main(list(argv), out=out) == 0
-    return out.getvalue()
-
+from tests.cli_runner import cli_output
+from tests.tolerances import DOZENS_OPS
 
 # ---------------------------------------------------------------- Prose
 
@@ -132,9 +125,9 @@ def test_numbers_stay_as_typed(typed, latex):
 
 def test_derive_at_prints_the_numbers_as_typed():
     at = "x=0.5,W=1/2,U=2,b=0,h_prev=1e-3"
-    text = run("derive", "rnn", "--at", at, "--format", "text")
+    text = cli_output("derive", "rnn", "--at", at, "--format", "text")
     assert "At x_t = 0.5, W = 1/2, U = 2, b = 0, h_{t-1} = 1e-3:" in text
-    latex = run("derive", "rnn", "--at", at)
+    latex = cli_output("derive", "rnn", "--at", at)
     assert r"$x_t = 0.5$" in latex and r"$h_{t-1} = 1 \times 10^{-3}$" in latex
 
 
@@ -168,16 +161,16 @@ def test_a_product_from_sympy_prints_in_the_engines_order(cell):
 
 
 def test_the_spec_order_and_parenthesised_functions():
-    lstm = run("derive", "lstm", "--format", "text")
+    lstm = cli_output("derive", "lstm", "--format", "text")
     assert "f_t (1 - f_t) o_{t-1} (1 - tanh² c_{t-1}) c_{t-1} U_f" in lstm
-    state = run("derive", "lstm", "--wrt", "state", "--format", "text")
+    state = cli_output("derive", "lstm", "--wrt", "state", "--format", "text")
     assert "o_t (1 - o_t) (tanh c_t) U_o" in state and "tanh c_t U_o" not in state
     assert "h_t = o_t tanh c_t" in state  # a function that ends the product needs none
-    assert r"\left(\tanh c_t\right) U_o" in run("derive", "lstm", "--wrt", "state")
+    assert r"\left(\tanh c_t\right) U_o" in cli_output("derive", "lstm", "--wrt", "state")
 
 
 def test_gru_torch_prints_the_sum_as_the_cell_writes_it():
-    latex = run("derive", "gru-torch")
+    latex = cli_output("derive", "gru-torch")
     assert r"\left(U_n h_{t-1} + b_{hn}\right)" in latex
     assert "b_{hn} + h_{t-1} U_n" not in latex
 
@@ -186,21 +179,21 @@ def test_gru_torch_prints_the_sum_as_the_cell_writes_it():
 
 
 def test_show_writes_the_docstring_as_mathematics():
-    latex = run("show", "gru-torch")
+    latex = cli_output("show", "gru-torch")
     assert r"z\_t" not in latex and "$z_t$ keeps $h_{t-1}$" in latex
     assert r"($h_t = (1 - z_t) n_t + z_t h_{t-1}$)" in latex
     assert r"\texttt{reset\_after=True}" in latex
-    assert "$z_t$ keeps $h_{t-1}$" in run("show", "gru-torch", "--format", "markdown")
+    assert "$z_t$ keeps $h_{t-1}$" in cli_output("show", "gru-torch", "--format", "markdown")
 
 
 @pytest.mark.parametrize(("cell", "held"), [("lstm", "o_{t-1}"), ("gru-late-reset", "r_{t-1}")])
 def test_the_convention_line_names_the_held_value_as_math(cell, held):
-    latex = run("derive", cell)
+    latex = cli_output("derive", cell)
     assert f"with ${held}$ held fixed" in latex and r"\_" not in latex
 
 
 def test_state_jacobian_shows_the_matrix_its_entries_and_the_articles_term():
-    latex = run("derive", "lstm", "--wrt", "state")
+    latex = cli_output("derive", "lstm", "--wrt", "state")
     assert r"J_t &= \begin{pmatrix} \dfrac{\partial c_t}{\partial c_{t-1}}" in latex
     for num, den in (("c", "c"), ("c", "h"), ("h", "c"), ("h", "h")):
         assert rf"\paragraph{{$\partial {num}_t/\partial {den}_{{t-1}}$}}" in latex
@@ -320,7 +313,7 @@ def test_state_jacobian_evaluates_and_has_a_kernel():
     f = j.numeric()
     totals, terms = f(**{n: float(point[n]) for n in f.names})
     assert totals.shape == (2, 2)
-    assert np.allclose(totals, np.array(matrix.tolist(), dtype=float), rtol=1e-13)
+    assert np.allclose(totals, np.array(matrix.tolist(), dtype=float), rtol=DOZENS_OPS)
     assert len(terms[1][1]) == len(j.entries[1][1].terms)
     with pytest.raises(TypeError, match="missing x"):
         f(**{n: 0.0 for n in f.names if n != "x"})
@@ -328,10 +321,12 @@ def test_state_jacobian_evaluates_and_has_a_kernel():
 
 def test_derive_at_works_with_the_state_jacobian():
     at = ",".join(f"{k}={v}" for k, v in LSTM_POINT.items())
-    data = json.loads(run("derive", "lstm", "--wrt", "state", "--at", at, "--format", "json"))
+    data = json.loads(
+        cli_output("derive", "lstm", "--wrt", "state", "--at", at, "--format", "json")
+    )
     j = symgrad.derive("lstm", "state")
     matrix, _ = j.evaluate({k: sympy.Rational(v) for k, v in LSTM_POINT.items()})
     assert data["matrix_value"] == [[float(v) for v in row] for row in matrix.tolist()]
     assert data["entries"][0][0]["total_value"] == float(matrix[0, 0])
-    latex = run("derive", "lstm", "--wrt", "state", "--at", at)
+    latex = cli_output("derive", "lstm", "--wrt", "state", "--at", at)
     assert r"\paragraph{Value.}" in latex and r"$U_f = 2$" in latex

@@ -6,14 +6,12 @@ band, the claimed bound, the maximiser.
 """
 
 import importlib.util
-import io
 import sys
 from xml.etree import ElementTree
 
 import pytest
 
 from symgrad.bounds import compute_bound
-from symgrad.cli import main
 from symgrad.flow import run_flow
 from symgrad.plot import PlotError, plot_bound, plot_flow
 
@@ -45,11 +43,11 @@ def test_plot_bound_draws_each_variable_and_a_formula_bound(tmp_path):
 
 
 @needs_matplotlib
-def test_bound_plot_on_the_command_line(tmp_path):
+def test_bound_plot_on_the_command_line(run, tmp_path):
     path = tmp_path / "s.svg"
-    out = io.StringIO()
-    assert main(["bound", "lstm-saturation", "--plot", str(path)], out=out) == 0
-    assert "certified" in out.getvalue() and ElementTree.parse(path).getroot() is not None
+    code, out, _ = run("bound", "lstm-saturation", "--plot", str(path))
+    assert code == 0
+    assert "certified" in out and ElementTree.parse(path).getroot() is not None
 
 
 def test_plot_bound_without_matplotlib(monkeypatch, tmp_path):

@@ -9,7 +9,6 @@ installs torch==2.13.0.
 
 import dataclasses
 import functools
-import io
 
 import mpmath
 import numpy as np
@@ -17,7 +16,6 @@ import pytest
 import sympy
 
 from symgrad.cells import get_cell
-from symgrad.cli import main
 from symgrad.derivation import compose, derive
 from symgrad.sampling import sample
 from tests.tolerances import STEP_VALUE_ABS, TORCH_REL
@@ -231,10 +229,10 @@ def test_the_derivative_of_gru_torch_carries_a_b_hn_term():
     assert not any(t.expr.has(sympy.Symbol("b_h", real=True)) for t in derive("gru").terms)
 
 
-def test_show_gru_torch_says_where_it_differs_from_gru():
-    out = io.StringIO()
-    assert main(["show", "gru-torch", "--format", "text"], out=out) == 0
-    text = " ".join(out.getvalue().split())
+def test_show_gru_torch_says_where_it_differs_from_gru(run):
+    code, out, _ = run("show", "gru-torch", "--format", "text")
+    assert code == 0
+    text = " ".join(out.split())
     assert "Where it differs from gru" in text
     assert "z and 1 - z swap roles" in text
     assert "after the matrix product" in text

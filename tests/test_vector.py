@@ -21,7 +21,15 @@ from symgrad.linear import Chain, Diag, Kron, MatVec, Paren, VectorError, Weight
 from symgrad.render import latex_document
 from symgrad.vector import check_vector, derive_vector, vector_steps
 from tests.latex import compile_latex, needs_pdflatex
-from tests.tolerances import TORCH_REL, VECTOR_FD_REL, VECTOR_FD_STEP, VECTOR_N1_REL
+from tests.tolerances import (
+    DOZENS_OPS,
+    FEW_OPS,
+    FLOAT64_DERIVATIVE_REL,
+    TORCH_REL,
+    VECTOR_FD_REL,
+    VECTOR_FD_STEP,
+    VECTOR_N1_REL,
+)
 
 SEED = 20201113
 PEEPHOLE = "examples/peephole-lstm.toml"
@@ -131,7 +139,7 @@ def test_one_step_derivative_equals_finite_differences(name, n):
         point = _point(cell, n, m, rng)
         J, terms = f(**{k: point[k] for k in f.names})
         assert J.shape == (n, n)
-        assert np.allclose(sum(terms), J, rtol=0, atol=1e-14)
+        assert np.allclose(sum(terms), J, rtol=0, atol=DOZENS_OPS)
         ((fd,),) = _finite_differences(cell, carry, point, [d.target], [d.source])
         assert _close(J, fd, VECTOR_FD_REL), (name, n, m)
 
@@ -183,7 +191,7 @@ def test_a_leading_batch_axis_gives_each_points_jacobian():
     assert J.shape == (4, 3, 3) and all(t.shape == (4, 3, 3) for t in terms)
     for k, p in enumerate(points):
         one, _ = f(**{name: p[name] for name in f.names if name != "U_h"}, U_h=points[0]["U_h"])
-        assert np.allclose(J[k], one, rtol=1e-15, atol=1e-15)
+        assert np.allclose(J[k], one, rtol=FEW_OPS, atol=FEW_OPS)
 
 
 def _k_steps(cell, carry, point, inputs, target):
@@ -573,7 +581,7 @@ def test_numeric_names_its_arrays_and_their_shapes():
     with pytest.raises(ValueError, match=r"W must have shape \(\.\.\., 3, 2\)"):
         f(**{**good, "W": np.ones((3, 3))})
     J, _ = f(**good)  # h_prev = 0, W x + b = 2: J = diag(1 - tanh(2)^2) U
-    assert np.allclose(J, (1 - np.tanh(2.0) ** 2) * np.eye(3), rtol=1e-15, atol=0)
+    assert np.allclose(J, (1 - np.tanh(2.0) ** 2) * np.eye(3), rtol=FEW_OPS, atol=0)
 
 
 def test_numeric_returns_fresh_arrays():
@@ -594,11 +602,9 @@ def test_numeric_returns_fresh_arrays():
 
 @pytest.mark.parametrize("fmt", ["text", "latex", "markdown", "json"])
 @pytest.mark.parametrize("wrt", [[], ["--wrt", "state"], ["--wrt", "U_f"]])
-def test_derive_vector_on_the_command_line(fmt, wrt, capsys):
-    from symgrad.cli import main
-
-    assert main(["derive", "lstm", "--vector", *wrt, "--format", fmt]) == 0
-    out = capsys.readouterr().out
+def test_derive_vector_on_the_command_line(run, fmt, wrt):
+    code, out, _ = run("derive", "lstm", "--vector", *wrt, "--format", fmt)
+    assert code == 0
     if fmt == "json":
         import json
 
@@ -607,11 +613,10 @@ def test_derive_vector_on_the_command_line(fmt, wrt, capsys):
         assert "diag" in out
 
 
-def test_derive_vector_refuses_scalar_points(capsys):
-    from symgrad.cli import main
-
-    assert main(["derive", "lstm", "--vector", "--at", "x=1"]) == 2
-    assert "Python API" in capsys.readouterr().err
+def test_derive_vector_refuses_scalar_points(run):
+    code, _, err = run("derive", "lstm", "--vector", "--at", "x=1")
+    assert code == 2
+    assert "Python API" in err
 
 
 def test_the_top_level_derive_takes_vector():
@@ -640,6 +645,8 @@ def test_the_compiled_state_step_equals_the_interpreted_jacobian(name):
     step = make_state_step(j)
     jacobian, states = step(point)
     expected, _ = j.numeric()(**point)
-    np.testing.assert_allclose(jacobian, expected, rtol=TORCH_REL, atol=TORCH_REL)
+    np.testing.assert_allclose(
+        jacobian, expected, rtol=FLOAT64_DERIVATIVE_REL, atol=FLOAT64_DERIVATIVE_REL
+    )
     assert set(states) == {prev_name(s) for s in j.cell.state}
     assert "W_" not in step.source and name not in step.source  # positional names only

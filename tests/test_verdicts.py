@@ -2,7 +2,6 @@
 the issue lists (each fails on the text printed before the fix), with oracles
 written here by hand: mpmath at 30 digits, SymPy from the raw definitions."""
 
-import io
 import json
 import math
 import re
@@ -22,23 +21,17 @@ from symgrad.bounds import compute_bound
 from symgrad.cellfile import load_cell
 from symgrad.certify import PREC, scientific
 from symgrad.claims import Context, evaluate_claim, get_claim
-from symgrad.cli import main
 from symgrad.derivation import derive
 from symgrad.montecarlo import Settings
 from symgrad.suprema import ClosedForm, _closed_form_check, scipy_check
 from symgrad.text import plain
+from tests.tolerances import ARGMAX_ABS, last_place
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 mpmath.mp.dps = 30
 
 #: Small Monte Carlo runs: the statements tested here do not depend on the sample size.
 SMALL = Context(Settings(samples=2000), steps=300, flow_samples=20)
-
-
-def run(*argv):
-    out = io.StringIO()
-    code = main(list(argv), out=out)
-    return code, out.getvalue()
 
 
 @lru_cache
@@ -96,10 +89,10 @@ def test_the_two_step_gap_carries_d_and_matches_mpmath_of_the_unrolled_map():
         a_t = mpmath.diff(lambda c: _step(c, P["o0"] * mpmath.tanh(c))[0], P["c0"])
         a_next = mpmath.diff(lambda c: _step(c, o1 * mpmath.tanh(c))[0], c1)
         hand = mpmath.diff(two_steps, P["c0"])
-    assert exact == pytest.approx(float(hand), abs=1e-7)
-    assert product == pytest.approx(float(a_t * a_next), abs=1e-6)
+    assert exact == pytest.approx(float(hand), abs=last_place(7))
+    assert product == pytest.approx(float(a_t * a_next), abs=last_place(6))
     # The missed path is the whole gap (0.0801323), not 0.078316 (the old expression).
-    assert missed == pytest.approx(float(hand - a_t * a_next), abs=1e-7)
+    assert missed == pytest.approx(float(hand - a_t * a_next), abs=last_place(7))
     assert abs(missed - 0.078316) > 1e-3
 
 
@@ -161,13 +154,13 @@ def test_s_a_bounds_are_proved_for_every_a_and_checked_at_three():
     assert all(lemma.proved for lemma in (lemmas.triangle_bound(), lemmas.sharp_bound()))
 
 
-def test_a_lemma_with_a_failing_step_proves_nothing(monkeypatch):
+def test_a_lemma_with_a_failing_step_proves_nothing(run, monkeypatch):
     broken = lemmas.Lemma("S(a) <= |a| + S(0)", (lemmas.Step("a step", False),))
     monkeypatch.setattr(lemmas, "triangle_bound", lambda: broken)
     r = compute_bound("rnn-tanh", a=0)  # an equality at a = 0: only the lemma decides it
     (loose, _) = [c for c in r.checks if c.kind == "claim"]
     assert loose.verdict == "undecided" and r.status == "fail"
-    assert run("bound", "rnn-tanh")[0] == 1
+    assert run("bound", "rnn-tanh").code == 1
 
 
 def test_the_geometric_limits_are_proved_for_symbolic_rho():
@@ -217,8 +210,8 @@ def test_the_reset_factor_range_contains_mpmaths_extrema(a):
     i_lo, i_hi = r.infimum.interval
     assert lo <= sup <= hi and i_lo <= inf <= i_hi
     assert inf < 0 < 1 < sup and r.status == "pass"
-    assert r.argmax["v"] == pytest.approx(float(v_sup), abs=1e-6)
-    assert r.infimum.argmax["v"] == pytest.approx(float(v_inf), abs=1e-6)
+    assert r.argmax["v"] == pytest.approx(float(v_sup), abs=ARGMAX_ABS)
+    assert r.infimum.argmax["v"] == pytest.approx(float(v_inf), abs=ARGMAX_ABS)
     # The same function at -a, mirrored: inf at a = 1 - sup at -a.
     mirror = bound("gru-reset-factor", a_r=-a)
     assert i_lo <= 1 - mirror.value <= i_hi
@@ -243,20 +236,20 @@ def test_the_gate_free_bound_is_the_coupled_factor_at_its_a_r():
     assert any("gru-candidate-term" in n for n in bound("gru-reset-factor").notes)
 
 
-def test_the_reset_factor_on_the_command_line():
-    code, out = run("bound", "gru-reset-factor", "--param", "a_r=0")
+def test_the_reset_factor_on_the_command_line(run):
+    code, out, _ = run("bound", "gru-reset-factor", "--param", "a_r=0")
     assert code == 0 and "certified inf" in out and "sup > 1" in out and "inf < 0" in out
-    data = json.loads(run("bound", "gru-reset-factor", "--format", "json")[1])
+    data = json.loads(run("bound", "gru-reset-factor", "--format", "json").out)
     assert data["status"] == "pass" and set(data["infimum"]) == {
         "value",
         "argmin",
         "where",
         "interval",
     }
-    assert run("bound", "gru-reset-factor", "--below", "2")[0] == 2
+    assert run("bound", "gru-reset-factor", "--below", "2").code == 2
 
 
-def test_a_planted_scipy_disagreement_on_the_range_is_fail(monkeypatch):
+def test_a_planted_scipy_disagreement_on_the_range_is_fail(run, monkeypatch):
     real = extrema.scipy_sup
 
     def off(expr, variables, box, signed=False):
@@ -268,7 +261,7 @@ def test_a_planted_scipy_disagreement_on_the_range_is_fail(monkeypatch):
     assert r.status == "fail" and {c.verdict for c in r.checks if c.kind == "scipy"} == {
         "disagrees"
     }
-    assert run("bound", "gru-reset-factor", "--param", "a_r=1")[0] == 1
+    assert run("bound", "gru-reset-factor", "--param", "a_r=1").code == 1
 
 
 # ---------------------------------------------------------------- 7. Monte Carlo lines
@@ -306,11 +299,11 @@ def test_certified_intervals_in_verify_are_rounded_outward():
     assert lo <= r.interval[0] and hi >= r.interval[1]
 
 
-def test_the_lstm_candidate_term_is_refuted_as_uniform_compression_only():
+def test_the_lstm_candidate_term_is_refuted_as_uniform_compression_only(run):
     r = bound("lstm-candidate-term")
     (claim,) = [c for c in r.checks if c.kind == "claim"]
     assert claim.verdict == "refuted" and "compressed uniformly" in claim.statement
-    assert r.status == "refuted" and run("bound", "lstm-candidate-term")[0] == 0
+    assert r.status == "refuted" and run("bound", "lstm-candidate-term").code == 0
     qualified = [d for d in evidence("lstm-minor-terms", "C").details if d.startswith("qualified")]
     assert len(qualified) == 1 and "approached (not attained)" in qualified[0]
 
@@ -331,8 +324,8 @@ def test_scipy_just_outside_says_so():
     assert near.verdict == "agrees" and "within 1e-12 (relative) of [0.5, 1.0]" in near.detail
 
 
-def test_the_header_and_methods_say_what_is_done():
-    code, out = run(
+def test_the_header_and_methods_say_what_is_done(run):
+    code, out, _ = run(
         "verify", "long-horizon", "--samples", "2000", "--steps", "300", "--flow-samples", "20"
     )
     assert code == 0

@@ -18,13 +18,10 @@ import pytest
 
 from symgrad.cells import get_cell
 from symgrad.weights import TORCH_LAYOUT, WeightsError, from_state_dict, load_weights
+from tests.tolerances import STEP_VALUE_ABS
 
 SEED = 20201113
 N, M = 5, 3  # hidden and input sizes: distinct, so a transposed block cannot pass
-
-#: One step recomputed in float64 NumPy against torch's float64 forward: a few
-#: dozen operations on values of size O(1), each a few ulp apart (~1e-15).
-FORWARD_ABS = 1e-13
 
 # Row blocks of torch's stacked tensors, written out by hand from torch's
 # documentation (independent of symgrad.weights.TORCH_LAYOUT): LSTM rows i, f,
@@ -452,7 +449,7 @@ def test_each_module_and_format_round_trips_and_steps_as_torch(tmp_path, torch, 
     ours = _numpy_step(w.cell, w.params, x, h, c)
     for a, b in zip(ours, theirs, strict=True):
         if b is not None:
-            np.testing.assert_allclose(a, b, rtol=0, atol=FORWARD_ABS)
+            np.testing.assert_allclose(a, b, rtol=0, atol=STEP_VALUE_ABS)
 
 
 def test_gate_order_is_not_vacuous(torch):
@@ -463,7 +460,7 @@ def test_gate_order_is_not_vacuous(torch):
     rng = np.random.default_rng(SEED)
     x, h, c = rng.standard_normal(M), rng.standard_normal(N), rng.standard_normal(N)
     theirs = _forward(torch, module, x, h, c)[0]
-    assert np.max(np.abs(_numpy_step("lstm", w.params, x, h, c)[0] - theirs)) < FORWARD_ABS
+    assert np.max(np.abs(_numpy_step("lstm", w.params, x, h, c)[0] - theirs)) < STEP_VALUE_ABS
     assert np.max(np.abs(_numpy_step("lstm", swapped, x, h, c)[0] - theirs)) > 1e-3
 
 
