@@ -142,3 +142,15 @@ def test_no_module_is_over_the_limit():
         if (n := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def test_the_readme_layout_names_every_module():
+    readme = (PACKAGE.parent / "README.md").read_text()
+    layout = readme[readme.index("## Layout") :]
+    named = {
+        name: f"`{name}/`" if (PACKAGE / name).is_dir() else f"`{name.split('.')[-1]}.py`"
+        for name in LAYERS
+        if not name.startswith("__")
+    }
+    missing = [name for name, text in named.items() if text not in layout]
+    assert not missing, f"README's Layout does not name {missing}"
