@@ -61,6 +61,7 @@ from .text import json_ready
 from .threads import numeric_threads
 from .trajectory import (
     CHUNK_ELEMENTS,
+    Chunk,
     FlowError,
     ScalarEngine,
     VectorEngine,
@@ -255,23 +256,34 @@ def run_flow(
     start = time.perf_counter()
     rng = cell_rng(seed, cell.name)
     fixed = dict(fixed or {})
-    if dim == 1:
-        params = _scalar_params(cell, samples, rng, init, forget_bias, fixed)
-        engine = ScalarEngine(cell, params, track_sign=False)  # a run reads norms only
-    else:
-        engine = VectorEngine(
-            VectorProgram(cell, dim),
-            draw_vector_params(cell, samples, dim, rng, init, forget_bias, fixed),
-        )
     stream = _Stream(steps, samples)
-    source = _random_inputs(cell, samples, dim, rng, fixed)
+    groups = _groups(cell, steps, samples, dim)
+    done = 0
 
     def report(t):
         if progress is not None:
-            progress(cell.name, t, steps)
+            progress(cell.name, (done * steps + t * len(group)) // samples, steps)
 
+    runs = []
     with numeric_threads():
-        drive(engine, source, stream, steps, samples, report)
+        for group in groups:
+            if dim == 1:
+                params = _scalar_params(cell, len(group), rng, init, forget_bias, fixed)
+                engine = ScalarEngine(cell, params, track_sign=False)  # a run reads norms only
+            else:
+                engine = VectorEngine(
+                    VectorProgram(cell, dim),
+                    draw_vector_params(cell, len(group), dim, rng, init, forget_bias, fixed),
+                )
+            source = _random_inputs(cell, len(group), dim, rng, fixed)
+            record = stream if len(groups) == 1 else _Record(stream)
+            drive(engine, source, record, steps, len(group), report, chunk_samples=len(groups[0]))
+            runs.append((engine.nonfinite, _sigma(cell, engine), record))
+            done += len(group)
+    if len(groups) > 1:
+        _Record.replay([r for *_, r in runs], stream)
+    nonfinite = np.concatenate([n for n, *_ in runs])
+    sigma = None if runs[0][1] is None else np.concatenate([s for _, s, _ in runs])
     settings = {
         "steps": steps,
         "samples": samples,
@@ -286,7 +298,8 @@ def run_flow(
         "vanish_threshold": VANISH,
         "explode_threshold": EXPLODE,
     }
-    return _result(cell, engine, stream, settings, time.perf_counter() - start)
+    article = engine.article if stream.last_article is not None else None
+    return _result(cell, article, nonfinite, sigma, stream, settings, time.perf_counter() - start)
 
 
 def log_steps(steps: int) -> tuple[int, ...]:
@@ -319,7 +332,29 @@ def estimate(cell: Cell, steps: int, samples: int, dim: int) -> tuple[float, flo
         # Chunks of CHUNK_ELEMENTS values, ~40 arrays of each: memory bounded.
         return samples * steps * 5e-7 * d * d, 40 * 8 * max(CHUNK_ELEMENTS, samples) * d * d
     seconds = samples * steps * (_STEP_SECONDS + _CUBE_SECONDS * d**3)
-    return seconds, samples * 8.0 * (_NODES * dim * d + 3 * d * d)
+    group = len(_groups(cell, steps, samples, dim)[0])
+    return seconds, group * _sample_bytes(dim, d) + _record_bytes(steps, samples)
+
+
+def _sample_bytes(dim: int, d: int) -> float:
+    """Memory of one sample of a vector run at hidden size ``dim`` (state size d)."""
+    return 8.0 * (_NODES * dim * d + 3 * d * d)
+
+
+def _record_bytes(steps: int, samples: int) -> float:
+    """Memory of the per-sample figures of every step a run in groups keeps
+    until the last group is done (log-norms, the article's and the exact)."""
+    return 3 * 8.0 * steps * samples
+
+
+def _groups(cell: Cell, steps: int, samples: int, dim: int) -> list[range]:
+    """The samples in groups run one after the other, each within half of
+    :data:`MEMORY_BUDGET` (one group, every sample, when they fit: 1-D runs
+    stream in chunks of steps instead)."""
+    if dim == 1:
+        return [range(samples)]
+    size = max(1, int(MEMORY_BUDGET / 2 // _sample_bytes(dim, dim * len(cell.state))))
+    return [range(k, min(k + size, samples)) for k in range(0, samples, size)]
 
 
 def check_budget(cells, steps: int, samples: int, dim: int, minutes: float) -> None:
@@ -462,6 +497,47 @@ class _Stream:
         return _quantiles(article), _quantiles(exact), _quantiles(gap)
 
 
+class _Record:
+    """A stream for one group of samples when a run is split into groups: it
+    keeps every chunk until the last group is done, then :meth:`replay` feeds
+    the real stream each chunk with every group's samples side by side (the
+    statistics across samples need them all at once)."""
+
+    def __init__(self, stream: _Stream):
+        self.one_step_rows = stream.one_step_rows
+        self.chunks: list = []
+
+    def feed(self, t0: int, chunk) -> None:
+        self.chunks.append((t0, chunk))
+
+    @staticmethod
+    def replay(records: list, stream: _Stream) -> None:
+        for parts in zip(*(r.chunks for r in records), strict=True):
+            t0 = parts[0][0]
+            chunks = [c for _, c in parts]
+            stream.feed(
+                t0,
+                Chunk(
+                    log_norm=np.concatenate([c.log_norm for c in chunks], axis=1),
+                    log_article=_joined(c.log_article for c in chunks),
+                    log_exact=_joined_rows(c.log_exact for c in chunks),
+                    one_step=_joined_rows(c.one_step for c in chunks) or {},
+                ),
+            )
+
+
+def _joined(arrays):
+    arrays = list(arrays)
+    return None if arrays[0] is None else np.concatenate(arrays, axis=1)
+
+
+def _joined_rows(dicts):
+    dicts = list(dicts)
+    if dicts[0] is None:
+        return None
+    return {row: np.concatenate([d[row] for d in dicts]) for row in dicts[0]}
+
+
 def _quantiles(values) -> tuple:
     return tuple(float(q) for q in _quantile(values, LEVELS))
 
@@ -482,7 +558,7 @@ def _quantile(values, levels, axis=None):
         return np.nanquantile(values, levels, axis=axis, method=_QUANTILE_METHOD)
 
 
-def _result(cell, engine, stream, settings, seconds) -> FlowResult:
+def _result(cell, article, nonfinite, sigma, stream, settings, seconds) -> FlowResult:
     steps, last = stream.steps, stream.last
     lam = last / steps
     defined = ~np.isnan(lam)
@@ -490,8 +566,8 @@ def _result(cell, engine, stream, settings, seconds) -> FlowResult:
     curve_steps = sorted(stream.curve)
     one_step = np.concatenate(stream.one_step) if stream.one_step else np.array([np.nan])
     result_article = None
-    if stream.last_article is not None:
-        d = engine.article
+    if article is not None:
+        d = article
         result_article = ArticleDrift(
             target=d.target,
             source=d.source,
@@ -516,7 +592,7 @@ def _result(cell, engine, stream, settings, seconds) -> FlowResult:
         explode_fraction=_fraction(last[defined] > math.log(EXPLODE)),
         vanish_fraction=_fraction(last[defined] < math.log(VANISH)),
         zero_fraction=_fraction(last[defined] == -np.inf),
-        nonfinite_fraction=float(np.mean(engine.nonfinite)),
+        nonfinite_fraction=float(np.mean(nonfinite)),
         undefined_fraction=float(np.mean(~defined)),
         curve={
             "steps": curve_steps,
@@ -525,7 +601,7 @@ def _result(cell, engine, stream, settings, seconds) -> FlowResult:
             "high": [stream.curve[t][2] for t in curve_steps],
         },
         one_step=_one_step_summary(one_step),
-        classical=_classical(cell, engine, last, steps),
+        classical=_classical(cell, sigma, last, steps, settings["dim"]),
         article=result_article,
         seconds=seconds,
     )
@@ -571,16 +647,24 @@ def classical_form(cell: Cell):
     return coefficient.name, primitive.slope_sup
 
 
-def _classical(cell, engine, last, steps):
+def _sigma(cell, engine):
+    """sigma_max of the classical condition's matrix, per sample (None without one)."""
+    form = classical_form(cell)
+    if form is None:
+        return None
+    weight = engine.params[form[0]]
+    if np.ndim(weight) == 1:
+        return np.abs(weight)
+    return np.linalg.norm(weight, 2, axis=(1, 2))
+
+
+def _classical(cell, sigma, last, steps, width):
     form = classical_form(cell)
     if form is None:
         return None
     name, gamma = form
-    weight = engine.params[name]
-    sigma = np.abs(weight) if np.ndim(weight) == 1 else np.linalg.norm(weight, 2, axis=(1, 2))
     holds = sigma * gamma < 1.0
-    # ||P_T||_F <= sqrt(d) ||P_T||_2 <= sqrt(d) (gamma sigma)^T; d = n for one state.
-    width = 1 if np.ndim(weight) == 1 else weight.shape[-1]
+    # ||P_T||_F <= sqrt(d) ||P_T||_2 <= sqrt(d) (gamma sigma)^T; d = n (width) for one state.
     with np.errstate(divide="ignore"):
         bound = steps * np.log(gamma * sigma) + 0.5 * math.log(width)
     # Each step's product and renormalisation err by at most ~(width + 4) eps, relatively.

@@ -633,7 +633,7 @@ class Chunk:
     one_step: dict = field(default_factory=dict)
 
 
-def drive(engine, source, stream, steps, samples, progress, initial=None):
+def drive(engine, source, stream, steps, samples, progress, initial=None, chunk_samples=None):
     """Run ``engine`` (:class:`ScalarEngine` or :class:`VectorEngine`) for ``steps``
     steps from state 0 (or ``initial``: state name -> s_0) in chunks of at most
     :data:`CHUNK_ELEMENTS` values.
@@ -642,9 +642,12 @@ def drive(engine, source, stream, steps, samples, progress, initial=None):
     the steps first); ``stream`` (or None): asked ``one_step_rows(t0, k)``, the
     rows of the chunk whose one-step norms it wants, and fed every
     :class:`Chunk` by ``feed(t0, chunk)``; ``progress(t)`` (or None) after each
-    chunk. Raises :class:`FlowError` for an ``initial`` name that is not a state.
+    chunk. ``chunk_samples``: the sample count the chunk length is chosen for
+    (default ``samples``; groups of one run share it, so their chunks align).
+    Raises :class:`FlowError` for an ``initial`` name that is not a state.
     """
-    per_step = samples * (engine.program.width if isinstance(engine, VectorEngine) else 1)
+    width = engine.program.width if isinstance(engine, VectorEngine) else 1
+    per_step = (chunk_samples or samples) * width
     chunk_steps = max(1, CHUNK_ELEMENTS // per_step)
     engine.start(samples)
     for name, value in (initial or {}).items():

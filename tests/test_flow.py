@@ -647,3 +647,50 @@ def test_json_is_strict():
     data = json.loads(text)
     assert data["lyapunov"] == "-inf"
     assert data["zero_fraction"] > 0
+
+
+def test_a_run_in_groups_of_samples_gives_the_statistics_of_one_run(monkeypatch):
+    # flow splits an n-D run into groups of samples when all of them would not
+    # fit the memory budget; the statistics across samples must not notice.
+    from symgrad import flow
+
+    monkeypatch.setattr(trajectory, "CHUNK_ELEMENTS", 60)  # several chunks of steps
+    cell, dim, steps, n = get_cell("lstm"), 3, 25, 8
+    rng = np.random.default_rng(5)
+    params = draw_vector_params(cell, n, dim, rng, "normal", None, {})
+    inputs = {x: rng.standard_normal((steps, n, dim)) for x in cell.inputs}
+
+    def run(columns, stream):
+        engine = trajectory.VectorEngine(
+            VectorProgram(cell, dim), {k: v[columns] for k, v in params.items()}
+        )
+        width = len(range(n)[columns])
+
+        def source(t0, k):
+            return {x: v[t0 : t0 + k, columns] for x, v in inputs.items()}
+
+        trajectory.drive(engine, source, stream, steps, width, None, chunk_samples=5)
+
+    whole = flow._Stream(steps, n)
+    run(slice(None), whole)
+    grouped = flow._Stream(steps, n)
+    records = [flow._Record(grouped), flow._Record(grouped)]
+    run(slice(0, 5), records[0])
+    run(slice(5, 8), records[1])
+    flow._Record.replay(records, grouped)
+    assert len(records[0].chunks) > 1
+    assert grouped.table == whole.table and grouped.curve == whole.curve
+    assert grouped.vanish_step == whole.vanish_step
+    np.testing.assert_array_equal(grouped.last, whole.last)
+    np.testing.assert_array_equal(np.concatenate(grouped.one_step), np.concatenate(whole.one_step))
+
+
+def test_a_large_n_d_run_goes_in_groups_within_the_memory_budget():
+    from symgrad import flow
+    from symgrad.defaults import MEMORY_BUDGET
+
+    cell = get_cell("lstm")
+    groups = flow._groups(cell, 10, 100, 512)
+    assert len(groups) > 1 and sum(len(g) for g in groups) == 100
+    assert flow.estimate(cell, 10, 100, 512)[1] <= MEMORY_BUDGET
+    assert flow._groups(cell, 10, 100, 8) == [range(100)]  # small runs: one group, as before
