@@ -12,13 +12,14 @@ MSE against the baseline, and saves the model's state_dict before and after
 training to ``--out`` as ``initial.pt``, ``trained.pt`` and ``.safetensors``
 copies. Then it reads them back with ``symgrad.weights.load_weights`` and
 computes the full Lyapunov spectrum of the LSTM's (c, h) state on adding-problem
-inputs with ``symgrad.lyapunov.spectrum`` (and plots it if matplotlib is
-installed): the exponents say how fast gradients vanish through the network,
+inputs as ``symgrad flow --weights`` does (:func:`symgrad.network.network_spectrum`:
+analytic Jacobians from the engine, QR), and plots both if matplotlib is
+installed: the exponents say how fast gradients vanish through the network,
 before and after it learned to carry information.
 
     python examples/adding_problem.py --out /tmp/adding      # ~15 s on 2 cores
     python examples/adding_problem.py --tiny --out /tmp/a    # a few seconds (CI)
-    symgrad flow --weights /tmp/adding/trained.pt            # (once wired: issue 15)
+    symgrad flow --weights /tmp/adding/trained.pt --plot spectrum.svg
 
 Needs torch (``pip install torch==2.13.0 safetensors``); matplotlib is optional.
 """
@@ -27,11 +28,14 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from symgrad.lyapunov import spectrum
+from symgrad.cells import get_cell
+from symgrad.network import network_spectrum
+from symgrad.plot import plot_spectrum
 from symgrad.weights import load_weights
 
 BASELINE_MSE = 2 / 12  # Var(u_1 + u_2), u ~ U(0, 1): answering the mean, 1, every time
@@ -99,70 +103,31 @@ def save(torch, model, out, name):
 
 
 # ---------------------------------------------------------------- Lyapunov spectra
-#
-# To be replaced by `symgrad flow --weights FILE` (issue 15) once it is wired:
-# the Jacobian below is written by hand only so that the example runs before.
-
-
-def _sigmoid(u):
-    return 0.5 * (1.0 + np.tanh(0.5 * u))  # sigma(u) = (1 + tanh(u/2))/2: nothing overflows
-
-
-def lstm_state_jacobians(p, inputs):
-    r"""Per step, the (c, h) state Jacobians of torch's LSTM, written out by hand.
-
-    ``p``: ``Weights.params`` of an ``lstm``; ``inputs`` (N, T, m). Yields, per
-    step, (N, 2n, 2n) with rows (c_t, h_t) and columns (c_{t-1}, h_{t-1}):
-    dc_t/dc_{t-1} = diag(f_t); dc_t/dh_{t-1} = diag(c_{t-1} f_t(1 - f_t)) U_f
-    + diag(\hat c_t i_t(1 - i_t)) U_i + diag(i_t(1 - \hat c_t^2)) U_c;
-    dh_t/ds = diag(o_t(1 - tanh^2 c_t)) dc_t/ds, plus diag(tanh c_t o_t(1 - o_t)) U_o
-    in the h_{t-1} columns.
-    """
-    samples, steps, _ = inputs.shape
-    n = p["U_f"].shape[0]
-    c = h = np.zeros((samples, n))
-    eye = np.eye(n)
-    for t in range(steps):
-        x = inputs[:, t]
-        pre = {g: x @ p[f"W_{g}"].T + h @ p[f"U_{g}"].T + p[f"b_{g}"] for g in "fioc"}
-        f, i, o, c_hat = (
-            _sigmoid(pre["f"]),
-            _sigmoid(pre["i"]),
-            _sigmoid(pre["o"]),
-            np.tanh(pre["c"]),
-        )
-        dc_dh = (
-            (c * f * (1 - f))[..., None] * p["U_f"]
-            + (c_hat * i * (1 - i))[..., None] * p["U_i"]
-            + (i * (1 - c_hat**2))[..., None] * p["U_c"]
-        )
-        c = f * c + i * c_hat
-        tanh_c = np.tanh(c)
-        top = np.concatenate([f[..., None] * eye, dc_dh], axis=2)
-        bottom = (o * (1 - tanh_c**2))[..., None] * top
-        bottom[:, :, n:] += (tanh_c * o * (1 - o))[..., None] * p["U_o"]
-        h = o * tanh_c
-        yield np.concatenate([top, bottom], axis=1)
 
 
 def lyapunov_spectra(out, rng, length, steps, samples):
-    """Spectra of the saved initial and trained networks on the same inputs."""
+    """Spectra of the saved initial and trained networks on the same inputs, as
+    ``symgrad flow --weights`` computes them: the state Jacobian of the engine's
+    matrix-form derivation of the lstm cell, QR over the steps."""
     # Adding-problem sequences end to end: the inputs the network was trained on,
     # long enough for the exponents to settle; the first sequence is warm-up.
     blocks = [adding_batch(rng, samples, length)[0] for _ in range(max(2, steps // length))]
-    inputs = np.concatenate(blocks, axis=1).astype(np.float64)
+    inputs = np.concatenate(blocks, axis=1).astype(np.float64).transpose(1, 0, 2)  # (T, N, m)
     results = {}
     for name in ("initial", "trained"):
         weights = load_weights(out / f"{name}.pt")
-        d = 2 * weights.hidden_size
-        results[name] = spectrum(lstm_state_jacobians(weights.params, inputs), d, warmup=length)
-    s = results["initial"]
+        cell = get_cell(weights.cell)
+        results[name] = network_spectrum(
+            cell, weights.params, {"x": inputs}, warmup=length, source=f"{name}.pt"
+        )
+    s = results["initial"].spectrum
     print(
         f"Lyapunov spectra of the (c, h) state, d = {s.exponents.shape[1]}: {s.steps} steps "
         f"after {s.warmup} of warm-up, {samples} input sequences; mean and "
         f"{100 * s.confidence:g}% interval, natural log per step"
     )
-    for name, s in results.items():
+    for name, r in results.items():
+        s = r.spectrum
         lo, hi = s.ci[0]
         print(
             f"  {name:<8} largest {s.mean[0]:+.4f} [{lo:+.4f}, {hi:+.4f}]  "
@@ -172,28 +137,14 @@ def lyapunov_spectra(out, rng, length, steps, samples):
 
 
 def plot(results, path):
-    try:
-        import matplotlib
+    """Both spectra in one figure (symgrad.plot.plot_spectrum), if matplotlib is here."""
+    import importlib.util
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    if importlib.util.find_spec("matplotlib") is None:
         print("matplotlib is not installed: plot skipped (pip install 'symgrad[plot]')")
         return
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, s in results.items():
-        index = np.arange(1, len(s.mean) + 1)
-        ax.plot(index, s.mean, marker=".", label=name)
-        if np.all(np.isfinite(s.ci)):
-            ax.fill_between(index, s.ci[:, 0], s.ci[:, 1], alpha=0.3)
-    ax.axhline(0.0, color="grey", linewidth=0.5)
-    ax.set_xlabel("exponent index j")
-    ax.set_ylabel(r"$\lambda_j$ (natural log per step)")
-    ax.set_title("LSTM on the adding problem: Lyapunov spectrum of (c, h)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    renamed = [replace(r, cell=replace(r.cell, name=name)) for name, r in results.items()]
+    plot_spectrum(renamed, path)
     print(f"plot: {path}")
 
 
@@ -229,7 +180,7 @@ def main() -> int:
     print(f"saved: {', '.join(sorted(p.name for p in out.iterdir()))} in {out}")
 
     results = lyapunov_spectra(out, rng, length, lyap_steps, lyap_samples)
-    plot(results, out / "lyapunov.png")
+    plot(results, out / "lyapunov.svg")
     return 0
 
 

@@ -8,9 +8,23 @@
 f
 """
 
+from . import derive as _engine
 from .cells import Cell, CellError, get_cell, make_cell
 from .cells import cells as cells
-from .derive import Check, Derivation, StateJacobian, Term, derive
+from .derive import Check, Derivation, StateJacobian, Term
+
+
+def derive(cell, wrt=None, of=None, vector=False):
+    """A cell's derivative in gate form: :func:`symgrad.derive.derive` (one
+    dimension), or with ``vector=True`` :func:`symgrad.vector.derive_vector`
+    (hidden size n, matrix form: diag(.), weight matrices, elementwise products).
+    ``wrt``: a previous state (default: the cell's), ``"state"`` for the state
+    Jacobian, or a parameter; ``of``: the value differentiated."""
+    if vector:
+        from .vector import derive_vector  # the matrix-form engine, on first use
+
+        return derive_vector(cell, wrt=wrt, of=of)
+    return _engine.derive(cell, wrt=wrt, of=of)
 
 
 def __getattr__(name):

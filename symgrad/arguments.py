@@ -120,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(x, W_f, c_prev, o_prev, ...), values plain numbers or fractions",
     )
     p.add_argument(
+        "--vector",
+        action="store_true",
+        help="hidden size n: the derivative in matrix form (diag(.), weight matrices, "
+        "elementwise products), every gate counted on its side of the weights",
+    )
+    p.add_argument(
         "--steps",
         type=_int_from(1, 8),
         metavar="K",
@@ -284,8 +290,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--plot",
         metavar="FILE",
-        help="also draw log10 |d s_t/d s_0| against t (median, 10-90%% band) to FILE.png "
-        "or FILE.svg (needs matplotlib: pip install 'symgrad[plot]')",
+        help="also draw log10 |d s_t/d s_0| against t (median, 10-90%% band), or the "
+        "spectrum with --spectrum or --weights, to FILE.png or FILE.svg (needs matplotlib: "
+        "pip install 'symgrad[plot]')",
+    )
+    p.add_argument(
+        "--weights",
+        metavar="FILE",
+        help="a trained single-layer torch nn.LSTM/GRU/RNN (or its Cell): its state_dict "
+        "saved by torch.save (.pt, loaded with weights_only=True), .safetensors or .npz; "
+        "prints its Lyapunov spectrum (the cell is inferred; name rnn-relu yourself)",
+    )
+    p.add_argument(
+        "--inputs",
+        metavar="FILE.npy",
+        help="with --weights: drive the network with this input sequence (T x m) from "
+        "state 0 (default: --samples seeded N(0, 1) sequences of --steps steps)",
+    )
+    p.add_argument(
+        "--spectrum",
+        type=_int_from(1),
+        metavar="K",
+        help="the K largest Lyapunov exponents (natural log per step) by QR "
+        "re-orthonormalisation of the Jacobian products, instead of the gradient-norm "
+        "quantiles (K up to the state's dimension: 2n for lstm)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=_int_from(0),
+        default=0,
+        metavar="W",
+        help="with --spectrum or --weights: run W steps first, left out of the exponents "
+        "(default: 0)",
     )
     p.add_argument("--format", choices=_RUN_FORMATS, default="text", help="output format")
 
@@ -447,6 +483,22 @@ def _add_run_arguments(p) -> None:
         help=f"random seed (default: {defaults.FLOW_SEED})",
     )
     _add_distribution(p, "normal: N(0,1), or N(0,1/n) for n x n matrices")
+    p.add_argument(
+        "--max-minutes",
+        type=_positive_float,
+        default=defaults.FLOW_MINUTES,
+        metavar="M",
+        help="refuse a run estimated to take longer (default: "
+        f"{defaults.FLOW_MINUTES}; memory is capped at {defaults.MEMORY_BUDGET / 2**30:g} GB)",
+    )
+
+
+def _positive_float(text):
+    """An argparse type: a finite number above 0."""
+    value = _finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not above 0")
+    return value
 
 
 def _add_distribution(p, normal: str) -> None:
@@ -508,14 +560,25 @@ def parse_point(items) -> dict:
 
 
 def parse_number(what: str, value: str) -> fractions.Fraction:
-    """A plain number or fraction (``0.5``, ``1e-3``, ``1/3``), never evaluated."""
+    """A plain number or fraction (``0.5``, ``1e-3``, ``1/3``), never evaluated,
+    within the range of float64 (no value of symgrad's reaches past it)."""
     value = value.strip()
     try:
         if _NUMBER.match(value):
-            return fractions.Fraction(value)
+            number = fractions.Fraction(value)
+            if number and not LOWEST <= abs(number) <= HIGHEST:
+                raise UsageError(
+                    f"symgrad: {what}: {value!r} is out of range (a magnitude from "
+                    f"{float(LOWEST):g} to {float(HIGHEST):g}, or 0)"
+                )
+            return number
     except ZeroDivisionError:
         pass
     raise UsageError(f"symgrad: {what}: {value!r} is not a number (write e.g. 0.5, 1e-3, 1/3)")
+
+
+#: The magnitudes a number on the command line may have: float64's normal range.
+LOWEST, HIGHEST = fractions.Fraction(1, 10**307), fractions.Fraction(10**308)
 
 
 #: A negative number as an option's value: argparse takes "-1e3" for an option.

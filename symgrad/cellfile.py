@@ -391,6 +391,8 @@ class _Reader:
     def check_unique(self, key):
         seen = set()
         for k, n in enumerate(self.data.get(key, [])):
+            if not isinstance(n, str):  # the type first: a list cannot be compared
+                self.fail(f"{key} must list names in quotes; item {k + 1} is {_type(n)}", (key, k))
             if n in seen:
                 self.fail(f"{key} lists {n!r} twice", (key, k))
             seen.add(n)

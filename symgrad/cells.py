@@ -33,6 +33,7 @@ __all__ = [
     "default_latex",
     "get_cell",
     "make_cell",
+    "param_kind",
     "prev_latex",
     "prev_name",
 ]
@@ -113,6 +114,17 @@ class Cell:
 
     def __hash__(self) -> int:
         return hash((self.name, self.equations, self.state, self.target, self.source))
+
+
+def param_kind(name: str) -> str:
+    """A parameter's role by the naming convention of SPEC section 1: ``matrix``
+    (``W*`` input and ``U*`` recurrent weights), ``bias`` (``b*``: a vector
+    in R^n) or ``elementwise`` (any other name: a vector in R^n acting unit by
+    unit, as IndRNN's u or a peephole weight)."""
+    kind = name.split("_")[0]
+    if kind in ("W", "U"):
+        return "matrix"
+    return "bias" if kind == "b" else "elementwise"
 
 
 def prev_name(name: str) -> str:

@@ -63,6 +63,8 @@ def cmd_derive(args, out) -> int:
     cell = get_cell_arg(args)
     if args.standalone and args.format != "latex":
         raise UsageError("symgrad derive: --standalone needs --format latex")
+    if args.vector:
+        return _derive_vector(args, cell, out)
     if args.steps is not None:
         return _derive_steps(args, cell, out)
     try:
@@ -103,6 +105,25 @@ def cmd_derive(args, out) -> int:
         blocks = derivation_document(result, values)
         out.write(render(blocks, args.format, cell, result.ranges, args.standalone))
     return _check_status(result.check)
+
+
+def _derive_vector(args, cell, out) -> int:
+    """``derive --vector``: hidden size n, the matrix form."""
+    from .text import dumps
+    from .vector import VectorError, derive_vector
+
+    if args.at or args.steps is not None:
+        raise UsageError(
+            "symgrad derive --vector: --at and --steps take scalars; evaluate a matrix-form "
+            "derivative at arrays with the Python API (symgrad.derive(cell, vector=True)"
+            ".numeric(), symgrad.vector.vector_steps)"
+        )
+    try:
+        d = derive_vector(cell, wrt=args.wrt, of=args.of)
+    except (VectorError, ValueError) as err:
+        raise UsageError(f"symgrad derive --vector: {err}") from None
+    out.write(dumps(d.json()) if args.format == "json" else d.render(args.format, args.standalone))
+    return _check_status(d.check)
 
 
 def _derive_steps(args, cell, out) -> int:
@@ -154,6 +175,14 @@ def _claim_context(args):
         raise UsageError(f"symgrad {args.command}: {err}") from None
     if settings.seed < 0:
         raise UsageError(f"symgrad {args.command}: --seed must be a non-negative integer")
+    from .cells import cells
+    from .flow import FlowError, check_budget
+
+    try:  # the long-horizon runs: every cell, and the LSTM twice more
+        runs = [*cells(), *[c for c in cells() if c.name == "lstm"] * 2]
+        check_budget(runs, args.steps, args.flow_samples, 1, defaults.FLOW_MINUTES)
+    except FlowError as err:
+        raise UsageError(f"symgrad {args.command}: {err}") from None
     return Context(settings, steps=args.steps, flow_samples=args.flow_samples)
 
 
@@ -298,29 +327,31 @@ def get_cell_arg(args):
         raise UsageError(f"symgrad {args.command}: {err}") from None
 
 
-# ASCII digits only: an Arabic-Indic one (U+0661) is a digit to \d and to int().
 def cmd_flow(args, out) -> int:
     from .cells import BUILTIN
 
-    names = []
-    for name in args.cells:
-        for n in BUILTIN if name == "all" else (name,):
-            if n not in names:
-                names.append(n)
-    if not names and not args.cell_file:
+    if args.weights or args.spectrum or args.inputs:
+        return _flow_spectrum(args, out)
+    cells = _flow_cells(args)
+    if not cells:
         raise UsageError(
             f"symgrad flow: give one or more cells (one of: {', '.join(BUILTIN)}, or all) "
             "or --cell-file FILE"
         )
-    given = [argparse.Namespace(cell=n, cell_file=None) for n in names]
-    given += [argparse.Namespace(cell=None, cell_file=f) for f in args.cell_file]
-    cells = [get_cell_arg(argparse.Namespace(**vars(g), command="flow")) for g in given]
     _check_forget_bias(args, cells)
     if args.plot:
         _check_plot_target(args.plot)
-    from .flow import FlowError, run_flow
+    from .flow import FlowError, check_budget, run_flow
     from .report.flow import format_flow
 
+    # All the runs' budget first: no run starts that the others would push over it.
+    samples = args.samples or (
+        defaults.FLOW_SAMPLES_1D if args.dim == 1 else defaults.FLOW_SAMPLES_ND
+    )
+    try:
+        check_budget(cells, args.steps, samples, args.dim, args.max_minutes)
+    except FlowError as err:
+        raise UsageError(f"symgrad flow: {err}") from None
     progress = _progress("flow")
     try:
         results = [
@@ -333,6 +364,7 @@ def cmd_flow(args, out) -> int:
                 init=args.init,
                 forget_bias=args.forget_bias,
                 progress=progress,
+                minutes=args.max_minutes,
             )
             for cell in cells
         ]
@@ -351,11 +383,112 @@ def cmd_flow(args, out) -> int:
     return 0
 
 
+def _flow_cells(args) -> list:
+    """The cells a flow command names: built-ins (``all`` for every one) and cell files."""
+    from .cells import BUILTIN
+
+    names = []
+    for name in args.cells:
+        for n in BUILTIN if name == "all" else (name,):
+            if n not in names:
+                names.append(n)
+    given = [argparse.Namespace(cell=n, cell_file=None) for n in names]
+    given += [argparse.Namespace(cell=None, cell_file=f) for f in args.cell_file]
+    return [get_cell_arg(argparse.Namespace(**vars(g), command="flow")) for g in given]
+
+
+def _flow_spectrum(args, out) -> int:
+    """``flow --weights`` / ``--spectrum``: Lyapunov spectra from analytic Jacobians."""
+    import numpy as np
+
+    from .flow import FlowError, check_budget
+    from .network import network_spectrum
+    from .report.spectrum import format_spectrum
+    from .sampling import draw_vector_params
+    from .stats import cell_rng
+    from .weights import WeightsError, load_weights
+
+    if args.inputs and not args.weights:
+        raise UsageError("symgrad flow: --inputs drives the network of --weights; give both")
+    if args.plot:
+        _check_plot_target(args.plot)
+    samples = args.samples or defaults.FLOW_SAMPLES_ND
+    runs = []  # (cell, params, inputs, source)
+    if args.weights:
+        if len(args.cells) > 1 or args.cell_file or "all" in args.cells:
+            raise UsageError("symgrad flow --weights: name at most one built-in CELL")
+        try:
+            w = load_weights(args.weights, cell=args.cells[0] if args.cells else None)
+        except WeightsError as err:
+            raise UsageError(f"symgrad flow --weights: {err}") from None
+        cell = get_cell_arg(argparse.Namespace(cell=w.cell, cell_file=None, command="flow"))
+        if args.inputs:
+            xs = _read_inputs(args.inputs, w.input_size)[:, None, :]
+            source = f"the sequence of {args.inputs} ({len(xs)} steps)"
+        else:
+            rng = cell_rng(args.seed, cell.name, 2)
+            xs = rng.standard_normal((args.warmup + args.steps, samples, w.input_size))
+            source = f"{samples} seeded N(0, 1) input sequences (seed {args.seed})"
+        runs.append((cell, w.params, {cell.inputs[0]: xs}, f"{args.weights}: {source}"))
+    else:
+        for cell in _flow_cells(args):
+            if len(cell.inputs) != 1:
+                raise UsageError(f"symgrad flow --spectrum: {cell.name} must read one input")
+            rng = cell_rng(args.seed, cell.name, 2)
+            params = draw_vector_params(
+                cell, samples, args.dim, rng, args.init, args.forget_bias, {}
+            )
+            xs = rng.standard_normal((args.warmup + args.steps, samples, args.dim))
+            source = f"{samples} seeded random cells and input sequences (seed {args.seed})"
+            runs.append((cell, params, {cell.inputs[0]: xs}, source))
+    if not runs:
+        raise UsageError("symgrad flow --spectrum: give one or more cells or --cell-file FILE")
+    try:
+        n = len(next(iter(runs[0][2].values())))
+        for cell, params, xs, _ in runs:
+            batch = next(iter(xs.values())).shape[1]
+            dim = np.asarray(params[cell.params[-1]]).shape[-1]
+            check_budget([cell], n, batch, dim, args.max_minutes / len(runs))
+        results = [
+            network_spectrum(cell, params, xs, args.spectrum, args.warmup, source)
+            for cell, params, xs, source in runs
+        ]
+    except (FlowError, ValueError) as err:
+        raise UsageError(f"symgrad flow: {err}") from None
+    out.write(_report(format_spectrum, results, args.format))
+    if args.plot:
+        from .plot import plot_spectrum
+
+        try:
+            plot_spectrum(results, args.plot)
+        except OSError as err:
+            raise UsageError(f"symgrad flow --plot: cannot write {args.plot}: {err}") from None
+    return 0
+
+
+def _read_inputs(path: str, size: int):
+    """A (T, m) float array from a .npy file, never unpickled."""
+    import numpy as np
+
+    try:
+        xs = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise UsageError(f"symgrad flow --inputs: cannot read {path}: {err}") from None
+    if xs.ndim != 2 or xs.shape[1] != size or not np.issubdtype(xs.dtype, np.number):
+        raise UsageError(
+            f"symgrad flow --inputs: {path} must hold a (T, {size}) array of numbers "
+            f"(steps x input size), not {xs.dtype} {xs.shape}"
+        )
+    if not np.all(np.isfinite(xs)):
+        raise UsageError(f"symgrad flow --inputs: {path} holds a value that is not finite")
+    return xs.astype(float)
+
+
 def cmd_compare(args, out) -> int:
     from .cells import cells
 
     _check_forget_bias(args, cells())
-    from .flow import compare_cells
+    from .flow import FlowError, compare_cells
     from .report.flow import format_compare
 
     progress = _progress("compare")
@@ -367,7 +500,10 @@ def cmd_compare(args, out) -> int:
             init=args.init,
             forget_bias=args.forget_bias,
             progress=progress,
+            minutes=args.max_minutes,
         )
+    except FlowError as err:
+        raise UsageError(f"symgrad compare: {err}") from None
     finally:
         _progress_done(progress)
     out.write(_report(format_compare, rows, args.format))

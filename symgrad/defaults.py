@@ -12,6 +12,7 @@ __all__ = [
     "CHECK_SEED",
     "CLAIM_SAMPLES",
     "CLAIM_SEED",
+    "FLOW_MINUTES",
     "FLOW_SAMPLES_1D",
     "FLOW_SAMPLES_ND",
     "FLOW_SEED",
@@ -24,6 +25,7 @@ __all__ = [
     "MAX_DIM",
     "MAX_FLOW_SAMPLES",
     "MAX_STEPS",
+    "MEMORY_BUDGET",
 ]
 
 #: Weight initialisations: name -> one-line description.
@@ -63,6 +65,11 @@ MAX_CHECK_SAMPLES = 1_000_000
 MAX_CLAIM_SAMPLES = 2_000_000
 MAX_FLOW_SAMPLES = 1_000_000
 MAX_STEPS = 10_000_000
+
+#: What a flow run may take, estimated before it starts (:func:`symgrad.flow.estimate`):
+#: memory (every sample's state Jacobians and tangents live at once) and time.
+MEMORY_BUDGET = 2 * 2**30
+FLOW_MINUTES = 30
 
 #: ``symgrad bound``: largest width of a certified interval.
 BOUND_TOLERANCE = 1e-9

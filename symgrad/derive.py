@@ -48,11 +48,15 @@ __all__ = [
     "Derivation",
     "StateJacobian",
     "Term",
+    "ancestors",
     "clear_cache",
     "compose",
     "derive",
     "derive_entry",
     "gate_form",
+    "gate_form_rules",
+    "one_step_carries",
+    "operands",
     "self_check",
 ]
 
@@ -266,7 +270,7 @@ def derive_entry(cell: Cell | str, of: str, wrt: str) -> Derivation:
 def gate_form(cell: Cell, expr):
     """``expr`` with every activation call that a value of ``cell`` defines
     replaced by that value: ``sigmoid(u_f) -> f``, relu's ``[u > 0] -> [h > 0]``."""
-    return _gate(expr, _gate_form_rules(cell))
+    return _gate(expr, gate_form_rules(cell))
 
 
 def clear_cache() -> None:
@@ -278,10 +282,10 @@ def clear_cache() -> None:
 @functools.lru_cache(maxsize=512)
 def _derive(cell: Cell, target: str, source: str, convention: bool) -> Derivation:
     """d target/d source, once per cell; ``convention``: apply the article's
-    one-step convention (:func:`_carries`), else hold every other state fixed."""
+    one-step convention (:func:`one_step_carries`), else hold every other state fixed."""
     s = cell.symbol(source)
-    carries = _carries(cell, source) if convention else {}
-    gate_form = _gate_form_rules(cell)
+    carries = one_step_carries(cell, source) if convention else {}
+    gate_form = gate_form_rules(cell)
     ranges = value_ranges(cell)
 
     # links[v]: dv/d source as a tuple of factors in chain-rule order (outer first).
@@ -291,12 +295,12 @@ def _derive(cell: Cell, target: str, source: str, convention: bool) -> Derivatio
         step = _gate(partial(expr, s), gate_form)
         steps[prev] = ((s, step),)
         links[prev] = _factors(step, prev)
-    needed = _ancestors(cell, target)
+    needed = ancestors(cell, target)
     for eq in cell.equations:
         if eq.name not in needed:
             continue
         parts, chain = [], []
-        for w in _operands(cell, eq.rhs):
+        for w in operands(cell, eq.rhs):
             if w in links:
                 step = _gate(partial(eq.rhs, w), gate_form)
                 if step != 0:
@@ -308,7 +312,7 @@ def _derive(cell: Cell, target: str, source: str, convention: bool) -> Derivatio
 
     rhs = cell.equation(target).rhs
     terms = []
-    for w in _operands(cell, rhs):
+    for w in operands(cell, rhs):
         if w not in links:
             continue
         coefficient = _gate(partial(rhs, w), gate_form)
@@ -345,7 +349,7 @@ def _derive(cell: Cell, target: str, source: str, convention: bool) -> Derivatio
     return replace(unchecked, check=self_check(unchecked))
 
 
-def _ancestors(cell: Cell, target: str) -> set:
+def ancestors(cell: Cell, target: str) -> set:
     """The values ``target`` depends on within the step, itself included."""
     found, todo = set(), [target]
     values = set(cell.values)
@@ -434,7 +438,7 @@ def _factor_counts(factors) -> dict:
     return counts
 
 
-def _carries(cell: Cell, source: str) -> dict:
+def one_step_carries(cell: Cell, source: str) -> dict:
     """Previous-step values computed from the source by a closing equation.
 
     ``h_prev -> o_prev*tanh(c_prev)`` for the LSTM's c_prev: the equation of h
@@ -457,13 +461,13 @@ def _carries(cell: Cell, source: str) -> dict:
     return result
 
 
-def _operands(cell: Cell, expr) -> list:
+def operands(cell: Cell, expr) -> list:
     """Free symbols of ``expr`` in the cell's reading order: states, values, the rest."""
     order = {name: k for k, name in enumerate(cell.prevs + cell.values)}
     return sorted(expr.free_symbols, key=lambda sym: (order.get(sym.name, len(order)), sym.name))
 
 
-def _gate_form_rules(cell: Cell) -> dict:
+def gate_form_rules(cell: Cell) -> dict:
     """Activation calls -> the values they define: ``sigmoid(u_f) -> f``."""
     rules = {}
     for eq in cell.equations:

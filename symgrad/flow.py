@@ -42,7 +42,16 @@ import numpy as np
 
 from .cells import Cell, get_cell, prev_name
 from .cells import cells as builtin_cells
-from .defaults import FLOW_SAMPLES_1D, FLOW_SAMPLES_ND, FLOW_SEED, FLOW_STEPS, INITS, MAX_DIM
+from .defaults import (
+    FLOW_MINUTES,
+    FLOW_SAMPLES_1D,
+    FLOW_SAMPLES_ND,
+    FLOW_SEED,
+    FLOW_STEPS,
+    INITS,
+    MAX_DIM,
+    MEMORY_BUDGET,
+)
 from .derive import derive, partial
 from .numeric import make_numeric
 from .primitives import primitive_of
@@ -51,7 +60,14 @@ from .sampling import describe, draw_vector_params, param_kind, sample
 from .stats import CONFIDENCE, cell_rng, student_ci
 from .text import json_ready
 from .threads import numeric_threads
-from .trajectory import FlowError, ScalarEngine, VectorEngine, VectorProgram, drive
+from .trajectory import (
+    CHUNK_ELEMENTS,
+    FlowError,
+    ScalarEngine,
+    VectorEngine,
+    VectorProgram,
+    drive,
+)
 
 __all__ = [
     "EXPLODE",
@@ -61,8 +77,10 @@ __all__ = [
     "CompareRow",
     "FlowError",
     "FlowResult",
+    "check_budget",
     "classical_form",
     "compare_cells",
+    "estimate",
     "log_steps",
     "run_flow",
 ]
@@ -156,7 +174,8 @@ class FlowResult:
         return self.quantiles[self.checkpoints.index(t)][LEVELS.index(0.5)]
 
     def to_json(self) -> dict:
-        """A JSON-ready dict; non-finite numbers as the strings ``"-inf"``, ``"inf"``, ``"nan"``."""
+        """A JSON-ready dict; infinities as the strings ``"-inf"``, ``"inf"``, an
+        undefined figure (nan) as ``None``."""
         out = {
             "cell": self.cell,
             "state": list(self.state),
@@ -211,6 +230,7 @@ def run_flow(
     forget_bias: float | None = None,
     fixed: dict | None = None,
     progress=None,
+    minutes: float = FLOW_MINUTES,
 ) -> FlowResult:
     """Run ``cell`` forward ``steps`` steps on ``samples`` seeded random draws and
     accumulate the exact product of its state Jacobians.
@@ -232,6 +252,7 @@ def run_flow(
         cell = get_cell(cell)
     samples = (FLOW_SAMPLES_1D if dim == 1 else FLOW_SAMPLES_ND) if samples is None else samples
     _check_settings(cell, steps, samples, dim, init, forget_bias, fixed)
+    check_budget([cell], steps, samples, dim, minutes)
     start = time.perf_counter()
     rng = cell_rng(seed, cell.name)
     fixed = dict(fixed or {})
@@ -276,6 +297,61 @@ def log_steps(steps: int) -> tuple[int, ...]:
         out += [m * scale for m in (1, 2, 5) if m * scale < steps]
         scale *= 10
     return (*out, steps)
+
+
+# ---------------------------------------------------------------- budgets
+
+#: Seconds per sample and step: a fixed cost, and the cost per unit of d^3 (the
+#: d x d product, d = n x states, and the tangents of the forward mode), both
+#: measured on a 2-core machine in 2026 (dim 16 to 512) and rounded up: an
+#: estimate to decide before work, not a promise.
+_STEP_SECONDS, _CUBE_SECONDS = 5e-6, 4e-10
+#: Bytes per sample of a vector run: the tangents of every node (n x d each,
+#: about 25 nodes for the LSTM) and the product P (d x d), float64.
+_NODES = 25
+
+
+def estimate(cell: Cell, steps: int, samples: int, dim: int) -> tuple[float, float]:
+    """``(seconds, bytes)`` a run of ``cell`` is expected to take: time grows as
+    samples x steps x d^3, memory (which does not grow with steps) as samples x
+    d^2 for hidden size ``dim`` and d = dim x (number of states)."""
+    d = dim * len(cell.state)
+    if dim == 1:
+        # Chunks of CHUNK_ELEMENTS values, ~40 arrays of each: memory bounded.
+        return samples * steps * 5e-7 * d * d, 40 * 8 * max(CHUNK_ELEMENTS, samples) * d * d
+    seconds = samples * steps * (_STEP_SECONDS + _CUBE_SECONDS * d**3)
+    return seconds, samples * 8.0 * (_NODES * dim * d + 3 * d * d)
+
+
+def check_budget(cells, steps: int, samples: int, dim: int, minutes: float) -> None:
+    """Raise :class:`FlowError` before any work when a run of one of ``cells`` would
+    need more memory than :data:`symgrad.defaults.MEMORY_BUDGET`, or the runs of
+    all of them together longer than ``minutes``."""
+    shape = f"{samples:,} samples x {steps:,} steps at hidden size {dim}"
+    seconds = 0.0
+    for cell in cells:
+        time_needed, memory = estimate(cell, steps, samples, dim)
+        seconds += time_needed
+        if memory > MEMORY_BUDGET:
+            raise FlowError(
+                f"{cell.name}: {shape} needs about {memory / 2**30:.1f} GB at once, over "
+                f"the {MEMORY_BUDGET / 2**30:g} GB budget: lower --samples or --dim"
+            )
+    if seconds > 60 * minutes:
+        names = ", ".join(c.name for c in cells)
+        raise FlowError(
+            f"{names}: {shape} would take about {_duration(seconds)}, over the "
+            f"{minutes:g}-minute budget: lower --steps, --samples or --dim, or raise "
+            "--max-minutes"
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 86400 * 2:
+        return f"{seconds / 3600:.0f} hours"
+    return f"{seconds / 86400:,.0f} days"
 
 
 def _check_settings(cell, steps, samples, dim, init, forget_bias, fixed):
@@ -391,6 +467,10 @@ def _quantiles(values) -> tuple:
     return tuple(float(q) for q in _quantile(values, LEVELS))
 
 
+def _fraction(flags) -> float:
+    return float(np.mean(flags)) if flags.size else math.nan
+
+
 def _quantile(values, levels, axis=None):
     """Quantiles over the samples where the gradient is defined: a sample whose
     state overflowed float64 (inf - inf in its Jacobian) has a nan log-norm
@@ -433,9 +513,10 @@ def _result(cell, engine, stream, settings, seconds) -> FlowResult:
         lyapunov_ci=ci,
         lyapunov_median=float(_quantile(lam, 0.5)),
         vanish_step=stream.vanish_step,
-        explode_fraction=float(np.mean(last > math.log(EXPLODE))),
-        vanish_fraction=float(np.mean(last < math.log(VANISH))),
-        zero_fraction=float(np.mean(last == -np.inf)),
+        # Among the samples whose gradient is defined (nan: none is).
+        explode_fraction=_fraction(last[defined] > math.log(EXPLODE)),
+        vanish_fraction=_fraction(last[defined] < math.log(VANISH)),
+        zero_fraction=_fraction(last[defined] == -np.inf),
         nonfinite_fraction=float(np.mean(engine.nonfinite)),
         undefined_fraction=float(np.mean(~defined)),
         curve={
@@ -565,16 +646,18 @@ def compare_cells(
     init: str = "normal",
     forget_bias: float | None = None,
     progress=None,
+    minutes: float = FLOW_MINUTES,
 ) -> list[CompareRow]:
     """One :class:`CompareRow` per cell (default: every built-in cell, in order).
 
     The one-step derivative's spread uses the random stream ``(seed, cell, 1)``,
-    the flow run the stream of :func:`run_flow` with the same seed.
+    the flow run the stream of :func:`run_flow` with the same seed. The budget
+    (``minutes``, and memory) holds for all the runs together, checked first.
     """
+    cells = [get_cell(c) if isinstance(c, str) else c for c in cells or builtin_cells()]
+    check_budget(cells, steps, samples, 1, minutes)
     rows = []
-    for cell in cells or builtin_cells():
-        if isinstance(cell, str):
-            cell = get_cell(cell)
+    for cell in cells:
         d = derive(cell)
         point = sample(cell, d.free_names, samples, cell_rng(seed, cell.name, 1), init, forget_bias)
         total, _ = make_numeric(d)(**point)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-__all__ = ["PlotError", "plot_flow"]
+__all__ = ["PlotError", "plot_flow", "plot_spectrum"]
 
 #: Formats a plot can be written in, by file suffix.
 PLOT_FORMATS = (".png", ".svg")
@@ -75,3 +75,39 @@ def plot_flow(results, path) -> list[str]:
 def _finite(values) -> list[float]:
     # An exactly zero gradient has log -inf: left out of the line (nan) rather than drawn.
     return [v if math.isfinite(v) else math.nan for v in values]
+
+
+def plot_spectrum(results, path) -> list[str]:
+    """Draw the Lyapunov spectra ``results`` (:class:`symgrad.network.NetworkSpectrum`
+    s) to ``path`` (.png or .svg): each exponent against its index, one line per
+    cell with its confidence band, and 0 (neither growth nor decay) as a line.
+    Raises :class:`PlotError` as :func:`plot_flow`."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in PLOT_FORMATS:
+        raise PlotError(f"cannot plot to {str(path)!r}: the file must end in .png or .svg")
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise PlotError(
+            "plotting needs matplotlib, which is not installed: pip install 'symgrad[plot]'"
+        ) from None
+
+    figure = Figure(figsize=(8, 5), layout="constrained")
+    axes = figure.subplots()
+    for r in results:
+        index = list(range(1, len(r.spectrum.mean) + 1))
+        axes.plot(
+            index, _finite(r.spectrum.mean), marker=".", label=f"{r.cell.name} (n = {r.hidden})"
+        )
+        low, high = (_finite(r.spectrum.ci[:, j]) for j in (0, 1))
+        if all(math.isfinite(v) for v in low + high):
+            axes.fill_between(index, low, high, alpha=0.2, linewidth=0)
+    axes.axhline(0.0, color="grey", linewidth=0.8)
+    axes.set_xlabel("exponent index k")
+    axes.set_ylabel("Lyapunov exponent (natural log of growth per step)")
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="best")
+    metadata = {"Date": None} if suffix == ".svg" else {"Software": None}
+    figure.savefig(path, format=suffix[1:], metadata=metadata)
+    return [r.cell.name for r in results]

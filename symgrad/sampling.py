@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .cells import Cell
+from .cells import Cell, param_kind
 from .defaults import INITS
 from .ranges import value_ranges
 
@@ -81,17 +81,6 @@ def _trajectory(init: str, dim: int) -> str:
             f", other parameters elementwise ~ N(0, 1), drawn once per sample; x_t ~ N(0, I_{dim})"
         )
     return text + " afresh every step; state_0 = 0"
-
-
-def param_kind(name: str) -> str:
-    """A parameter's role by the naming convention of SPEC section 1: ``matrix``
-    (``W*`` input and ``U*`` recurrent weights: n x n), ``bias`` (``b*``: a vector
-    in R^n) or ``elementwise`` (any other name: a vector in R^n acting unit by
-    unit, as IndRNN's u or a peephole weight)."""
-    kind = name.split("_")[0]
-    if kind in ("W", "U"):
-        return "matrix"
-    return "bias" if kind == "b" else "elementwise"
 
 
 def _recurrent(name: str) -> bool:

@@ -261,13 +261,16 @@ def table(header, rows, markdown: bool) -> list[str]:
 
 def json_ready(value):
     """``value`` with every non-finite float replaced by a string JSON can carry
-    (``"-inf"``, ``"inf"``, ``"nan"``) and NumPy scalars by Python numbers."""
+    (``"-inf"``, ``"inf"``), nan (an undefined figure) by ``None``, and NumPy
+    scalars by Python numbers."""
     if isinstance(value, dict):
         return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_ready(v) for v in value]
     if isinstance(value, float) or type(value).__name__.startswith("float"):
         value = float(value)
+        if math.isnan(value):
+            return None  # undefined (no sample left): null, not a number
         return value if math.isfinite(value) else str(value)
     if type(value).__name__.startswith(("int", "uint")) and not isinstance(value, bool):
         return int(value)

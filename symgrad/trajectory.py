@@ -363,7 +363,7 @@ def _spectral_norms(jac) -> np.ndarray:
     """Spectral norms of ``jac[i, j, sample]`` (one per sample)."""
     if jac.shape[0] == 1:
         return np.abs(jac[0, 0])
-    return np.linalg.norm(np.moveaxis(jac, -1, 0), 2, axis=(1, 2))
+    return _spectral_norms_finite(np.moveaxis(jac, -1, 0))
 
 
 def _article_derivation(cell: Cell):
@@ -589,8 +589,10 @@ class VectorEngine:
                     env[name] = inputs[name][step]
                 values, jac = self.program.step(env)
                 if step in rows:
-                    chunk.one_step[step] = np.linalg.norm(jac, 2, axis=(1, 2))
+                    chunk.one_step[step] = _spectral_norms_finite(jac)
+                zero = self.log_scale == -np.inf  # exactly 0: it stays 0 (0 x inf too)
                 self.P = np.matmul(jac, self.P)
+                self.P[zero] = 0.0
                 norm = np.sqrt(np.einsum("nij,nij->n", self.P, self.P))
                 np.divide(self.P, norm[:, None, None], out=self.P, where=norm[:, None, None] > 0)
                 self.log_scale = self.log_scale + np.log(norm)
@@ -599,6 +601,16 @@ class VectorEngine:
             for s in self.cell.state:
                 self.nonfinite |= ~np.all(np.isfinite(values[s]), axis=1)
         return chunk
+
+
+def _spectral_norms_finite(jac) -> np.ndarray:
+    """Spectral norms of ``jac[sample]`` (N, d, d); nan where the Jacobian is not
+    finite (an overflowed state), which no SVD can take."""
+    finite = np.all(np.isfinite(jac), axis=(1, 2))
+    norms = np.full(len(jac), np.nan)
+    if finite.any():
+        norms[finite] = np.linalg.norm(jac[finite], 2, axis=(1, 2))
+    return norms
 
 
 # ---------------------------------------------------------------- driving a run in chunks

@@ -508,3 +508,12 @@ def test_the_forward_check_catches_a_wrong_term():
     wrong = dataclasses.replace(term, expr=term.expr * sympy.Rational(1001, 1000))
     check = self_check(dataclasses.replace(d, terms=(wrong, *d.terms[1:])))
     assert not check.passed
+
+
+@pytest.mark.parametrize(("key", "value"), [("gates", '[["h"]]'), ("candidates", "[{}]")])
+def test_lists_of_the_wrong_type_are_refused_by_type(key, value, capsys):
+    text = CELL.format(equation='"tanh(W*x + U*h_prev + b)"').replace(
+        'state = ["h"]', f'state = ["h"]\n{key} = {value}'
+    )
+    with pytest.raises(CellFileError, match="must list names in quotes"):
+        loads_cell(text)

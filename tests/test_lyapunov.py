@@ -279,3 +279,47 @@ def test_a_planted_error_of_a_tenth_of_a_percent_is_caught(saved):
     path, xs, theirs, k = saved["LSTM"]
     planted = spectrum(_lstm_jacobians(load_weights(path).params, xs, 1.001), k, WARMUP)
     assert np.max(np.abs(planted.exponents - theirs)) > 100 * TORCH_SPECTRUM_ABS
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_the_engines_spectrum_of_a_saved_network_equals_torch(saved, kind):
+    # The same, with the per-step Jacobian from symgrad's matrix-form derivation
+    # (flow --weights), not a hand-written one.
+    from symgrad.cells import get_cell
+    from symgrad.network import network_spectrum
+
+    path, xs, theirs, k = saved[kind]
+    w = load_weights(path)
+    ours = network_spectrum(get_cell(w.cell), w.params, {"x": xs}, k, WARMUP).spectrum
+    np.testing.assert_allclose(ours.exponents, theirs, rtol=0, atol=TORCH_SPECTRUM_ABS)
+
+
+def test_flow_weights_on_the_command_line(saved, tmp_path, capsys):
+    import json
+
+    from symgrad.cli import main
+
+    path, xs, theirs, k = saved["LSTM"]
+    inputs = tmp_path / "x.npy"
+    np.save(inputs, xs[:, 0])
+    argv = ["flow", "--weights", str(path), "--inputs", str(inputs), "--warmup", str(WARMUP)]
+    assert main([*argv, "--spectrum", str(k), "--format", "json"]) == 0
+    (cell,) = json.loads(capsys.readouterr().out)["cells"]
+    assert cell["cell"] == "lstm" and cell["lyapunov_spectrum_ci"] is None  # one sequence
+    np.testing.assert_allclose(cell["lyapunov_spectrum"], theirs[0], atol=TORCH_SPECTRUM_ABS)
+
+
+def test_a_hostile_pickle_is_refused_by_flow(tmp_path, capsys):
+    import pickle
+
+    from symgrad.cli import main
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    path = tmp_path / "net.pt"
+    path.write_bytes(pickle.dumps({"weight_ih_l0": Payload()}))
+    assert main(["flow", "--weights", str(path)]) == 2
+    assert not (tmp_path / "pwned").exists()
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

@@ -84,3 +84,15 @@ FD_RELATIVE = 13
 #: A float64 evaluation of a derivative (a few dozen operations, ~1e-15
 #: relative) against the engine's 30-digit value: 1e-12 leaves a factor 1000.
 FLOAT64_VS_EXACT_REL = 1e-12
+
+# ---------------------------------------------------------------- vector (matrix form)
+
+#: The matrix-form kernels at n = m = 1 against the scalar kernels: the same
+#: gate-form factors (stable complements on both sides) multiplied and summed
+#: in another order, a few ulp per factor, relative to 1 + |value|.
+VECTOR_N1_REL = 64 * EPS
+#: Central differences in float64 of the n-dimensional forward pass, h = 1e-6:
+#: truncation ~h^2 |f'''| ~ 1e-12, rounding ~EPS |f| / h ~ 1e-10 per entry, with
+#: |f| a few at most; relative to 1 + max |J|, 1e-7 leaves 1000x.
+VECTOR_FD_REL = 1e-7
+VECTOR_FD_STEP = 1e-6

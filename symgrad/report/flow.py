@@ -25,7 +25,7 @@ def _number(x, digits=4) -> str:
 
 
 def _percent(x) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
+    return "n/a" if x is None or math.isnan(x) else f"{100 * x:.1f}%"
 
 
 def _lyapunov_text(r: FlowResult) -> str:
@@ -58,6 +58,8 @@ def _ci_text(mean, ci) -> str:
 
 
 def _vanish_text(r: FlowResult) -> str:
+    if r.undefined_fraction == 1.0:
+        return "is undefined (no sample left)"
     if r.vanish_step is None:
         return f"stays above {VANISH:g} for all {r.settings['steps']:,} steps"
     return f"below {VANISH:g} from step {r.vanish_step:,}"
