@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from . import evidence_nd as nd
 from . import evidence_numeric as numeric
 from . import evidence_symbolic as symbolic
 from .evidence import Context, worst_status
@@ -570,5 +571,100 @@ CLAIMS = (
         ),
         evidence=(numeric.long_horizon_monte_carlo,),
         commands=("symgrad flow lstm --steps 10000",),
+    ),
+    # ------------------------------------------------------------ n dimensions
+    #
+    # SPEC section 3, "n dimensions": hidden size n, ||.|| the operator 2-norm for
+    # |.|, elementwise clipping for "clip U"; each verdict from the tool's own
+    # search, certificates, exact families and proofs.
+    Claim(
+        id="vanish-explode-nd",
+        title="n-D: ||dh_t/dh_{t-1}|| <= rho < 1 => vanishing; >= rho > 1 => exploding",
+        statement="For hidden size n, with $||\\cdot||$ the operator 2-norm: if "
+        "$||\\partial h_k/\\partial h_{k-1}|| \\le \\rho < 1$ for all k, then "
+        "$||\\partial h_t/\\partial h_1|| \\le \\rho^{t-1} \\to 0$; if $\\ge \\rho > 1$ "
+        "for all k, it grows without bound.",
+        article="when |dh_t/dh_{t-1}| < 1 [...] the gradient will inevitably vanish [...]; when "
+        "> 1 [...] explode. [...] the results still have reference value for high-dimensional "
+        "situations.",
+        given=_given(
+            cell="rnn",
+            n=(2, 3),
+            T=3,
+            rho=2.0,
+            L=3.0,
+            family={"U": (("0", "s"), ("0", "0")), "b": ("0", "0"), "h_prev": ("0", "0")},
+            steps=4,
+        ),
+        evidence=(nd.vanish_explode_nd_exact, nd.vanish_explode_nd_search),
+        caveats=(
+            "The one-step norm is not the quantity that decides growth in n-D: for a constant "
+            "Jacobian it is the spectral radius, for varying ones the Lyapunov exponent "
+            "(long-horizon).",
+        ),
+        key="S",
+    ),
+    Claim(
+        id="rnn-tanh-bounded-nd",
+        title="n-D: for fixed a and h_{t-1} != 0, ||diag(1 - h_t^2) U|| is bounded in U",
+        statement="For fixed $a = W x_t + b$ and $h_{t-1} \\ne 0$ in $R^n$, "
+        "$||\\text{diag}(1 - h_t^2) U||$ is bounded as a function of $U$; the 1-D supremum "
+        "$S(a)/|h_{t-1}|$ reads $\\sqrt{\\sum_k S(a_k)^2}/||h_{t-1}||$ coordinate by coordinate.",
+        article="it can be strictly proven that if we fix h_{t-1} != 0, then (1-h_t^2)U is "
+        "bounded as a function of U.",
+        given=_given(
+            cell="rnn",
+            n=(2, 3),
+            points={
+                2: {"a": ("1/2", "-2"), "h": ("3/5", "4/5")},
+                3: {"a": ("1/2", "-2", "0"), "h": ("1/3", "-2/3", "2/3")},
+            },
+            L=(1.0, 10.0, 100.0),
+            L_h=10.0,
+            # U(s) h_{t-1} = 0: a row times a vector orthogonal to h_{t-1}.
+            family={
+                2: {"U": (("-4*s/5", "3*s/5"), ("0", "0"))},
+                3: {"U": (("0", "0", "0"), ("0", "0", "0"), ("2*s/3", "2*s/3", "s/3"))},
+            },
+        ),
+        evidence=(nd.tanh_nd_exact, nd.tanh_nd_search),
+        caveats=(
+            "As in 1-D the bounds along $h_{t-1}$ grow like $1/||h_{t-1}||$ as "
+            "$h_{t-1} \\to 0$; in n-D any component of $U$ orthogonal to $h_{t-1}$ leaves the "
+            "pre-activation unchanged and enters $J$ unbounded.",
+        ),
+        commands=("symgrad derive rnn --vector",),
+        key="S",
+    ),
+    Claim(
+        id="rnn-relu-unbounded-nd",
+        title="n-D ReLU: dh_t/dh_{t-1} = diag([h_t > 0]) U, unbounded in U",
+        statement="With ReLU and hidden size n, $\\partial h_t/\\partial h_{t-1} = "
+        "\\text{diag}([h_t > 0]) U$ is unbounded in $U$.",
+        article="if ReLU activation is used, its derivative on the positive axis is always 1, "
+        "and at this time dh_t/dh_{t-1} = U is unbounded",
+        given=_given(
+            cell="rnn-relu",
+            n=(2, 3),
+            h={2: ("3/10", "9/10"), 3: ("3/10", "3/5", "9/10")},
+            L=(1.0, 10.0, 100.0),
+        ),
+        evidence=(nd.relu_nd_exact, nd.relu_nd_search),
+        commands=("symgrad derive rnn-relu --vector",),
+        key="S",
+    ),
+    Claim(
+        id="clipping-nd",
+        title="n-D: clipping every entry of U into [-1, 1] gives ||dh_t/dh_{t-1}|| <= 1",
+        statement="If every entry of $U$ is clipped into $[-1, 1]$, then "
+        "$||\\partial h_t/\\partial h_{t-1}|| \\le 1$ for the tanh and the ReLU SimpleRNN "
+        "of hidden size n.",
+        article="if I artificially clip U into the range [-1, 1], can't I guarantee that the "
+        "gradient won't explode?",
+        given=_given(
+            cells=("rnn", "rnn-relu"), n=(2, 3), a=3.0, bound=1.0, family_n=(2, 3, 4, 8), steps=4
+        ),
+        evidence=(nd.clipping_nd_exact, nd.clipping_nd_search),
+        key="S",
     ),
 )
