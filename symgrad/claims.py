@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from . import evidence_nd as nd
+from . import evidence_nd_gru as gru_nd
+from . import evidence_nd_lstm as lstm_nd
 from . import evidence_numeric as numeric
 from . import evidence_symbolic as symbolic
 from .evidence import Context, worst_status
@@ -666,5 +668,130 @@ CLAIMS = (
         ),
         evidence=(nd.clipping_nd_exact, nd.clipping_nd_search),
         key="S",
+    ),
+    Claim(
+        id="lstm-minor-terms-nd",
+        title="n-D: each minor LSTM term is ||U_g|| times gates; the 1-D constants",
+        statement="In n-D each minor term of $\\partial c_t/\\partial c_{t-1}$ is "
+        "$\\text{diag}(\\alpha) U_g \\text{diag}(\\beta)$ and keeps its 1-D constant: "
+        "$||T_f|| \\le S(0)/4 \\cdot ||U_f||$, $||T_i|| \\le ||U_i||/4$, "
+        "$||T_c|| \\le ||U_c||$.",
+        article='c_{t-1} df_t/dc_{t-1} is equivalent to one U_f multiplied by four "gates," '
+        "and the result will be compressed even smaller.",
+        given=_given(
+            cell="lstm",
+            n=(2, 3),
+            C=(1.0, 5.0),
+            U=1.0,
+            b=3.0,
+            weights={"f": "U_f", "i": "U_i", "c_hat": "U_c"},
+            stated={"f": "S(0)/4", "i": "1/4", "c_hat": "1"},
+            family={"U_f": (("0", "1"), ("0", "0")), "c_prev": ("s", "0"), "o_prev": ("o_1", "1")},
+            distributions=("scaled", "unscaled"),
+            sizes={2: 4000, 8: 2000, 64: 300},
+        ),
+        evidence=(
+            lstm_nd.minor_terms_nd_exact,
+            lstm_nd.minor_terms_nd_search,
+            lstm_nd.minor_terms_nd_monte_carlo,
+        ),
+        caveats=(
+            "$c_{t-1}$ is a row factor and $1 - \\tanh^2 c_{t-1}$ a column factor of the "
+            "forget term: the pair bounded by $S(0)$ in 1-D no longer multiplies one coordinate.",
+        ),
+        commands=("symgrad derive lstm --vector",),
+        key="S",
+    ),
+    Claim(
+        id="lstm-forget-dominant-nd",
+        title="n-D: ||diag(f_t)|| < 1 dominates: minor terms smaller in most samples",
+        statement="In n-D $||\\text{diag}(f_t)|| = \\text{max}_k f_{t,k} < 1$, so the "
+        "dominant term cannot explode; under common initialisations the minor terms together "
+        "are smaller than it in most samples.",
+        article="Since f_t is between 0 and 1, this means the risk of gradient explosion will be "
+        "very small. [...] Thus, the dominant term is still f_t.",
+        given=_given(
+            cell="lstm",
+            most=0.5,
+            distributions=("scaled", "unscaled"),
+            sizes={2: 4000, 8: 2000, 64: 300},
+        ),
+        evidence=(lstm_nd.forget_dominant_nd_exact, lstm_nd.forget_dominant_nd_monte_carlo),
+        key="M",
+    ),
+    Claim(
+        id="gru-bounded-state-nd",
+        title="n-D GRU: with h_0 = 0, every coordinate of h_t stays in (-1, 1)",
+        statement="With $h_0 = 0$ and hidden size n, $||h_t||_\\infty < 1$ for all t (exact "
+        "arithmetic): each coordinate is a convex combination of $h_{t-1,k}$ and "
+        "$\\hat{h}_{t,k} \\in (-1, 1)$.",
+        article="h_t, as a weighted average of h_{t-1} and hat h_t, also remains between -1 and "
+        "1. Thus, h_t itself has a function similar to a gate.",
+        given=_given(
+            cells=("gru", "gru-torch"),
+            lemma_cells=("gru", "gru-merged", "gru-torch"),
+            n=(2, 3),
+            T=3,
+            box=6.0,
+            family={"b_z": "log(9)", "b_h": "log(19)/2"},
+        ),
+        evidence=(gru_nd.gru_state_nd_exact, gru_nd.gru_state_nd_search),
+        caveats=(
+            "In float64 tanh saturates to exactly 1, so only $||h_t||_\\infty \\le 1$ holds "
+            "there; the 2-norm reading $||h_t||_2 < 1$ is false for n >= 2 (sharp bound "
+            "$\\sqrt{n}$).",
+        ),
+        key="S",
+    ),
+    Claim(
+        id="lstm-saturation-045-nd",
+        title="n-D: ||diag((1 - tanh^2 c) c)|| < 0.45",
+        statement="For $c \\in R^n$, $||\\text{diag}((1 - \\tanh^2 c)\\, c)|| < 0.45$, the "
+        "1-D value $\\approx 0.44774$.",
+        article="it can also be proven that |(1 - tanh^2 c_{t-1}) c_{t-1}| < 0.45",
+        given=_given(bound=0.45, value="0.44774", n=(2, 3), box=6.0),
+        evidence=(
+            lstm_nd.saturation_nd_exact,
+            lstm_nd.saturation_nd_search,
+            lstm_nd.saturation_nd_certified,
+        ),
+        key="C",
+    ),
+    Claim(
+        id="gru-reset-factor-nd",
+        title="n-D GRU: the reset factor d(r_t h_{t-1})/dh_{t-1} is bounded in U_r",
+        statement="For fixed $a_r = W_r x_t + b_r$ and $h_{t-1} \\ne 0$, the GRU's reset "
+        "factor $R = \\text{diag}(r_t)(I + \\text{diag}((1 - r_t) h_{t-1}) U_r)$ is bounded in "
+        "$U_r$, as its 1-D form $r_t (1 + (1 - r_t) h_{t-1} U_r)$ is (symgrad bound "
+        "gru-reset-factor).",
+        article="it also introduces an additional term 1 + (1 - r_t) h_{t-1} U_r",
+        given=_given(
+            n=(2, 3),
+            h={2: ("1/2", "1/2"), 3: ("3/10", "1/2", "7/10")},
+            L=(1.0, 10.0, 100.0),
+            family={"U_r": (("s", "-s"), ("0", "0")), "h_prev": ("1/2", "1/2")},
+        ),
+        evidence=(gru_nd.reset_nd_exact, gru_nd.reset_nd_search),
+        commands=("symgrad bound gru-reset-factor --param a_r=0", "symgrad derive gru --vector"),
+        key="S",
+    ),
+    Claim(
+        id="gru-fewer-gates-nd",
+        title="n-D: every minor GRU term has fewer gates than the matching LSTM term",
+        statement="In n-D each minor term of the GRU's $\\partial h_t/\\partial h_{t-1}$ has "
+        "fewer gates than the matching term of the LSTM's $\\partial c_t/\\partial c_{t-1}$, "
+        "so its magnitude could be larger.",
+        article="the remaining terms have one fewer gate than the corresponding terms in LSTM, "
+        "so their magnitudes could be larger.",
+        given=_given(
+            cell="gru",
+            than="lstm",
+            match={"z": ("f", "i"), "h_hat": ("c_hat",)},
+            alpha=("99/100", "1/100"),
+            beta=("1/100", "99/100"),
+            n=(2, 3),
+        ),
+        evidence=(gru_nd.fewer_gates_nd_exact, gru_nd.fewer_gates_nd_search),
+        commands=("symgrad derive gru --vector --format text",),
     ),
 )

@@ -47,14 +47,25 @@ from .ranges import is_gate
 from .vecexact import chain_matrix, exact_norm, matmul
 
 __all__ = [
+    "BALL_BITS",
+    "GRIDS",
+    "SEARCH_ROUNDING",
+    "bound",
+    "box_search",
+    "certified_norm",
+    "certify_point",
     "clipping_nd_exact",
     "clipping_nd_search",
+    "display_matrix",
     "family",
+    "is_zero_matrix",
     "jacobian_matrix",
+    "matrix_tex",
     "proved",
     "relu_nd_exact",
     "relu_nd_search",
-    "search_lines",
+    "same_matrix",
+    "seeded",
     "tanh_nd_exact",
     "tanh_nd_search",
     "vanish_explode_nd_exact",
@@ -107,10 +118,6 @@ def proved(rec, lemma) -> bool:
     return ok
 
 
-def search_lines(found, what: str) -> str:
-    return f"{what}: {found.value:.4g} (from {found.start}; {found.evaluations} evaluations)"
-
-
 #: Grids tried in turn for a search's best point (multiples of 2^-bits).
 GRIDS = (6, 10)
 
@@ -155,30 +162,37 @@ def _off_kink(layout, bits: int = GRIDS[0]):
     return nudge
 
 
-def _seed(ctx, label: str):
+def bound(ctx, name: str, **params):
+    """``ctx.bound(name, **params)`` (:func:`symgrad.bounds.compute_bound`), kept for
+    the life of the process: a certificate is a pure function of its parameters."""
+    key = ("bound", name, tuple(sorted(params.items())))
+    return memoised(key, lambda: ctx.bound(name, **params))
+
+
+def seeded(ctx, label: str):
     from .stats import rng_for
 
     return rng_for(ctx.settings.seed, label)
 
 
-def _matrix_tex(m) -> str:
+def matrix_tex(m) -> str:
     """A matrix inline: ``[[0, s], [0, 0]]``, entries in LaTeX (read by :func:`plain` too)."""
     if isinstance(m, list | tuple):
-        return "[" + ", ".join(_matrix_tex(x) for x in m) + "]"
+        return "[" + ", ".join(matrix_tex(x) for x in m) + "]"
     return sympy.latex(m)
 
 
-def _display(m) -> str:
+def display_matrix(m) -> str:
     """A matrix for a displayed equation: a pmatrix."""
     rows = " \\\\ ".join(" & ".join(sympy.latex(x) for x in row) for row in m)
     return f"\\begin{{pmatrix}} {rows} \\end{{pmatrix}}"
 
 
-def _zero(m) -> bool:
+def is_zero_matrix(m) -> bool:
     return all(sympy.simplify(x) == 0 for row in m for x in row)
 
 
-def _same(a, b) -> bool:
+def same_matrix(a, b) -> bool:
     return all(
         sympy.simplify(x - y) == 0
         for r, q in zip(a, b, strict=True)
@@ -236,7 +250,7 @@ def _trajectory_search(ctx, given, n: int):
         ),
     }
     label = f"vanish-explode-nd n={n}"
-    found = maximise(objective, layout, _seed(ctx, label), starts=starts)
+    found = maximise(objective, layout, seeded(ctx, label), starts=starts)
     return found, layout
 
 
@@ -332,12 +346,12 @@ def vanish_explode_nd_exact(rec, given, ctx):
         norms.append(exact_norm(jac)[0])
         values = exact_values(d, {**point, "h_prev": values.value(h_sym)}, n)
     every = all(x is not None and sympy.simplify(x - s) == 0 for x in norms)
-    constant = all(_same(j, factors[0]) for j in factors)
-    two = _zero(matmul(factors[1], factors[0]))
-    shown = _matrix_tex(factors[0])
+    constant = all(same_matrix(j, factors[0]) for j in factors)
+    two = is_zero_matrix(matmul(factors[1], factors[0]))
+    shown = matrix_tex(factors[0])
     if rec.require(
         every and constant and two,
-        f"the family $U = {_matrix_tex(point['U'])}$, $W x_t + b = 0$, $h_0 = 0$ through the "
+        f"the family $U = {matrix_tex(point['U'])}$, $W x_t + b = 0$, $h_0 = 0$ through the "
         f"engine, exactly, t = 1..{given['steps']}: $h_t = 0$, $J_t = {shown}$, $||J_t|| = s$, "
         "$J_2 J_1 = 0$",
     ):
@@ -345,7 +359,7 @@ def vanish_explode_nd_exact(rec, given, ctx):
             False,
             f"every $||J_t|| \\ge \\rho > 1$ makes $||J_t \\cdots J_2|| \\to \\infty$ (n = {n})",
             lambda: (
-                f"`rnn` with $U = {_matrix_tex(point['U'])}$ ($s > 1$), $W x_t + b = 0$, "
+                f"`rnn` with $U = {matrix_tex(point['U'])}$ ($s > 1$), $W x_t + b = 0$, "
                 f"$h_0 = 0$: $h_t = 0$ and $J_t = {shown}$ at every step, $||J_t|| = s > 1$, "
                 "yet $J_2 J_1 = 0$: every product of two or more factors is 0 (exact, every s)"
             ),
@@ -354,7 +368,7 @@ def vanish_explode_nd_exact(rec, given, ctx):
     h1, h2, b1, b2 = sympy.symbols("h_1 h_2 b_1 b_2", real=True)
     j1 = jacobian_matrix(d, exact_values(d, {**point, "h_prev": [h1, h2], "b": [b1, b2]}, n))
     j2 = jacobian_matrix(d, exact_values(d, {**point, "h_prev": [h2, h1], "b": [b2, b1]}, n))
-    if _zero(matmul(j2, j1)):
+    if is_zero_matrix(matmul(j2, j1)):
         rec.note(
             "with this $U$ the product of two steps is 0 from any $h_{t-1}$ and any "
             "$W x_t + b$ (symbolic): $J = \\text{diag}(1 - h_t^2) U$, and "
@@ -379,11 +393,11 @@ def vanish_explode_nd_exact(rec, given, ctx):
     rec.note(
         "a spectral radius below 1 in every factor is no test either: $A = 2 E_{12}$ and "
         f"$B = 2 E_{{21}}$ have only the eigenvalue 0, yet $(A B)^5 = "
-        f"{_matrix_tex((ab**5).tolist())}$ (exact): for a constant $J$ the spectral radius "
+        f"{matrix_tex((ab**5).tolist())}$ (exact): for a constant $J$ the spectral radius "
         "decides, for varying $J_t$ the Lyapunov exponent does"
     )
     rec.math += [
-        f"U &= {_display(point['U'])}:\\quad J_t = {_display(factors[0])},\\quad "
+        f"U &= {display_matrix(point['U'])}:\\quad J_t = {display_matrix(factors[0])},\\quad "
         "||J_t|| = s,\\quad J_2 J_1 = 0",
         "||J_t \\cdots J_2 v|| &\\ge \\sigma_{min}(J_t) \\cdots \\sigma_{min}(J_2)\\, ||v||",
     ]
@@ -397,7 +411,7 @@ def vanish_explode_nd_exact(rec, given, ctx):
 # ---------------------------------------------------------------- rnn-tanh-bounded-nd
 
 
-def _box_search(ctx, claim: str, cell: str, n: int, entries, fixed, measure, starts=None):
+def box_search(ctx, claim: str, cell: str, n: int, entries, fixed, measure, starts=None):
     """The seeded, memoised maximum of ``measure(J, terms, arrays)`` over a box."""
     d, f = engine(cell)
     layout = Layout(tuple(entries), tuple(fixed))
@@ -413,30 +427,27 @@ def _box_search(ctx, claim: str, cell: str, n: int, entries, fixed, measure, sta
         lambda: maximise(
             objective,
             layout,
-            _seed(ctx, label),
+            seeded(ctx, label),
             starts={k: layout.pack(v) for k, v in (starts or {}).items()},
         ),
     )
     return found, layout, d
 
 
-def _certified_norm(d, point: dict, n: int, term: int | None = None) -> float:
-    """A certified lower bound of ||J|| (or of one term's norm) at an exact point."""
+def certified_norm(d, point: dict, n: int, chain=None) -> float:
+    """A certified lower bound of ||J|| (or of the linear map ``chain``, e.g. one
+    term's operator) at an exact point of ``d``'s cell."""
     from flint import ctx as arb_ctx
 
     with arb_ctx.workprec(BALL_BITS):
         values = ball_values(d, point, n)
-        matrix = (
-            jacobian_matrix(d, values)
-            if term is None
-            else chain_matrix(d.terms[term].operator, values)
-        )
+        matrix = jacobian_matrix(d, values) if chain is None else chain_matrix(chain, values)
         return certified_lower(matrix)
 
 
 def _s_values(ctx, a_values) -> list:
     """Certified enclosures of S(|a|) from the 1-D bound (symgrad bound rnn-tanh)."""
-    return [ctx.bound("rnn-tanh", a=abs(float(a)), h=1) for a in a_values]
+    return [bound(ctx, "rnn-tanh", a=abs(float(a)), h=1) for a in a_values]
 
 
 def _along_h(bounds) -> tuple:
@@ -469,7 +480,7 @@ def tanh_nd_search(rec, given, ctx):
         held = (*_rnn_fixed(n, a), ("h_prev", np.asarray(h)))
         rows = []
         for big_l in given["L"]:
-            found, layout, d = _box_search(
+            found, layout, d = box_search(
                 ctx,
                 "rnn-tanh-bounded-nd",
                 given["cell"],
@@ -480,7 +491,7 @@ def tanh_nd_search(rec, given, ctx):
                 {"U = L I": {"U": big_l * np.eye(n)}, "U = L 11^T": {"U": big_l * np.ones((n, n))}},
             )
             rows.append((big_l, found, layout, d))
-        along, _, _ = _box_search(
+        along, _, _ = box_search(
             ctx,
             "rnn-tanh-bounded-nd along h",
             given["cell"],
@@ -505,7 +516,7 @@ def tanh_nd_search(rec, given, ctx):
         )
         big_l, found, layout, d = rows[-1]
         point, grid, certified = certify_point(
-            layout, found.x, lambda p, d=d, n=n: _certified_norm(d, p, n)
+            layout, found.x, lambda p, d=d, n=n: certified_norm(d, p, n)
         )
         bound = hi / hnorm
         rec.claim(
@@ -558,20 +569,20 @@ def tanh_nd_exact(rec, given, ctx):
         )
         shown = _slope_tex(slope, a) if ok else sympy.latex(norm)
         text = (
-            f"n = {n}: $U(s) = {_matrix_tex(u)}$ with $U(s) h_{{t-1}} = 0$ at $h_{{t-1}}$ = "
+            f"n = {n}: $U(s) = {matrix_tex(u)}$ with $U(s) h_{{t-1}} = 0$ at $h_{{t-1}}$ = "
             f"({', '.join(given['points'][n]['h'])}): the pre-activation stays $a$ = "
-            f"({', '.join(given['points'][n]['a'])}), the engine's $J = {_matrix_tex(jac)}$, "
+            f"({', '.join(given['points'][n]['a'])}), the engine's $J = {matrix_tex(jac)}$, "
             f"$||J|| = {shown}$ ({how})"
         )
         if rec.require(ok, text):
             approx = f"{float(slope):.4f}"
             counter = counter or (
                 f"n = {n}, $h_{{t-1}}$ = ({', '.join(given['points'][n]['h'])}), $a$ = "
-                f"({', '.join(given['points'][n]['a'])}), $U(s) = {_matrix_tex(u)}$ "
+                f"({', '.join(given['points'][n]['a'])}), $U(s) = {matrix_tex(u)}$ "
                 f"($U(s) h_{{t-1}} = 0$): $||J|| = {shown} \\approx {approx} s \\to "
                 "\\infty$ (exact, every s > 0)"
             )
-            rec.math.append(f"U(s) &= {_display(u)}:\\quad ||J(U(s))|| = {shown}")
+            rec.math.append(f"U(s) &= {display_matrix(u)}:\\quad ||J(U(s))|| = {shown}")
     if counter is not None:
         rec.claim(
             False,
@@ -669,7 +680,7 @@ def relu_nd_search(rec, given, ctx):
         held = (*_rnn_fixed(n, [0.0] * n), ("h_prev", np.asarray(h)))
         row = {}
         for big_l in given["L"]:
-            found, layout, d = _box_search(
+            found, layout, d = box_search(
                 ctx,
                 "rnn-relu-unbounded-nd",
                 given["cell"],
@@ -680,7 +691,7 @@ def relu_nd_search(rec, given, ctx):
                 {"U = L I": {"U": big_l * np.eye(n)}},
             )
             _, grid, certified = certify_point(
-                layout, found.x, lambda p, d=d, n=n: _certified_norm(d, p, n)
+                layout, found.x, lambda p, d=d, n=n: certified_norm(d, p, n)
             )
             certified = certified or 0.0
             row[f"{big_l:g}"] = {"search": found.value, "certified": certified}
@@ -711,7 +722,7 @@ def relu_nd_exact(rec, given, ctx):
         rec.claim(
             norm is not None and sympy.simplify(norm - s) == 0,
             f"n = {n}: at $U = s I$, $h_{{t-1}} = (1, ..., 1)$, $W x_t + b = 0$ every unit is "
-            f"active ($s > 0$), the engine's $J = {_matrix_tex(jac)}$ and $||J|| = "
+            f"active ($s > 0$), the engine's $J = {matrix_tex(jac)}$ and $||J|| = "
             f"{sympy.latex(norm)}$ ({how}): unbounded in $U$",
         )
     rec.math.append("U = s I,\\ h_{t-1} = (1, \\dots, 1):\\quad J &= s I,\\quad ||J|| = s")
@@ -732,7 +743,7 @@ def clipping_nd_search(rec, given, ctx):
     figures = {}
     for cell in given["cells"]:
         for n in given["n"]:
-            found, layout, d = _box_search(
+            found, layout, d = box_search(
                 ctx,
                 "clipping-nd",
                 cell,
@@ -747,7 +758,7 @@ def clipping_nd_search(rec, given, ctx):
                 {"U = 11^T": {"U": np.ones((n, n)), "b": np.zeros(n), "h_prev": np.full(n, 0.5)}},
             )
             point, grid, certified = certify_point(
-                layout, found.x, lambda p, d=d, n=n: _certified_norm(d, p, n), _off_kink(layout)
+                layout, found.x, lambda p, d=d, n=n: certified_norm(d, p, n), _off_kink(layout)
             )
             figures[f"{cell} (n = {n})"] = {"search": found.value, "certified": certified}
             rec.require(
@@ -788,7 +799,7 @@ def clipping_nd_exact(rec, given, ctx):
             point = {"U": ones, "W": [[0]] * n, "x": [0], "b": [0] * n, "h_prev": [h] * n}
             jac = jacobian_matrix(d, exact_values(d, point, n))
             norm, _ = exact_norm(jac)
-            ok = ok and _same(jac, ones) and norm == n
+            ok = ok and same_matrix(jac, ones) and norm == n
     family_text = (
         "$U = 11^T$ (every entry 1), $W x_t + b = 0$ and $h_{t-1} = 0$ (tanh) or "
         "$h_{t-1} = (1, ..., 1)$ (relu): the engine's $J = 11^T$, rank one, "

@@ -27,7 +27,16 @@ from fractions import Fraction
 import numpy as np
 
 from .threads import numeric_threads
-from .vecexact import BALL, EXACT, VectorValues, norm_lower, rational, to_ball, to_exact
+from .vecexact import (
+    BALL,
+    EXACT,
+    VectorValues,
+    norm_below,
+    norm_lower,
+    rational,
+    to_ball,
+    to_exact,
+)
 from .vector import derive_vector
 
 __all__ = [
@@ -36,6 +45,7 @@ __all__ = [
     "ball_mid",
     "ball_values",
     "certified_lower",
+    "certified_upper",
     "engine",
     "exact_values",
     "maximise",
@@ -56,8 +66,12 @@ def engine(cell_name: str, of: str | None = None, wrt: str | None = None):
 
 
 def opnorm(matrices):
-    """Operator 2-norms of a batch of matrices ``(..., n, k)``: largest singular values."""
-    return np.linalg.norm(matrices, 2, axis=(-2, -1))
+    """Operator 2-norms of a batch of matrices ``(..., n, k)``: the square root of
+    the largest eigenvalue of M^T M (LAPACK's symmetric solver: accurate to a few
+    ulp of ||M||^2 relative, and faster than an SVD on small matrices)."""
+    m = np.asarray(matrices, dtype=float)
+    gram = np.swapaxes(m, -1, -2) @ m
+    return np.sqrt(np.maximum(np.linalg.eigvalsh(gram)[..., -1], 0.0))
 
 
 def top_vector(matrix):
@@ -124,8 +138,14 @@ def rationalise(layout: Layout, x, bits: int = 6) -> dict:
         box = (Fraction(float(lo)), Fraction(float(hi)))
         out[name] = _nested(arrays[name][0], lambda v, box=box: _in_box(rational(v, bits), box))
     for name, value in layout.fixed:
-        out[name] = _nested(np.asarray(value, dtype=float), lambda v: Fraction(float(v)))
+        out[name] = _nested(np.asarray(value, dtype=float), _short)
     return out
+
+
+def _short(v: float) -> Fraction:
+    """A held float as the short fraction it was written as (0.3 -> 3/10): the
+    certificate is evaluated at the exact point it prints."""
+    return Fraction(float(v)).limit_denominator(2**20)
 
 
 def _in_box(q: Fraction, box: tuple) -> Fraction:
@@ -161,8 +181,8 @@ def maximise(
     starts: dict | None = None,
     generations: int = 40,
     popsize: int = 8,
-    local_steps: int = 30,
-    random_starts: int = 2,
+    local_steps: int = 20,
+    random_starts: int = 1,
 ) -> Found:
     """The largest value of ``objective`` over ``layout``'s box.
 
@@ -283,3 +303,21 @@ def show_point(point: dict, names=None) -> str:
         return str(v)
 
     return ", ".join(f"{k} = {show(point[k])}" for k in (names or point))
+
+
+def certified_upper(matrix: list) -> float:
+    """A certified upper bound of the operator 2-norm of every matrix in the balls
+    ``matrix``: the midpoint's norm, raised by 2^-30 relative and rounded up to a
+    dyadic t, if t^2 I - M^T M is certified positive definite
+    (:func:`~symgrad.vecexact.norm_below`), else the Frobenius norm's upper end."""
+    import math
+
+    guess = float(opnorm(ball_mid(matrix))) * (1 + 2.0**-30) + 2.0**-60
+    t = Fraction(math.ceil(guess * 2**40), 2**40)
+    if norm_below(matrix, to_ball(t)):
+        return float(t)
+    total = None
+    for row in matrix:
+        for x in row:
+            total = x * x if total is None else total + x * x
+    return float(total.sqrt().upper())

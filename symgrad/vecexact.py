@@ -185,7 +185,7 @@ class VectorValues:
             if not e.exp.is_Integer:
                 raise TypeError(f"no exact power {e.exp}")
             k = int(e.exp)
-            return [x**k if k > 0 else 1 / x ** (-k) for x in base]
+            return [_power(x, k) if k > 0 else 1 / _power(x, -k) for x in base]
         if isinstance(e, sympy.Heaviside):
             at_zero = e.args[1] if len(e.args) > 1 else sympy.Rational(1, 2)
             return [arith.heaviside(x, at_zero) for x in self.value(e.args[0])]
@@ -193,6 +193,14 @@ class VectorValues:
         if p is None:
             raise TypeError(f"cannot evaluate {type(e).__name__}")
         return [arith.call(p.name, x) for x in self.value(e.args[0])]
+
+
+def _power(x, k: int):
+    """x^k by products: arb's ``**`` of a ball that contains 0 is nan."""
+    out = x
+    for _ in range(k - 1):
+        out = out * x
+    return out
 
 
 def _dot(row, vector):
