@@ -40,6 +40,7 @@ from .ndsearch import (
     maximise,
     memoised,
     opnorm,
+    point_json,
     rationalise,
     show_point,
 )
@@ -299,7 +300,12 @@ def vanish_explode_nd_search(rec, given, ctx):
         )
         lows, product = certified or ([0.0], float("inf"))
         smallest = min(lows)
-        figures[n] = {"search": -found.value, "factor_lower": smallest, "product_upper": product}
+        figures[n] = {
+            "search": -found.value,
+            "factor_lower": smallest,
+            "product_upper": product,
+            "point": point_json(point, ("U", "b", "h_prev")),
+        }
         rec.note(
             f"n = {n}: smallest $||J_{steps} \\cdots J_1||$ found "
             f"{max(-found.value, 0.0):.3g} (from {found.start}; {found.evaluations} evaluations)"
@@ -539,6 +545,7 @@ def tanh_nd_search(rec, given, ctx):
             "along_h": along.value,
             "along_h_sup": [lo, hi],
             "certified_at_largest_L": certified,
+            "point": point_json(point, ("U", "b", "h_prev")),
         }
     rec.figures = {"n": figures}
     last = f"{given['L'][-1]:g}"
@@ -760,7 +767,11 @@ def clipping_nd_search(rec, given, ctx):
             point, grid, certified = certify_point(
                 layout, found.x, lambda p, d=d, n=n: certified_norm(d, p, n), _off_kink(layout)
             )
-            figures[f"{cell} (n = {n})"] = {"search": found.value, "certified": certified}
+            figures[f"{cell} (n = {n})"] = {
+                "search": found.value,
+                "certified": certified,
+                "point": point_json(point, ("U", "b", "h_prev")),
+            }
             rec.require(
                 found.value <= n * (1 + SEARCH_ROUNDING),
                 f"`{cell}`, n = {n}: largest $||J||$ found {found.value:.4g} $\\le n$ (proved "
@@ -807,10 +818,15 @@ def clipping_nd_exact(rec, given, ctx):
         "$J 1 = n 1$ and $||J||_F = n$)"
     )
     if rec.require(ok, family_text):
+        # ||J|| = n for every n: any stated bound b fails at the first n > b.
+        above = int(given["bound"]) + 1
         rec.claim(
             False,
-            "every $|U_{ij}| \\le 1$ gives $||J|| \\le 1$ (tanh and relu)",
-            lambda: family_text.replace("the engine's", "then") + ": $||J|| = n > 1$",
+            f"every $|U_{{ij}}| \\le 1$ gives $||J|| \\le {given['bound']:g}$ (tanh and relu)",
+            lambda: (
+                family_text.replace("the engine's", "then")
+                + f": $||J|| = n > {given['bound']:g}$ from n = {max(above, 2)} on"
+            ),
         )
     # Several steps: h_t stays 0, the product is n^(t-1) 11^T.
     n, steps = 3, given["steps"]

@@ -36,6 +36,7 @@ from .ndsearch import (
     maximise,
     memoised,
     opnorm,
+    point_json,
     rationalise,
     show_point,
 )
@@ -305,7 +306,10 @@ def reset_nd_search(rec, given, ctx):
                 else None
             ),
         )
-        figures[n] = {f"{x:g}": f.value for x, f, _ in row} | {"certified": certified}
+        figures[n] = {f"{x:g}": f.value for x, f, _ in row} | {
+            "certified": certified,
+            "point": point_json(point, ("U_r", "h_prev")),
+        }
     rec.figures = {"n": figures, "one_d_largest": big_m}
     last = f"{given['L'][-1]:g}"
     rec.summary = "largest ||R|| grows with the box: " + "; ".join(
@@ -328,7 +332,7 @@ def reset_nd_exact(rec, given, ctx):
     slope = _slope(reset, s)
     ok = norm is not None and slope is not None and slope.is_positive
     text = (
-        f"n = 2, $h_{{t-1}}$ = {matrix_tex(fam['h_prev'])}, $W_r x_t + b_r = 0$, $U_r(s) = "
+        f"n = 2, $h_{{t-1}} = {matrix_tex(fam['h_prev'])}$, $W_r x_t + b_r = 0$, $U_r(s) = "
         f"{matrix_tex(fam['U_r'])}$: $U_r(s) h_{{t-1}} = 0$, so $r_t = (1/2, 1/2)$; the engine's "
         f"$R = {matrix_tex(reset)}$, $||R||$ in closed form ({how}), "
         f"$||R||/s \\to ||dR/ds|| = {sympy.latex(slope)}$"
@@ -339,7 +343,7 @@ def reset_nd_exact(rec, given, ctx):
             "for fixed $a_r = W_r x_t + b_r$ and $h_{t-1} \\ne 0$ the reset factor is bounded in "
             "$U_r$ (as in 1-D)",
             lambda: (
-                f"n = 2, $h_{{t-1}}$ = {matrix_tex(fam['h_prev'])}, $a_r = 0$, $U_r(s) = "
+                f"n = 2, $h_{{t-1}} = {matrix_tex(fam['h_prev'])}$, $a_r = 0$, $U_r(s) = "
                 f"{matrix_tex(fam['U_r'])}$: $R = {matrix_tex(reset)}$, $||R||/s \\to "
                 f"{sympy.latex(slope)}$: $||R|| \\to \\infty$ (exact, every s > 0)"
             ),

@@ -43,6 +43,7 @@ from .ndsearch import (
     maximise,
     memoised,
     opnorm,
+    point_json,
     show_point,
 )
 from .ranges import is_gate, value_ranges
@@ -201,6 +202,7 @@ def minor_terms_nd_search(rec, given, ctx):
                         d, via, weight, p, n
                     ),
                 )
+                figures[f"{via}, n = {n}, C = {c_box:g}"]["point"] = point_json(point, _SHOWN[via])
                 rec.claim(
                     found.value <= limit * (1 + SEARCH_ROUNDING),
                     f"term through ${d.cell.latex[via]}$, n = {n}, C = {c_box:g}: "
@@ -279,16 +281,18 @@ def minor_terms_nd_exact(rec, given, ctx):
         f"$(s/4 + \\sqrt{{1 + s^2/16}})/2$ ({how}), 1 at s = 3 and increasing: above 1 for "
         "every s > 3"
     )
+    stated = given["stated"]["f"]
     if rec.require(family_ok and at_three and rising, text):
+        # ||T_f|| = s/4 at ||U_f|| = 1: any stated constant c fails for s > 4c.
         rec.claim(
             False,
-            "$||c_{t-1} \\partial f_t/\\partial c_{t-1}|| \\le S(0)/4 \\cdot ||U_f||$ for every "
-            "value (the 1-D constant)",
+            f"$||c_{{t-1}} \\partial f_t/\\partial c_{{t-1}}|| \\le {stated} \\cdot ||U_f||$ for "
+            "every value (the 1-D constant)",
             lambda: (
                 f"n = 2, $U_f = {u_f}$ ($||U_f|| = 1$), $c_{{t-1}} = (s, 0)$, $o_{{t-1}} = "
                 "(o_1, 1)$, $W_f x_t + b_f = 0$: $T_f = (s/4) E_{12}$, $||T_f|| = s/4$, above "
-                f"$S(0)/4$ for every s > $S(0)$ and unbounded in $c_{{t-1}}$ (exact, every s, "
-                "$o_1$)"
+                f"${stated}$ for every s > 4 $\\cdot$ ${stated}$ and unbounded in $c_{{t-1}}$ "
+                "(exact, every s, $o_1$)"
             ),
         )
     _minor_survivors(rec, d, ctx)

@@ -51,6 +51,7 @@ __all__ = [
     "maximise",
     "memoised",
     "opnorm",
+    "point_json",
     "rationalise",
     "show_point",
     "top_vector",
@@ -292,6 +293,17 @@ def certified_lower(matrix: list) -> float:
     if not any(v):
         return 0.0
     return float(norm_lower(matrix, to_ball(v)).lower())
+
+
+def point_json(point: dict | None, names=None):
+    """An exact point for JSON: name -> nested lists of fractions as text ("3/64")."""
+    if point is None:
+        return None
+
+    def text(v):
+        return [text(x) for x in v] if isinstance(v, list) else str(v)
+
+    return {k: text(point[k]) for k in (names or point)}
 
 
 def show_point(point: dict, names=None) -> str:
