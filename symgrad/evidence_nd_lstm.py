@@ -147,6 +147,14 @@ def _minor_search(ctx, given, via: str, n: int, c_box: float):
     )
 
 
+def _proven(d, via: str, c_box: float) -> float:
+    """The bound on ||T_via||/||U_g|| the row factors give (:func:`row_bound`), with
+    every unbounded row factor (c_{t-1}) at most ``c_box``; column factors <= 1."""
+    row, _, _ = sides(term_of(d, via).operator)
+    constant, unbounded = row_bound(row, value_ranges(d.cell))
+    return float(constant) * c_box ** len(unbounded)
+
+
 #: The arrays a forget/input/candidate counterexample prints (the rest are 0).
 _SHOWN = {
     via: ("c_prev", "o_prev", weight, "b_f", "b_i", "b_c")
@@ -186,7 +194,7 @@ def minor_terms_nd_search(rec, given, ctx):
             for c_box in boxes:
                 found, layout, d = _minor_search(ctx, given, via, n, c_box)
                 figures[f"{via}, n = {n}, C = {c_box:g}"] = {"search": found.value}
-                proven = c_box / 4 if via == "f" else limit
+                proven = _proven(d, via, c_box)
                 rec.require(
                     found.value <= proven * (1 + SEARCH_ROUNDING),
                     f"term through ${d.cell.latex[via]}$, n = {n}, C = {c_box:g}: largest "
@@ -282,6 +290,8 @@ def minor_terms_nd_exact(rec, given, ctx):
         "every s > 3"
     )
     stated = given["stated"]["f"]
+    # ||T_f|| = s/4 exceeds c once s > 4c: "S(0)/4" is exceeded for s > S(0).
+    threshold = stated.removesuffix("/4") if stated.endswith("/4") else f"4 \\cdot {stated}"
     if rec.require(family_ok and at_three and rising, text):
         # ||T_f|| = s/4 at ||U_f|| = 1: any stated constant c fails for s > 4c.
         rec.claim(
@@ -291,7 +301,7 @@ def minor_terms_nd_exact(rec, given, ctx):
             lambda: (
                 f"n = 2, $U_f = {u_f}$ ($||U_f|| = 1$), $c_{{t-1}} = (s, 0)$, $o_{{t-1}} = "
                 "(o_1, 1)$, $W_f x_t + b_f = 0$: $T_f = (s/4) E_{12}$, $||T_f|| = s/4$, above "
-                f"${stated}$ for every s > 4 $\\cdot$ ${stated}$ and unbounded in $c_{{t-1}}$ "
+                f"${stated}$ for every $s > {threshold}$ and unbounded in $c_{{t-1}}$ "
                 "(exact, every s, $o_1$)"
             ),
         )
@@ -349,8 +359,8 @@ def _minor_survivors(rec, d, ctx) -> None:
             "\\tanh^2 c_{t-1}) f_t (1 - f_t) o_{t-1} U_{f,kk})$, each entry at most "
             f"$S(0)/4 \\cdot |U_{{f,kk}}|$, $S(0) \\in$ [{fixed(s0.interval[0], 7, 'down')}, "
             f"{fixed(s0.interval[1], 7, 'up')}] (certified); along a run from $c_0 = 0$, "
-            "$|c_{t,k}| < t$ ($c_t = f_t c_{t-1} + i_t \\hat{c}_t$ elementwise), so "
-            "$||T_f|| < (t - 1)/4 \\cdot ||U_f||$ at step t: at most linear growth",
+            "$|c_{t,k}| < t$ for t >= 1 ($c_t = f_t c_{t-1} + i_t \\hat{c}_t$ elementwise), so "
+            "$||T_f|| \\le (t - 1)/4 \\cdot ||U_f||$ at step t: at most linear growth",
         )
 
 
