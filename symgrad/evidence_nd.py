@@ -330,8 +330,8 @@ def vanish_explode_nd_search(rec, given, ctx):
             counterexample,
         )
     rec.figures = {"n": figures}
-    rec.summary = "every ||J_t|| >= rho > 1 with a product near 0: " + "; ".join(
-        f"n = {n}: ||product|| <= {significant(max(v['product_upper'], 1e-300), 2, 'up')}"
+    rec.summary = "every $||J_t|| \\ge \\rho > 1$ with a product near 0: " + "; ".join(
+        f"n = {n}: $||J_3 J_2 J_1|| \\le$ {significant(max(v['product_upper'], 1e-300), 2, 'up')}"
         for n, v in figures.items()
     )
 
@@ -409,8 +409,8 @@ def vanish_explode_nd_exact(rec, given, ctx):
     ]
     rec.figures = {"family": {k: str(v) for k, v in given["family"].items()}}
     rec.summary = (
-        "explode refuted: ||J_t|| = s for every s > 1, J_2 J_1 = 0 (exact); vanish proved; "
-        "sigma_min(J_k) >= rho > 1 gives growth (proved)"
+        "explode refuted: $||J_t|| = s$ for every s > 1 while $J_2 J_1 = 0$ (exact); vanish "
+        "proved; $\\sigma_{min}(J_k) \\ge \\rho > 1$ gives growth (proved)"
     )
 
 
@@ -549,7 +549,7 @@ def tanh_nd_search(rec, given, ctx):
         }
     rec.figures = {"n": figures}
     last = f"{given['L'][-1]:g}"
-    rec.summary = "largest ||J|| grows with the box: " + "; ".join(
+    rec.summary = "largest $||J||$ grows with the box: " + "; ".join(
         f"n = {n}: {v['largest'][last]:.4g} at L = {last}" for n, v in figures.items()
     )
 
@@ -599,8 +599,9 @@ def tanh_nd_exact(rec, given, ctx):
         )
     _along_h_proof(rec, given, ctx, d)
     rec.summary = (
-        "unbounded for n >= 2: U(s) orthogonal to h_{t-1} leaves the pre-activation fixed, "
-        "||J|| linear in s (exact); along h_{t-1} the supremum is sqrt(sum_k S(a_k)^2) (proved)"
+        "unbounded for n $\\ge$ 2: $U(s)$ orthogonal to $h_{t-1}$ leaves the pre-activation "
+        "fixed, $||J||$ linear in s (exact); along $h_{t-1}$ the supremum is "
+        "$\\sqrt{\\sum_k S(a_k)^2}$ (proved)"
     )
 
 
@@ -713,7 +714,7 @@ def relu_nd_search(rec, given, ctx):
         figures[n] = row
     rec.figures = {"n": figures}
     last = f"{given['L'][-1]:g}"
-    rec.summary = "largest ||J|| over |U_ij| <= L grows like L: " + "; ".join(
+    rec.summary = "largest $||J||$ over $|U_{ij}| \\le L$ grows like L: " + "; ".join(
         f"n = {n}: {v[last]['search']:.4g} at L = {last}" for n, v in figures.items()
     )
 
@@ -733,8 +734,8 @@ def relu_nd_exact(rec, given, ctx):
             f"active ($s > 0$), the engine's $J = {matrix_tex(jac)}$ and $||J|| = "
             f"{sympy.latex(norm)}$ ({how}): unbounded in $U$",
         )
-    rec.math.append("U = s I,\\ h_{t-1} = (1, \\dots, 1):\\quad J &= s I,\\quad ||J|| = s")
-    rec.summary = "||J(sI)|| = s for every s > 0 (exact): unbounded in U, as in 1-D"
+    rec.math.append("U = s I,\\ h_{t-1} = (1, ..., 1):\\quad J &= s I,\\quad ||J|| = s")
+    rec.summary = "$||J(s I)|| = s$ for every s > 0 (exact): unbounded in $U$, as in 1-D"
 
 
 # ---------------------------------------------------------------- clipping-nd
@@ -793,7 +794,7 @@ def clipping_nd_search(rec, given, ctx):
                 ),
             )
     rec.figures = figures
-    rec.summary = "largest ||J|| found: " + "; ".join(
+    rec.summary = "largest $||J||$ found: " + "; ".join(
         f"{k}: {v['search']:.4g}" for k, v in figures.items()
     )
 
@@ -874,5 +875,6 @@ def clipping_nd_exact(rec, given, ctx):
         "||J|| &\\le ||U|| \\le ||U||_F \\le n \\quad (|U_{ij}| \\le 1)",
     ]
     rec.summary = (
-        "||J|| = n at U = 11^T (exact, every n), n^t over t steps; <= 1 under spectral clipping"
+        "$||J|| = n$ at $U = 11^T$ (exact, every n), $n^t$ over t steps; $\\le 1$ under "
+        "spectral clipping"
     )

@@ -166,8 +166,8 @@ def gru_state_nd_search(rec, given, ctx):
             figures[f"{cell} (n = {n})"] = {"inf_norm": found.value, "two_norm": two.value}
     rec.figures = figures
     rec.summary = (
-        "largest ||h_T||_inf found: 1 in float64, certified < 1 at its point; ||h_T||_2 up to "
-        "sqrt(n)"
+        "largest $||h_T||_\\infty$ found: 1 in float64, certified $< 1$ at its point; "
+        "$||h_T||_2$ up to $\\sqrt{n}$"
     )
 
 
@@ -218,8 +218,8 @@ def gru_state_nd_exact(rec, given, ctx):
     )
     rec.math.append("|h_{t,k}| &\\le (1 - z_{t,k}) |h_{t-1,k}| + z_{t,k} |\\hat{h}_{t,k}| < 1")
     rec.summary = (
-        "||h_t||_inf < 1 for every t and n (proved, coordinatewise); ||h_t||_2 reaches above 1 "
-        "(sharp bound sqrt(n))"
+        "$||h_t||_\\infty < 1$ for every t and n (proved, coordinatewise); $||h_t||_2$ exceeds "
+        "1 (sharp bound $\\sqrt{n}$)"
     )
 
 
@@ -312,7 +312,7 @@ def reset_nd_search(rec, given, ctx):
         }
     rec.figures = {"n": figures, "one_d_largest": big_m}
     last = f"{given['L'][-1]:g}"
-    rec.summary = "largest ||R|| grows with the box: " + "; ".join(
+    rec.summary = "largest $||R||$ grows with the box: " + "; ".join(
         f"n = {n}: {v[last]:.4g} at L = {last}" for n, v in figures.items()
     )
 
@@ -361,8 +361,8 @@ def reset_nd_exact(rec, given, ctx):
     _reset_along_h(rec, d, chain, ctx)
     rec.math.append(f"U_r(s) = {display_matrix(fam['U_r'])}:\\quad R &= {display_matrix(reset)}")
     rec.summary = (
-        f"||R|| grows like {float(slope):.4f} s along U_r(s) orthogonal to h_{{t-1}} (exact); "
-        "along h_{t-1} the 1-D bound holds (proved)"
+        f"$||R||$ grows like {float(slope):.4f} s along $U_r(s)$ orthogonal to $h_{{t-1}}$ "
+        "(exact); along $h_{t-1}$ the 1-D bound holds (proved)"
         if ok
         else "the family did not check"
     )
@@ -517,6 +517,6 @@ def fewer_gates_nd_search(rec, given, ctx):
             f"{sympy.latex(constant)}$",
         )
     rec.figures = {"n": figures}
-    rec.summary = "largest ||T_z||/||U_z||: " + "; ".join(
+    rec.summary = "largest $||T_z||/||U_z||$: " + "; ".join(
         f"n = {n}: {v:.4g}" for n, v in figures.items()
     )

@@ -229,7 +229,7 @@ def minor_terms_nd_search(rec, given, ctx):
                     ),
                 )
     rec.figures = figures
-    rec.summary = "largest ||T_g||/||U_g||: " + "; ".join(
+    rec.summary = "largest $||T_g||/||U_g||$: " + "; ".join(
         f"{k}: {v['search']:.4g}" for k, v in figures.items()
     )
 
@@ -313,8 +313,9 @@ def minor_terms_nd_exact(rec, given, ctx):
         f"{display_matrix(forget)},\\quad ||T_f|| = \\frac{{s}}{{4}}",
     ]
     rec.summary = (
-        "the forget term's 1-D constant S(0)/4 fails: ||T_f|| = s/4 at ||U_f|| = 1 (exact); "
-        "T_i <= ||U_i||/4, T_c <= ||U_c||, T_f <= ||c_{t-1}||_inf/4 ||U_f|| proved"
+        "the forget term's 1-D constant S(0)/4 fails: $||T_f|| = s/4$ at $||U_f|| = 1$ (exact); "
+        "$||T_i|| \\le ||U_i||/4$, $||T_c|| \\le ||U_c||$, $||T_f|| \\le ||c_{t-1}||_\\infty/4 "
+        "\\cdot ||U_f||$ proved"
     )
 
 
@@ -484,7 +485,7 @@ def forget_dominant_nd_exact(rec, given, ctx):
         "(a diagonal matrix's norm is its largest |entry|): the dominant term cannot explode",
     )
     rec.math.append("||\\text{diag}(f_t)|| &= \\text{max}_k f_{t,k} < 1")
-    rec.summary = "||diag(f_t)|| = max_k f_t,k < 1 for every value (proved)"
+    rec.summary = "$||\\text{diag}(f_t)|| = \\text{max}_k f_{t,k} < 1$ for every value (proved)"
 
 
 def _grouped(cases, shown=False) -> str:
@@ -596,7 +597,7 @@ def saturation_nd_certified(rec, given, ctx):
         f"the stated {given['value']} lies within half a unit of its last digit of {interval}",
     )
     rec.figures = {"interval": [lo, hi]}
-    rec.summary = f"certified {interval} < {given['bound']:g}, for every n"
+    rec.summary = f"certified {interval} $< {given['bound']:g}$, for every n"
 
 
 @evidence_function("N", "SciPy differential evolution and L-BFGS-B at n = 2 and 3, seeded")

@@ -273,18 +273,22 @@ def exact_norm(matrix):
         for q in range(p + 1, cols)
     ]
     if all(sympy.simplify(x) == 0 for x in minors):
-        return sympy.sqrt(sympy.simplify(gram.trace())), "rank one: ||M||^2 = tr(M^T M)"
+        return sympy.sqrt(
+            sympy.simplify(gram.trace())
+        ), "rank one: $||M||^2$ is the trace of $M^T M$"
     c = gram[0, 0]
     if all(
         sympy.simplify(gram[i, j] - (c if i == j else 0)) == 0
         for i in range(cols)
         for j in range(cols)
     ):
-        return sympy.sqrt(c), "M^T M = c I"
+        return sympy.sqrt(c), "$M^T M = c I$"
     if gram.shape == (2, 2):
         tr, det = gram.trace(), gram.det()
         top = (tr + sympy.sqrt(tr**2 - 4 * det)) / 2
-        return sympy.sqrt(sympy.simplify(top)), "2 x 2: ||M||^2 = (tr + sqrt(tr^2 - 4 det))/2"
+        return sympy.sqrt(
+            sympy.simplify(top)
+        ), "2 x 2: $||M||^2$ is the larger eigenvalue of $M^T M$"
     return None, "no closed form"
 
 
