@@ -673,7 +673,7 @@ CLAIMS = (
         id="lstm-minor-terms-nd",
         title="n-D: each minor LSTM term is ||U_g|| times gates; the 1-D constants",
         statement="In n-D each minor term of $\\partial c_t/\\partial c_{t-1}$ is "
-        "$\\text{diag}(\\alpha) U_g \\text{diag}(\\beta)$ and keeps its 1-D constant: "
+        "$\\text{diag}(p) U_g \\text{diag}(q)$ and keeps its 1-D constant: "
         "$||T_f|| \\le S(0)/4 \\cdot ||U_f||$, $||T_i|| \\le ||U_i||/4$, "
         "$||T_c|| \\le ||U_c||$.",
         article='c_{t-1} df_t/dc_{t-1} is equivalent to one U_f multiplied by four "gates," '

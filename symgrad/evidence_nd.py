@@ -325,8 +325,7 @@ def vanish_explode_nd_search(rec, given, ctx):
         rec.claim(
             -found.value >= rho**steps,
             f"n = {n}: every $||J_t|| \\ge \\rho > 1$ gives $||J_{steps} \\cdots J_1|| \\ge "
-            f"\\rho^{steps}$ (the 1-D bound, $\\rho$ = the smallest factor norm): no smaller "
-            "product in the search",
+            f"\\rho^{steps}$ (the 1-D bound, $\\rho$ = the smallest factor norm), searched",
             counterexample,
         )
     rec.figures = {"n": figures}
@@ -529,7 +528,7 @@ def tanh_nd_search(rec, given, ctx):
             found.value <= bound * (1 + SEARCH_ROUNDING),
             f"n = {n}: $||J(U)|| \\le \\sqrt{{\\sum_k S(a_k)^2}}/||h_{{t-1}}||$ = "
             f"{significant(bound, 4, 'up')} for every $U$ (the 1-D supremum "
-            "$S(a)/|h_{t-1}|$, coordinate by coordinate): no larger value in the search",
+            "$S(a)/|h_{t-1}|$, coordinate by coordinate), searched",
             lambda point=point, grid=grid, certified=certified, n=n, big_l=big_l, bound=bound: (
                 (
                     f"n = {n}, at {show_point(point, ('U',))} (the search's point at L = "
@@ -612,8 +611,8 @@ def _slope_tex(slope, a) -> str:
         if sympy.simplify(slope - (1 - sympy.tanh(x) ** 2)) == 0:
             if x == 0:
                 return "s"
-            return f"s\\,(1 - \\tanh^2({sympy.latex(x)}))"
-    return f"{sympy.latex(slope)}\\, s"
+            return f"s (1 - \\tanh^2({sympy.latex(x)}))"
+    return f"{sympy.latex(slope)} \\cdot s"
 
 
 def _along_h_proof(rec, given, ctx, d) -> None:
@@ -782,7 +781,7 @@ def clipping_nd_search(rec, given, ctx):
             rec.claim(
                 found.value <= given["bound"],
                 f"`{cell}`, n = {n}: $||J|| \\le {given['bound']:g}$ whenever every "
-                "$|U_{ij}| \\le 1$: no larger value in the search",
+                "$|U_{ij}| \\le 1$, searched",
                 lambda point=point, grid=grid, certified=certified, cell=cell, n=n: (
                     (
                         f"`{cell}`, n = {n}, at {show_point(point, ('U', 'b', 'h_prev'))} "

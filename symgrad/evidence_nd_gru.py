@@ -9,6 +9,8 @@ LSTM's. NumPy, SciPy and flint are imported inside the functions.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import sympy
 
 from . import lemmas
@@ -154,8 +156,8 @@ def gru_state_nd_search(rec, given, ctx):
             rec.claim(
                 margin is not None,
                 f"`{cell}`, n = {n}: largest $||h_T||_\\infty$ found {found.value:.6g} in float64 "
-                "(tanh and sigma round to 1 there); at its point on the grid 1/64 the balls "
-                "certify $||h_T||_\\infty < 1$",
+                "(to six digits: the search drives tanh and the gates to saturation); at its point "
+                "on the grid 1/64 the balls certify $||h_T||_\\infty < 1$",
                 None,
             )
             two, _, _ = _state_search(ctx, given, cell, n, 2)
@@ -166,7 +168,8 @@ def gru_state_nd_search(rec, given, ctx):
             figures[f"{cell} (n = {n})"] = {"inf_norm": found.value, "two_norm": two.value}
     rec.figures = figures
     rec.summary = (
-        "largest $||h_T||_\\infty$ found: 1 in float64, certified $< 1$ at its point; "
+        "largest $||h_T||_\\infty$ found: 1 to six digits in float64, certified $< 1$ at its "
+        "point; "
         "$||h_T||_2$ up to $\\sqrt{n}$"
     )
 
@@ -212,7 +215,7 @@ def gru_state_nd_exact(rec, given, ctx):
             f"{float(norm2):.4f}$"
         )
     rec.note(
-        "in the 2-norm only $||h_t||_2 \\le \\sqrt{n}\\, ||h_t||_\\infty < \\sqrt{n}$ holds, "
+        "in the 2-norm only $||h_t||_2 \\le \\sqrt{n} \\cdot ||h_t||_\\infty < \\sqrt{n}$ holds, "
         "and it is sharp: $z_1 = \\hat{h}_1 = q$ gives $||h_1||_2 = q^2 \\sqrt{n} \\to \\sqrt{n}$ "
         "as $q \\to 1$"
     )
@@ -266,7 +269,7 @@ def reset_nd_search(rec, given, ctx):
     )
     figures = {}
     for n in given["n"]:
-        h = [float(sympy.Rational(x)) for x in given["h"][n]]
+        h = [float(Fraction(x)) for x in given["h"][n]]
         held = {k: v for k, v in _gru_arrays(d, n).items() if k != "U_r"}
         held["h_prev"] = np.asarray(h)
         row = []
@@ -295,7 +298,7 @@ def reset_nd_search(rec, given, ctx):
         rec.claim(
             found.value <= big_m * (1 + SEARCH_ROUNDING),
             f"n = {n}: $||R|| \\le$ {significant(big_m, 5, 'up')}, the 1-D factor's largest "
-            "|value| at $a_r = 0$ (symgrad bound gru-reset-factor): no larger value in the search",
+            "|value| at $a_r = 0$ (symgrad bound gru-reset-factor), searched",
             lambda point=point, grid=grid, certified=certified, n=n, big_l=big_l: (
                 (
                     f"n = {n}, at {show_point(point, ('U_r', 'h_prev'))} ($W_r x_t + b_r = 0$; "
@@ -437,31 +440,31 @@ def fewer_gates_nd_exact(rec, given, ctx):
         same_counts,
         "the n-D gate counts equal the 1-D ones, term by term: " + "; ".join(lines),
     )
-    alpha = [sympy.Rational(x) for x in given["alpha"]]
-    beta = [sympy.Rational(x) for x in given["beta"]]
+    alpha = [sympy.Rational(Fraction(x)) for x in given["alpha"]]
+    beta = [sympy.Rational(Fraction(x)) for x in given["beta"]]
     e12 = [[0, 1], [0, 0]]
     term = [[alpha[i] * e12[i][j] * beta[j] for j in range(2)] for i in range(2)]
     norm, _ = exact_norm(term)
     paired = max(a * b for a, b in zip(alpha, beta, strict=True))
     if rec.require(
         norm is not None and norm > paired,
-        f"$\\alpha = {matrix_tex(alpha)}$ (row gates), $\\beta = {matrix_tex(beta)}$ (column "
-        f"gates), $U = E_{{12}}$: $||\\text{{diag}}(\\alpha) U \\text{{diag}}(\\beta)|| = "
-        f"{sympy.latex(norm)}$, while $\\text{{max}}_k \\alpha_k \\beta_k = {sympy.latex(paired)}$ "
+        f"$p = {matrix_tex(alpha)}$ (row gates), $q = {matrix_tex(beta)}$ (column "
+        f"gates), $U = E_{{12}}$: $||\\text{{diag}}(p) U \\text{{diag}}(q)|| = "
+        f"{sympy.latex(norm)}$, while $\\text{{max}}_k p_k q_k = {sympy.latex(paired)}$ "
         "(exact): gates on opposite sides of $U$ do not compound",
     ):
         rec.qualify(
             "the gate counts carry over to n-D, but a count no longer bounds a term: "
-            "$||\\text{diag}(\\alpha) U \\text{diag}(\\beta)|| \\le \\text{max}|\\alpha| \\cdot "
-            "||U|| \\cdot \\text{max}|\\beta|$ is sharp, row and column gates count apart",
+            "$||\\text{diag}(p) U \\text{diag}(q)|| \\le \\text{max}|p| \\cdot "
+            "||U|| \\cdot \\text{max}|q|$ is sharp, row and column gates count apart",
             "in 1-D every gate multiplies the one number; in n-D a row gate and a column gate "
             "multiply different coordinates (the example above); the LSTM's forget term, with "
             "more gates, is unbounded in $c_{t-1}$ (lstm-minor-terms-nd), while the GRU's "
             "update term stays within $||U_z||/2$ (the search beside this)",
         )
     rec.math.append(
-        "||\\text{diag}(\\alpha)\\, U\\, \\text{diag}(\\beta)|| &\\le \\text{max}_k |\\alpha_k| "
-        "\\cdot ||U|| \\cdot \\text{max}_j |\\beta_j|"
+        "||\\text{diag}(p)\\, U\\, \\text{diag}(q)|| &\\le \\text{max}_k |p_k| "
+        "\\cdot ||U|| \\cdot \\text{max}_j |q_j|"
     )
     rec.summary = "counts as in 1-D; row and column gates do not compound in n-D"
 

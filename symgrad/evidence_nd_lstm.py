@@ -16,6 +16,8 @@ NumPy, SciPy and flint are imported inside the functions.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import sympy
 
 from .certify import fixed, significant
@@ -178,7 +180,7 @@ def _certified_ratio(d, via: str, weight: str, point: dict, n: int) -> float:
 def minor_terms_nd_search(rec, given, ctx):
     s0 = _saturation(ctx)
     stated = {
-        via: (s0.interval[1] / 4 if text == "S(0)/4" else float(sympy.Rational(text)), text)
+        via: (s0.interval[1] / 4 if text == "S(0)/4" else float(Fraction(text)), text)
         for via, text in given["stated"].items()
     }
     rec.note(
@@ -214,7 +216,7 @@ def minor_terms_nd_search(rec, given, ctx):
                 rec.claim(
                     found.value <= limit * (1 + SEARCH_ROUNDING),
                     f"term through ${d.cell.latex[via]}$, n = {n}, C = {c_box:g}: "
-                    f"$||T|| \\le {text} \\cdot ||{weight}||$: no larger ratio in the search",
+                    f"$||T|| \\le {text} \\cdot ||{weight}||$, searched",
                     lambda point=point, grid=grid, certified=certified, n=n, via=via, limit=limit: (
                         (
                             f"n = {n}, at {show_point(point, _SHOWN[via])} "
@@ -346,9 +348,9 @@ def _minor_survivors(rec, d, ctx) -> None:
             )
     if rec.require(
         ok,
-        "the engine's minor terms, $\\text{diag}(\\alpha) U_g \\text{diag}(\\beta)$ with "
-        "$||\\text{diag}(\\alpha) U \\text{diag}(\\beta)|| \\le \\text{max}|\\alpha| \\cdot ||U|| "
-        "\\cdot \\text{max}|\\beta|$: " + "; ".join(lines),
+        "the engine's minor terms, $\\text{diag}(p) U_g \\text{diag}(q)$ with "
+        "$||\\text{diag}(p) U \\text{diag}(q)|| \\le \\text{max}|p| \\cdot ||U|| "
+        "\\cdot \\text{max}|q|$: " + "; ".join(lines),
     ):
         s0 = _saturation(ctx)
         rec.qualify(
@@ -374,17 +376,23 @@ def _lstm_sample(seed: int, distribution: str, n: int, size: int, s0_hi: float) 
     Weights W_g (n x n, m = n) and U_g with entries N(0, 1/n) (``"scaled"``) or
     N(0, 1) (``"unscaled"``); biases, x_t, c_{t-1} ~ N(0, 1); o_{t-1} ~ U(0, 1);
     h_{t-1} = o_{t-1} tanh c_{t-1} (the one-step convention)."""
-    import numpy as np
-
     from .stats import rng_for
+    from .threads import numeric_threads
 
     d, f = engine("lstm")
     vias = [t.via for t in d.terms]
     rng = rng_for(seed, f"lstm-nd {distribution} n={n}")
     sd = n**-0.5 if distribution == "scaled" else 1.0
+    chunk = max(1, 409_600 // (n * n))  # ~3 MB per weight array
+    with numeric_threads():
+        return _lstm_counts(f, vias, rng, sd, n, size, chunk, s0_hi)
+
+
+def _lstm_counts(f, vias, rng, sd, n, size, chunk, s0_hi) -> dict:
+    import numpy as np
+
     counts = {"minor": 0, "norm": 0, "radius": 0, "forget": 0}
     medians = {"minor": [], "dominant": []}
-    chunk = max(1, 409_600 // (n * n))  # ~3 MB per weight array
     for start in range(0, size, chunk):
         b = min(chunk, size - start)
         arrays = {f"U_{g}": rng.normal(0.0, sd, (b, n, n)) for g in "fic"}
@@ -592,8 +600,10 @@ def saturation_nd_certified(rec, given, ctx):
         "evidence",
         None,
     )
+    # "0.44774" stands for every number that rounds to it: within half its last digit.
+    half = 0.5 * 10.0 ** -len(given["value"].partition(".")[2])
     rec.require(
-        float(given["value"]) - 5e-6 <= hi and float(given["value"]) + 5e-6 >= lo,
+        float(given["value"]) - half <= hi and float(given["value"]) + half >= lo,
         f"the stated {given['value']} lies within half a unit of its last digit of {interval}",
     )
     rec.figures = {"interval": [lo, hi]}

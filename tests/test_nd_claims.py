@@ -174,6 +174,7 @@ def test_gru_reset_nd():
     for s in (10.0, 100.0, 1000.0):
         ur = s * np.outer([1, 0], [1, -1])  # U_r h = 0: r = 1/2 fixed
         r = fd_jac(lambda v, ur=ur: sig(ur @ v) * v, h)
+        # R(s) = R(0) + s B with ||B|| = sqrt(2)/8 and ||R(0)|| = 1/2: the triangle inequality.
         assert norm(r) >= s * np.sqrt(2) / 8 - 0.5
 
 
