@@ -578,7 +578,8 @@ def tanh_nd_exact(rec, given, ctx):
         text = (
             f"n = {n}: at $h_{{t-1}}$ = ({', '.join(given['points'][n]['h'])}) the "
             f"pre-activation stays $a$ = "
-            f"({', '.join(given['points'][n]['a'])}), the engine's $J = {matrix_tex(jac)}$, "
+            f"({', '.join(given['points'][n]['a'])}), the engine's $J$ is $s$ times a fixed "
+            "matrix, "
             f"$||J|| = {shown}$ ({how})"
         )
         if rec.require(ok, text):

@@ -455,8 +455,9 @@ def fewer_gates_nd_exact(rec, given, ctx):
     ):
         rec.qualify(
             "the gate counts carry over to n-D, but a count no longer bounds a term: "
-            "$||\\text{diag}(p) U \\text{diag}(q)|| \\le \\text{max}|p| \\cdot "
-            "||U|| \\cdot \\text{max}|q|$ is sharp, row and column gates count apart",
+            "$||\\text{diag}(p) U \\text{diag}(q)||$ is at most $\\text{max}|p| \\cdot "
+            "||U|| \\cdot \\text{max}|q|$, and this bound is sharp: row and column gates count "
+            "apart",
             "in 1-D every gate multiplies the one number; in n-D a row gate and a column gate "
             "multiply different coordinates (the example above); the LSTM's forget term, with "
             "more gates, is unbounded in $c_{t-1}$ (lstm-minor-terms-nd), while the GRU's "
