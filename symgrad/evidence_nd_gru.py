@@ -43,6 +43,7 @@ from .ndsearch import (
     show_point,
 )
 from .ranges import value_ranges
+from .render import LatexMath
 from .vecexact import chain_matrix, exact_norm
 
 __all__ = [
@@ -481,7 +482,8 @@ def fewer_gates_nd_search(rec, given, ctx):
     constant, unbounded = row_bound(row, ranges)
     rec.require(
         not unbounded,
-        f"the update-gate term's row factors {', '.join(f'${sympy.latex(f)}$' for f in row)} "
+        f"the update-gate term's row factors "
+        f"{', '.join(f'${LatexMath(d.cell).doprint(f)}$' for f in row)} "
         f"are bounded: $||T_z|| \\le {sympy.latex(constant)} \\cdot ||U_z||$ (proved)",
     )
     rec.note(

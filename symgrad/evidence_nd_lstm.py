@@ -49,6 +49,7 @@ from .ndsearch import (
     show_point,
 )
 from .ranges import is_gate, value_ranges
+from .render import LatexMath
 from .vecexact import chain_matrix, exact_norm
 
 __all__ = [
@@ -325,6 +326,7 @@ def _minor_survivors(rec, d, ctx) -> None:
     """Each minor term diag(alpha) U diag(beta) is at most max|alpha| ||U|| max|beta|:
     the bounds its row and column factors give, read from the engine's terms."""
     ranges = value_ranges(d.cell)
+    tex = LatexMath(d.cell).doprint
     lines, ok = [], True
     for t in d.terms:
         if t.dominant:
@@ -333,17 +335,17 @@ def _minor_survivors(rec, d, ctx) -> None:
         constant, unbounded = row_bound(row, ranges)
         columns_ok = all(is_gate(f, ranges) for f in column)
         ok = ok and columns_ok
-        extra = "".join(f" max_k |{sympy.latex(f)}|" for f in unbounded)
+        extra = "".join(f" \\text{{max}}_k |{tex(f)}|" for f in unbounded)
         lines.append(
             f"through ${d.cell.latex[t.via]}$: row factors "
-            f"{', '.join(f'${sympy.latex(f)}$' for f in row)} give "
+            f"{', '.join(f'${tex(f)}$' for f in row)} give "
             f"${sympy.latex(constant)}{extra}$; column factors "
-            f"{', '.join(f'${sympy.latex(f)}$' for f in column)} in $[0, 1]$"
+            f"{', '.join(f'${tex(f)}$' for f in column)} in $[0, 1]$"
         )
         for pair in t.pairs:
             rec.note(
-                f"through ${d.cell.latex[t.via]}$: ${sympy.latex(pair[0])}$ is a row factor "
-                f"and ${sympy.latex(pair[1])}$ a column factor: in 1-D they multiply one number "
+                f"through ${d.cell.latex[t.via]}$: ${tex(pair[0])}$ is a row factor "
+                f"and ${tex(pair[1])}$ a column factor: in 1-D they multiply one number "
                 "(their product is within $S(0)$), in n-D different coordinates"
             )
     if rec.require(
@@ -486,11 +488,12 @@ def forget_dominant_nd_exact(rec, given, ctx):
     dom = d.dominant
     row, column, weight = sides(dom.operator)
     ok = weight is None and not column and all(is_gate(f, ranges) for f in row)
+    shown = ", ".join(LatexMath(d.cell).doprint(f) for f in row)
     rec.claim(
         ok,
-        f"the dominant term is $\\text{{diag}}({', '.join(sympy.latex(f) for f in row)})$ with "
-        "every entry a gate in (0, 1): $||\\text{diag}(f_t)|| = \\text{max}_k f_{t,k} < 1$ "
-        "(a diagonal matrix's norm is its largest |entry|): the dominant term cannot explode",
+        f"the dominant term is $\\text{{diag}}({shown})$ with every entry a gate in (0, 1): "
+        "$||\\text{diag}(f_t)|| = \\text{max}_k f_{t,k} < 1$ (a diagonal matrix's norm is its "
+        "largest |entry|): the dominant term cannot explode",
     )
     rec.math.append("||\\text{diag}(f_t)|| &= \\text{max}_k f_{t,k} < 1")
     rec.summary = "$||\\text{diag}(f_t)|| = \\text{max}_k f_{t,k} < 1$ for every value (proved)"
@@ -574,12 +577,13 @@ def saturation_nd_exact(rec, given, ctx):
         "so the supremum over $c_{t-1}$ in $R^n$ is the 1-D $S(0)$, for every n",
     )
     d, _ = engine("lstm")
+    tex = LatexMath(d.cell).doprint
     for t in d.terms:
         for row_factor, column_factor in t.pairs:
             rec.caveats.append(
                 f"In the n-D LSTM derivative this factor is no longer one: the engine's term "
-                f"through ${d.cell.latex[t.via]}$ has ${sympy.latex(row_factor)}$ as a row factor "
-                f"and ${sympy.latex(column_factor)}$ as a column factor, so the constant bounds "
+                f"through ${d.cell.latex[t.via]}$ has ${tex(row_factor)}$ as a row factor "
+                f"and ${tex(column_factor)}$ as a column factor, so the constant bounds "
                 "that term only for a diagonal $U_f$ (lstm-minor-terms-nd)."
             )
     rec.math.append(

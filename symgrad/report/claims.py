@@ -309,8 +309,8 @@ def nd_section(results: list, base: str = "") -> str:
     ]
     for r in nd:
         out.append(
-            f"- [`{r.claim.id}`]({base}{r.claim.id}.md): **{r.status.upper()}**. "
-            f"{r.claim.statement}"
+            f"- [`{r.claim.id}`]({base}{r.claim.id}.md): **{r.status.upper()}** "
+            f"({plain(r.claim.title).removeprefix('n-D').lstrip(': ')})."
         )
         if r.counterexamples:
             out.append(f"  Counterexample: {r.counterexamples[0]}.")
