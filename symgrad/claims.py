@@ -21,6 +21,9 @@ import time
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from . import evidence_nd as nd
+from . import evidence_nd_gru as gru_nd
+from . import evidence_nd_lstm as lstm_nd
 from . import evidence_numeric as numeric
 from . import evidence_symbolic as symbolic
 from .evidence import Context, worst_status
@@ -571,5 +574,225 @@ CLAIMS = (
         ),
         evidence=(numeric.long_horizon_monte_carlo,),
         commands=("symgrad flow lstm --steps 10000",),
+    ),
+    # ------------------------------------------------------------ n dimensions
+    #
+    # SPEC section 3, "n dimensions": hidden size n, ||.|| the operator 2-norm for
+    # |.|, elementwise clipping for "clip U"; each verdict from the tool's own
+    # search, certificates, exact families and proofs.
+    Claim(
+        id="vanish-explode-nd",
+        title="n-D: ||dh_t/dh_{t-1}|| <= rho < 1 => vanishing; >= rho > 1 => exploding",
+        statement="For hidden size n, with $||\\cdot||$ the operator 2-norm: if "
+        "$||\\partial h_k/\\partial h_{k-1}|| \\le \\rho < 1$ for all k, then "
+        "$||\\partial h_t/\\partial h_1|| \\le \\rho^{t-1} \\to 0$; if $\\ge \\rho > 1$ "
+        "for all k, it grows without bound.",
+        article="when |dh_t/dh_{t-1}| < 1 [...] the gradient will inevitably vanish [...]; when "
+        "> 1 [...] explode. [...] the results still have reference value for high-dimensional "
+        "situations.",
+        given=_given(
+            cell="rnn",
+            n=(2, 3),
+            T=3,
+            rho=2.0,
+            L=3.0,
+            family={"U": (("0", "s"), ("0", "0")), "b": ("0", "0"), "h_prev": ("0", "0")},
+            steps=4,
+        ),
+        evidence=(nd.vanish_explode_nd_exact, nd.vanish_explode_nd_search),
+        caveats=(
+            "The one-step norm is not the quantity that decides growth in n-D: for a constant "
+            "Jacobian it is the spectral radius, for varying ones the Lyapunov exponent "
+            "(long-horizon).",
+        ),
+        key="S",
+    ),
+    Claim(
+        id="rnn-tanh-bounded-nd",
+        title="n-D: for fixed a and h_{t-1} != 0, ||diag(1 - h_t^2) U|| is bounded in U",
+        statement="For fixed $a = W x_t + b$ and $h_{t-1} \\ne 0$ in $R^n$, "
+        "$||\\text{diag}(1 - h_t^2) U||$ is bounded as a function of $U$; the 1-D supremum "
+        "$S(a)/|h_{t-1}|$ reads $\\sqrt{\\sum_k S(a_k)^2}/||h_{t-1}||$ coordinate by coordinate.",
+        article="it can be strictly proven that if we fix h_{t-1} != 0, then (1-h_t^2)U is "
+        "bounded as a function of U.",
+        given=_given(
+            cell="rnn",
+            n=(2, 3),
+            points={
+                2: {"a": ("1/2", "-2"), "h": ("3/5", "4/5")},
+                3: {"a": ("1/2", "-2", "0"), "h": ("1/3", "-2/3", "2/3")},
+            },
+            L=(1.0, 10.0, 100.0),
+            L_h=10.0,
+            # U(s) h_{t-1} = 0: a row times a vector orthogonal to h_{t-1}.
+            family={
+                2: {"U": (("-4*s/5", "3*s/5"), ("0", "0"))},
+                3: {"U": (("0", "0", "0"), ("0", "0", "0"), ("2*s/3", "2*s/3", "s/3"))},
+            },
+        ),
+        evidence=(nd.tanh_nd_exact, nd.tanh_nd_search),
+        caveats=(
+            "As in 1-D the bounds along $h_{t-1}$ grow like $1/||h_{t-1}||$ as "
+            "$h_{t-1} \\to 0$; in n-D any component of $U$ orthogonal to $h_{t-1}$ leaves the "
+            "pre-activation unchanged and enters $J$ unbounded.",
+        ),
+        commands=("symgrad derive rnn --vector",),
+        key="S",
+    ),
+    Claim(
+        id="rnn-relu-unbounded-nd",
+        title="n-D ReLU: dh_t/dh_{t-1} = diag([h_t > 0]) U, unbounded in U",
+        statement="With ReLU and hidden size n, $\\partial h_t/\\partial h_{t-1} = "
+        "\\text{diag}([h_t > 0]) U$ is unbounded in $U$.",
+        article="if ReLU activation is used, its derivative on the positive axis is always 1, "
+        "and at this time dh_t/dh_{t-1} = U is unbounded",
+        given=_given(
+            cell="rnn-relu",
+            n=(2, 3),
+            h={2: ("3/10", "9/10"), 3: ("3/10", "3/5", "9/10")},
+            L=(1.0, 10.0, 100.0),
+        ),
+        evidence=(nd.relu_nd_exact, nd.relu_nd_search),
+        commands=("symgrad derive rnn-relu --vector",),
+        key="S",
+    ),
+    Claim(
+        id="clipping-nd",
+        title="n-D: clipping every entry of U into [-1, 1] gives ||dh_t/dh_{t-1}|| <= 1",
+        statement="If every entry of $U$ is clipped into $[-1, 1]$, then "
+        "$||\\partial h_t/\\partial h_{t-1}|| \\le 1$ for the tanh and the ReLU SimpleRNN "
+        "of hidden size n.",
+        article="if I artificially clip U into the range [-1, 1], can't I guarantee that the "
+        "gradient won't explode?",
+        given=_given(
+            cells=("rnn", "rnn-relu"), n=(2, 3), a=3.0, bound=1.0, family_n=(2, 3, 4, 8), steps=4
+        ),
+        evidence=(nd.clipping_nd_exact, nd.clipping_nd_search),
+        key="S",
+    ),
+    Claim(
+        id="lstm-minor-terms-nd",
+        title="n-D: each minor LSTM term is ||U_g|| times gates; the 1-D constants",
+        statement="In n-D each minor term of $\\partial c_t/\\partial c_{t-1}$ is "
+        "$\\text{diag}(p) U_g \\text{diag}(q)$ and keeps its 1-D constant: "
+        "$||T_f|| \\le S(0)/4 \\cdot ||U_f||$, $||T_i|| \\le ||U_i||/4$, "
+        "$||T_c|| \\le ||U_c||$.",
+        article='c_{t-1} df_t/dc_{t-1} is equivalent to one U_f multiplied by four "gates," '
+        "and the result will be compressed even smaller.",
+        given=_given(
+            cell="lstm",
+            n=(2, 3),
+            C=(1.0, 5.0),
+            U=1.0,
+            b=3.0,
+            weights={"f": "U_f", "i": "U_i", "c_hat": "U_c"},
+            stated={"f": "S(0)/4", "i": "1/4", "c_hat": "1"},
+            family={"U_f": (("0", "1"), ("0", "0")), "c_prev": ("s", "0"), "o_prev": ("o_1", "1")},
+            distributions=("scaled", "unscaled"),
+            sizes={2: 4000, 8: 2000, 64: 300},
+        ),
+        evidence=(
+            lstm_nd.minor_terms_nd_exact,
+            lstm_nd.minor_terms_nd_search,
+            lstm_nd.minor_terms_nd_monte_carlo,
+        ),
+        caveats=(
+            "$c_{t-1}$ is a row factor and $1 - \\tanh^2 c_{t-1}$ a column factor of the "
+            "forget term: the pair bounded by $S(0)$ in 1-D no longer multiplies one coordinate.",
+        ),
+        commands=("symgrad derive lstm --vector",),
+        key="S",
+    ),
+    Claim(
+        id="lstm-forget-dominant-nd",
+        title="n-D: ||diag(f_t)|| < 1 dominates: minor terms smaller in most samples",
+        statement="In n-D $||\\text{diag}(f_t)|| = \\text{max}_k f_{t,k} < 1$, so the "
+        "dominant term cannot explode; under common initialisations the minor terms together "
+        "are smaller than it in most samples.",
+        article="Since f_t is between 0 and 1, this means the risk of gradient explosion will be "
+        "very small. [...] Thus, the dominant term is still f_t.",
+        given=_given(
+            cell="lstm",
+            most=0.5,
+            distributions=("scaled", "unscaled"),
+            sizes={2: 4000, 8: 2000, 64: 300},
+        ),
+        evidence=(lstm_nd.forget_dominant_nd_exact, lstm_nd.forget_dominant_nd_monte_carlo),
+        key="M",
+    ),
+    Claim(
+        id="gru-bounded-state-nd",
+        title="n-D GRU: with h_0 = 0, every coordinate of h_t stays in (-1, 1)",
+        statement="With $h_0 = 0$ and hidden size n, $||h_t||_\\infty < 1$ for all t (exact "
+        "arithmetic): each coordinate is a convex combination of $h_{t-1,k}$ and "
+        "$\\hat{h}_{t,k} \\in (-1, 1)$.",
+        article="h_t, as a weighted average of h_{t-1} and hat h_t, also remains between -1 and "
+        "1. Thus, h_t itself has a function similar to a gate.",
+        given=_given(
+            cells=("gru", "gru-torch"),
+            lemma_cells=("gru", "gru-merged", "gru-torch"),
+            n=(2, 3),
+            T=3,
+            box=6.0,
+            family={"b_z": "log(9)", "b_h": "log(19)/2"},
+        ),
+        evidence=(gru_nd.gru_state_nd_exact, gru_nd.gru_state_nd_search),
+        caveats=(
+            "In float64 tanh saturates to exactly 1, so only $||h_t||_\\infty \\le 1$ holds "
+            "there; the 2-norm reading $||h_t||_2 < 1$ is false for n >= 2 (sharp bound "
+            "$\\sqrt{n}$).",
+        ),
+        key="S",
+    ),
+    Claim(
+        id="lstm-saturation-045-nd",
+        title="n-D: ||diag((1 - tanh^2 c) c)|| < 0.45",
+        statement="For $c \\in R^n$, $||\\text{diag}((1 - \\tanh^2 c)\\, c)|| < 0.45$, the "
+        "1-D value $\\approx 0.44774$.",
+        article="it can also be proven that |(1 - tanh^2 c_{t-1}) c_{t-1}| < 0.45",
+        given=_given(bound=0.45, value="0.44774", n=(2, 3), box=6.0),
+        evidence=(
+            lstm_nd.saturation_nd_exact,
+            lstm_nd.saturation_nd_search,
+            lstm_nd.saturation_nd_certified,
+        ),
+        key="C",
+    ),
+    Claim(
+        id="gru-reset-factor-nd",
+        title="n-D GRU: the reset factor d(r_t h_{t-1})/dh_{t-1} is bounded in U_r",
+        statement="For fixed $a_r = W_r x_t + b_r$ and $h_{t-1} \\ne 0$, the GRU's reset "
+        "factor $R = \\text{diag}(r_t)(I + \\text{diag}((1 - r_t) h_{t-1}) U_r)$ is bounded in "
+        "$U_r$, as its 1-D form $r_t (1 + (1 - r_t) h_{t-1} U_r)$ is (symgrad bound "
+        "gru-reset-factor).",
+        article="it also introduces an additional term 1 + (1 - r_t) h_{t-1} U_r",
+        given=_given(
+            n=(2, 3),
+            h={2: ("1/2", "1/2"), 3: ("3/10", "1/2", "7/10")},
+            L=(1.0, 10.0, 100.0),
+            family={"U_r": (("s", "-s"), ("0", "0")), "h_prev": ("1/2", "1/2")},
+        ),
+        evidence=(gru_nd.reset_nd_exact, gru_nd.reset_nd_search),
+        commands=("symgrad bound gru-reset-factor --param a_r=0", "symgrad derive gru --vector"),
+        key="S",
+    ),
+    Claim(
+        id="gru-fewer-gates-nd",
+        title="n-D: every minor GRU term has fewer gates than the matching LSTM term",
+        statement="In n-D each minor term of the GRU's $\\partial h_t/\\partial h_{t-1}$ has "
+        "fewer gates than the matching term of the LSTM's $\\partial c_t/\\partial c_{t-1}$, "
+        "so its magnitude could be larger.",
+        article="the remaining terms have one fewer gate than the corresponding terms in LSTM, "
+        "so their magnitudes could be larger.",
+        given=_given(
+            cell="gru",
+            than="lstm",
+            match={"z": ("f", "i"), "h_hat": ("c_hat",)},
+            alpha=("99/100", "1/100"),
+            beta=("1/100", "99/100"),
+            n=(2, 3),
+        ),
+        evidence=(gru_nd.fewer_gates_nd_exact, gru_nd.fewer_gates_nd_search),
+        commands=("symgrad derive gru --vector --format text",),
     ),
 )

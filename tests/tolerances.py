@@ -218,3 +218,13 @@ MEASURED_PT = 0.01
 #: The issue's bar for a line that fits ("no Overfull \hbox over 1pt"); TeX
 #: itself reports overfull boxes from \hfuzz = 0.1pt.
 OVERFULL_PT = 1.0
+
+# ---------------------------------------------------------------- n-D claims
+
+#: Central differences of an n-D step in float64 with h = 1e-6: rounding ~EPS |f|/h
+#: ~ 1e-10 and truncation ~h^2 |f'''|, |f'''| up to |U|^3 ~ 1e6 where |U| ~ 100:
+#: ~1e-6 absolute on entries of size up to ~200; 1e-5 relative to 1 + |J| leaves 10x.
+ND_FD_STEP = 1e-6
+ND_FD_REL = 1e-5
+#: A norm computed in float64 (an SVD: a few ulp of the largest singular value).
+ND_NORM_REL = 1e-12
