@@ -127,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "examples:\n  symgrad derive lstm\n  symgrad derive gru --format text\n"
             "  symgrad derive lstm --wrt state --standalone > lstm.tex\n"
-            "  symgrad derive rnn --at x=1,W=0.5,U=2,b=0,h_prev=0.3"
+            "  symgrad derive rnn --at x=1,W=0.5,U=2,b=0,h_prev=0.3\n"
+            "  symgrad derive lstm --steps 2 --format text\n"
+            "  symgrad derive lstm --vector --steps 2 --format text"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -153,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--vector",
         action="store_true",
         help="hidden size n: the derivative in matrix form (diag(.), weight matrices, "
-        "elementwise products), every gate counted on its side of the weights",
+        "elementwise products), every gate counted on its side of the weights; with --wrt "
+        "state the n x n blocks of the state Jacobian, with --steps K the K-step derivative "
+        "(no --at: evaluate at arrays from Python)",
     )
     p.add_argument(
         "--steps",
@@ -161,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="the exact K-step derivative of the cell's own target (dc_{t+K-1}/dc_{t-1} for "
         "lstm) beside the article's product of K one-step derivatives, and the paths the "
-        "product leaves out (K from 1 to 8; --at takes x_1..x_K for one input per step)",
+        "product leaves out (K from 1 to 8; --at takes x_1..x_K for one input per step); "
+        "with --vector in matrix form: the product A_{t+K-1}...A_t of n x n matrices, the "
+        "exact [J_{t+K-1}...J_t e_{t-1}]_c from the state Jacobian's blocks",
     )
     _add_standalone(p)
     _add_format(p, "latex")

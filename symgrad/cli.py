@@ -98,16 +98,25 @@ def cmd_derive(args, out) -> int:
 def _derive_vector(args, cell, out) -> int:
     """``derive --vector``: hidden size n, the matrix form."""
     from .text import dumps
-    from .vector import VectorError, derive_vector
+    from .vector import VectorError, derive_vector, derive_vector_steps
 
-    if args.at or args.steps is not None:
+    if args.at:
         raise UsageError(
-            "symgrad derive --vector: --at and --steps take scalars; evaluate a matrix-form "
-            "derivative at arrays with the Python API (symgrad.derive(cell, vector=True)"
-            ".numeric(), symgrad.vector.vector_steps)"
+            "symgrad derive --vector: --at takes scalars and a matrix-form derivative has no "
+            "scalar point; evaluate it at arrays with the Python API (symgrad.derive(cell, "
+            "vector=True).numeric(), or symgrad.vector.derive_vector_steps(cell, K)"
+            ".evaluate(arrays) with --steps)"
+        )
+    if args.steps is not None and (args.wrt is not None or args.of is not None):
+        raise UsageError(
+            "symgrad derive --vector --steps: derives the cell's own derivative over K steps "
+            "(dc_{t+K-1}/dc_{t-1} for lstm); drop --wrt and --of"
         )
     try:
-        d = derive_vector(cell, wrt=args.wrt, of=args.of)
+        if args.steps is not None:
+            d = derive_vector_steps(cell, args.steps)
+        else:
+            d = derive_vector(cell, wrt=args.wrt, of=args.of)
     except (VectorError, ValueError) as err:
         raise UsageError(f"symgrad derive --vector: {err}") from None
     out.write(dumps(d.json()) if args.format == "json" else d.render(args.format, args.standalone))

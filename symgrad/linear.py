@@ -69,6 +69,7 @@ __all__ = [
     "matrix_bearing",
     "read_vector",
     "sides",
+    "substitute",
 ]
 
 
@@ -280,6 +281,23 @@ def sides(chain: Chain) -> tuple[tuple, tuple, object]:
     return tuple(row), tuple(column), weight
 
 
+def substitute(chain: Chain, mapping: dict) -> Chain:
+    """``chain`` with ``mapping`` (symbol -> symbol, an ``xreplace``) applied to
+    every vector it reads: the same linear map of other values (the K-step
+    derivative's step t + k). Weights are not vectors: they stay."""
+    return Chain(chain.coeff, tuple(_substitute(f, mapping) for f in chain.factors))
+
+
+def _substitute(factor, mapping: dict):
+    if isinstance(factor, Diag):
+        return Diag(tuple(x.xreplace(mapping) for x in factor.factors))
+    if isinstance(factor, Kron):
+        return Kron(factor.vector.xreplace(mapping))
+    if isinstance(factor, Paren):
+        return Paren(tuple(substitute(c, mapping) for c in factor.chains))
+    return factor
+
+
 def bases(factors) -> list:
     """The distinct bases of ``factors`` (f for f**2), in order."""
     out = []
@@ -294,14 +312,15 @@ class Algebra:
     """Products, sums and partial derivatives of linear maps for one cell.
 
     ``rules``: activation calls -> the values they define (vector form), so
-    every derivative comes out in gate form; the cell's value ranges order
-    the factors of a diag as the paper does.
+    every derivative comes out in gate form; ``ranges`` (default: the cell's
+    value ranges; the K-step derivative adds the values of later steps) order
+    the factors of a diag as the paper does and say which are gates.
     """
 
-    def __init__(self, vcell: VectorCell, rules: dict):
+    def __init__(self, vcell: VectorCell, rules: dict, ranges: dict | None = None):
         self.cell = vcell.cell
         self.rules = rules
-        self.ranges = value_ranges(vcell.cell)
+        self.ranges = value_ranges(vcell.cell) if ranges is None else ranges
 
     # -- normal form
 
@@ -604,12 +623,13 @@ class _VectorPrinting:
 
 class VectorLatex(_VectorPrinting, LatexMath):
     """LaTeX of vector expressions and linear maps: ``\\operatorname{diag}\\left(1 - h_t
-    \\odot h_t\\right) U``; plain italic vectors, names from ``cell.latex``."""
+    \\odot h_t\\right) U``; plain italic vectors, names from ``cell.latex`` (or
+    ``names``: the values of later steps too)."""
 
     odot = r"\odot"
 
-    def __init__(self, cell: Cell, ranges=None, matrices=()):
-        super().__init__(cell, ranges)
+    def __init__(self, cell: Cell, ranges=None, matrices=(), names=None):
+        super().__init__(cell, ranges, names)
         self.matrices = frozenset(matrices)
 
     def _paren(self, text):
@@ -642,8 +662,8 @@ class VectorText(_VectorPrinting, TextMath):
 
     odot = "⊙"
 
-    def __init__(self, cell: Cell, ranges=None, matrices=()):
-        super().__init__(cell, ranges)
+    def __init__(self, cell: Cell, ranges=None, matrices=(), names=None):
+        super().__init__(cell, ranges, names)
         self.matrices = frozenset(matrices)
 
     def _paren(self, text):

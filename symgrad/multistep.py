@@ -56,7 +56,17 @@ from .derivation import (
 from .primitives import MPMATH, evaluate
 from .ranges import value_ranges
 
-__all__ = ["MAX_STEPS", "MissedPath", "MultiStep", "derive_steps", "step_latex"]
+__all__ = [
+    "MAX_STEPS",
+    "MissedPath",
+    "MultiStep",
+    "derive_steps",
+    "step_latex",
+    "step_names",
+    "step_ranges",
+    "step_shift",
+    "step_symbol",
+]
 
 #: Steps the symbolic product is built for (the exact derivative has up to
 #: 2^K paths; K = 8 is already a page).
@@ -201,8 +211,11 @@ def step_latex(latex: str, k: int) -> str:
     return re.sub(r",t\}$", f",{index}}}", out)
 
 
-def _shift(cell: Cell, k: int, inputs: str) -> dict:
-    """Step-t symbols -> step t+k symbols: values, previous values, inputs."""
+def step_shift(cell: Cell, k: int, inputs: str) -> dict:
+    """Step-t symbols -> step t+k symbols (:func:`step_symbol`): the values, the
+    previous values (of step t+k-1; those of step t stay ``*_prev``) and, with
+    ``inputs`` = ``"per step"``, the inputs (x -> x_{k+1}); an ``xreplace``
+    mapping."""
     out = {}
     for v in cell.values:
         out[cell.symbol(v)] = step_symbol(v, k)
@@ -258,7 +271,7 @@ def _derive_steps(cell: Cell, steps: int, inputs: str) -> MultiStep:
             tangent.append(gate_form(cell, partial(d.carry[prev], source)))
         else:
             tangent.append(sympy.Integer(0))
-    shifts = [_shift(cell, k, inputs) for k in range(steps)]
+    shifts = [step_shift(cell, k, inputs) for k in range(steps)]
     factors = tuple(d.total.xreplace(shifts[k]) for k in range(steps))
     vector = list(tangent)  # v_{-1}: the convention's tangent at step t - 1
     paths = []
@@ -299,8 +312,8 @@ def _derive_steps(cell: Cell, steps: int, inputs: str) -> MultiStep:
         product=sympy.Mul(*factors),
         exact=vector[src],
         paths=tuple(paths),
-        names=_step_names(cell, steps, inputs),
-        ranges=_step_ranges(cell, steps),
+        names=step_names(cell, steps, inputs),
+        ranges=step_ranges(cell, steps),
         inputs=inputs,
         check=Check("none", False, "not checked yet"),
     )
@@ -341,7 +354,7 @@ def _delta(cell: Cell, d: Derivation, i: int, k: int, shifts, previous, vector):
     return sympy.Add(*out)
 
 
-def _step_names(cell: Cell, steps: int, inputs: str) -> dict:
+def step_names(cell: Cell, steps: int, inputs: str) -> dict:
     """ASCII name -> LaTeX of every symbol the K-step expressions use."""
     names = dict(cell.latex)
     for k in range(steps):
@@ -354,7 +367,7 @@ def _step_names(cell: Cell, steps: int, inputs: str) -> dict:
     return names
 
 
-def _step_ranges(cell: Cell, steps: int) -> dict:
+def step_ranges(cell: Cell, steps: int) -> dict:
     """The value ranges of the step symbols: those of the values they are."""
     ranges = dict(value_ranges(cell))
     for k in range(steps):
@@ -375,7 +388,7 @@ def forward(ms: MultiStep, env: dict) -> dict:
     for prev, expr in d.carry.items():
         env[prev] = evaluate(expr, env, MPMATH)
     for k in range(ms.steps):
-        shift = _shift(cell, k, ms.inputs)
+        shift = step_shift(cell, k, ms.inputs)
         for eq in cell.equations:
             env[step_symbol(eq.name, k)] = evaluate(eq.rhs.xreplace(shift), env, MPMATH)
     return env

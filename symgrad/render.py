@@ -625,16 +625,26 @@ def _text_blocks(blocks, printer) -> str:
     return "\n".join(out) + "\n"
 
 
-def render(blocks, fmt: str, cell: Cell, ranges=None, standalone: bool = False, names=None) -> str:
+def render(
+    blocks,
+    fmt: str,
+    cell: Cell,
+    ranges=None,
+    standalone: bool = False,
+    names=None,
+    printers=None,
+) -> str:
     """Print ``blocks`` in ``fmt`` (one of :data:`DOCUMENT_FORMATS`); ``names``:
-    the LaTeX of symbols beyond the cell's own (the values of later steps).
+    the LaTeX of symbols beyond the cell's own (the values of later steps);
+    ``printers``: a (LaTeX, text) pair of printers to use instead of
+    :class:`LatexMath` and :class:`TextMath` (the matrix form's).
     LaTeX, Markdown and MathJax blocks too wide for a default article (with
     ``standalone``, for the standalone document's page) are broken to fit."""
     if fmt == "text":
-        return _text_blocks(blocks, TextMath(cell, ranges, names))
+        return _text_blocks(blocks, printers[1] if printers else TextMath(cell, ranges, names))
     if fmt not in DOCUMENT_FORMATS:
         raise ValueError(f"unknown format {fmt!r}. Valid formats: {', '.join(DOCUMENT_FORMATS)}")
-    printer = LatexMath(cell, ranges, names)
+    printer = printers[0] if printers else LatexMath(cell, ranges, names)
     if fmt != "latex":
         return _display_blocks(blocks, printer, fmt)
     if not standalone:

@@ -79,6 +79,7 @@ __all__ = [
     "math_width",
     "matrix_or_entries",
     "text_width",
+    "top_level_factors",
     "top_level_terms",
 ]
 
@@ -249,10 +250,11 @@ def _fill(pieces: list[str], render, budget: float) -> list[list[str]]:
     return rows
 
 
-def _last_parenthesised_sum(term: str):
-    r"""``term`` as (head, delimiter, inner terms, delimiter, tail) around its
-    last top-level ``\left ... \right`` pair whose content is a sum of at
-    least two terms and at least MIN_SPLIT_WIDTH wide; None if there is none."""
+def _last_parenthesised(term: str, pieces_of):
+    r"""``term`` as (head, delimiter, inner pieces, delimiter, tail) around its
+    last top-level ``\left ... \right`` pair whose content ``pieces_of`` cuts
+    into at least two pieces and is at least MIN_SPLIT_WIDTH wide; None if
+    there is none."""
     depth, found, opened = 0, None, None
     tokens = list(_TERM_TOKEN.finditer(term))
     for k, m in enumerate(tokens):
@@ -266,12 +268,104 @@ def _last_parenthesised_sum(term: str):
             if depth == 0 and tok == r"\right" and opened is not None:
                 left_tok, right_tok = tokens[opened[1] + 1], tokens[k + 1]
                 inner = term[left_tok.end() : m.start()]
-                if len(top_level_terms(inner)) >= 2 and math_width(inner) >= MIN_SPLIT_WIDTH:
+                if len(pieces_of(inner)) >= 2 and math_width(inner) >= MIN_SPLIT_WIDTH:
                     found = (opened[0], left_tok.group(), inner, right_tok.group(), right_tok.end())
     if found is None:
         return None
     start, left, inner, right, end = found
-    return term[:start].rstrip(), left, top_level_terms(inner), right, term[end:].lstrip()
+    return term[:start].rstrip(), left, pieces_of(inner), right, term[end:].lstrip()
+
+
+def _last_parenthesised_sum(term: str):
+    r"""``term`` around its last top-level ``\left ... \right`` pair holding a
+    sum of at least two terms (see :func:`_last_parenthesised`)."""
+    return _last_parenthesised(term, top_level_terms)
+
+
+#: A factor that is only a function's name (with a power), \tanh^{2}: its
+#: argument follows after a space and is never cut from it (compiled and
+#: cached by re when first used).
+_FUNCTION_NAME = r"[+-]?\s*\\(?:[A-Za-z]+|operatorname\{[^{}]*\})(?:\^(?:\{[^{}]*\}|\S))?"
+#: Tokens a factor cannot begin with: scripts, operators, closing delimiters.
+_NOT_A_START = frozenset(["^", "_", "}", ")", "]", r"\right", r"\end", r"\\", *_BEFORE_SIGN])
+
+
+def top_level_factors(latex: str) -> list[str]:
+    r"""The factors of ``latex`` (math-mode LaTeX of a product written by
+    juxtaposition, ``\operatorname{diag}\left(a\right) U_o B``), split at the
+    spaces outside braces, ``\left ... \right`` and environments that stand
+    between two whole factors: never after an operator, a relation or an
+    opening delimiter, never before a script or an operator, and never between a
+    function's name and its argument (``\tanh^{2} c_t`` stays whole)."""
+    tokens = [m for m in _TERM_TOKEN.finditer(latex) if not m.group().isspace()]
+    factors, start, depth = [], 0, 0
+    for k, m in enumerate(tokens):
+        tok = m.group()
+        if tok in _OPENING:
+            depth += 1
+        elif tok in _CLOSING_GROUP:
+            depth -= 1
+        if depth or k + 1 == len(tokens):
+            continue
+        after = tokens[k + 1]
+        gap = latex[m.end() : after.start()]
+        current = latex[start : m.end()].strip()
+        if (
+            gap.isspace()
+            and gap
+            and tok not in _BEFORE_SIGN
+            and after.group() not in _NOT_A_START
+            and not re.fullmatch(_FUNCTION_NAME, current)
+        ):
+            factors.append(current)
+            start = after.start()
+    factors.append(latex[start:].strip())
+    return factors
+
+
+def _odot_pieces(latex: str) -> list[str]:
+    r"""``latex`` cut at its top-level ``\odot`` (an elementwise product)."""
+    pieces, start, depth = [], 0, 0
+    for m in _TERM_TOKEN.finditer(latex):
+        tok = m.group()
+        if tok in _OPENING:
+            depth += 1
+        elif tok in _CLOSING_GROUP:
+            depth -= 1
+        elif depth == 0 and tok == r"\odot":
+            pieces.append(latex[start : m.start()].strip())
+            start = m.end()
+    pieces.append(latex[start:].strip())
+    return pieces
+
+
+def _split(term: str, budget: float):
+    r"""How to cut a term too wide for a row: ``(head, delimiter, pieces,
+    delimiter, tail, join, continue)`` with ``join(pieces)`` the pieces'
+    LaTeX on one row and ``continue(indent, pieces)`` on a continuation row.
+    In order: inside its last parenthesised sum (at ``+`` and ``-``) unless
+    what follows the sum would take more than a third of every row's
+    ``budget`` (it is reserved on each), between its factors, inside its last
+    delimiters holding an elementwise product (at ``\odot``: a diag's
+    argument); None if none applies."""
+    found = _last_parenthesised_sum(term)
+    factors = top_level_factors(term)
+    if found is not None and (len(factors) < 2 or 3 * math_width(found[-1]) <= budget):
+        return (*found, _join, _signed)
+    if len(factors) >= 2:
+        return ("", "", factors, "", "", " ".join, _juxtaposed)
+    found = _last_parenthesised(term, _odot_pieces)
+    if found is not None:
+        return (*found, r" \odot ".join, _elementwise)
+    return None
+
+
+def _juxtaposed(indent: str, factors: list[str]) -> str:
+    return f"{indent} {' '.join(factors)}"
+
+
+def _elementwise(indent: str, pieces: list[str]) -> str:
+    return indent + r" \odot " + r" \odot ".join(pieces)
 
 
 def _fixed_size(left: str, inner: str) -> str:
@@ -303,28 +397,29 @@ def _indent(quads: int) -> str:
 def _layout(terms: list[str], render, budget: float, closing: str, depth: int) -> list[str]:
     """The rows printing ``terms`` (``render(k, group)`` gives row k), each at
     most ``budget`` wide, ``closing`` appended to the last. A row holding one
-    term too wide is broken inside the term's last parenthesised sum, one
-    level deeper, recursively."""
+    term too wide is cut (:func:`_split`: inside its last parenthesised sum,
+    between its factors, or inside a diag's elementwise product), one level
+    deeper, recursively."""
     reserve = math_width(closing) if closing else 0.0
     groups = _fill(terms, render, budget - reserve)
     out = []
     for k, group in enumerate(groups):
         text = render(k, group)
-        split = _last_parenthesised_sum(group[0]) if len(group) == 1 else None
+        split = _split(group[0], budget - reserve) if len(group) == 1 else None
         if split is None or math_width("{}" + text) <= budget - reserve:
             out.append(text)
             continue
         # Delimiters of one fixed size (the one \left would choose) on both
         # rows; the rows inside indented one quad further.
-        head, left, inner, right, tail = split
-        size = _fixed_size(left, _join(inner))
+        head, left, inner, right, tail, join, continued = split
+        size = _fixed_size(left, join(inner)) if left else ""
         opening = (rf"\{size}l" if size else "") + left
         inner_closing = ((rf"\{size}r" if size else "") + f"{right} {tail}").rstrip()
 
-        def inner_render(j, part, k=k, head=head, opening=opening):
+        def inner_render(j, part, k=k, head=head, opening=opening, join=join, continued=continued):
             if j == 0:
-                return render(k, [f"{head} {opening}{_join(part)}".strip()])
-            return _signed(_indent(depth + 2), part)
+                return render(k, [f"{head} {opening}{join(part)}".strip()])
+            return continued(_indent(depth + 2), part)
 
         out += _layout(inner, inner_render, budget - reserve, inner_closing, depth + 1)
     if closing:

@@ -413,6 +413,7 @@ def steps_product(jacobian, article, steps: int, arrays: dict):
     arrays = {k: np.asarray(v, dtype=float) for k, v in arrays.items()}
     env = {k: arrays[k] for k in needed if not _is_step_input(cell, k)}
     f, g = jacobian.numeric(), article.numeric()
+    read = set(f.names) | set(g.names)
     tangent = product = states = None
     for k in range(steps):
         for x in cell.inputs:
@@ -428,8 +429,12 @@ def steps_product(jacobian, article, steps: int, arrays: dict):
         states = jac if states is None else np.matmul(jac, states)
         product = one if product is None else np.matmul(one, product)
         step = Values(vcell, {}, env)
+        # Only the previous-step values the next step's derivatives read (the
+        # states, the LSTM's o_prev): an output such as o_t = r_t h_t that no
+        # derivative reads may need parameters that were not given.
         for v in cell.values:
-            env[f"{v}_prev"] = step.value(sympy.Symbol(v, real=True))
+            if f"{v}_prev" in read:
+                env[f"{v}_prev"] = step.value(sympy.Symbol(v, real=True))
     n = product.shape[-1]
     row = cell.state.index(article.target)
     exact = np.matmul(states, tangent)[..., row * n : (row + 1) * n, :]

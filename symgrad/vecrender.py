@@ -25,6 +25,7 @@ __all__ = [
     "derivation_json",
     "jacobian_document",
     "jacobian_json",
+    "notation",
     "render_blocks",
     "sum_latex",
     "term_notes",
@@ -96,7 +97,10 @@ def term_notes(d, t) -> list[list]:
     return notes
 
 
-def _notation(d) -> list:
+def notation(d) -> list:
+    """The notation paragraph of a matrix-form document: what lives in R^n and
+    R^m, which weights are n x m and n x n, what ⊙ and diag mean (prose, :class:`Raw`
+    math, symbols and weights)."""
     cell, vcell = d.cell, d.vcell
     states = [cell.latex[s] for s in cell.state]
     m_cols = [w for w, k in vcell.columns.items() if k == "m"]
@@ -139,7 +143,7 @@ def derivation_document(d, values=None, head=True) -> list:
             ("title", f"{cell.name}: d{d.target}/d{d.source} in matrix form (hidden size n, "
                       "input size m), in gate form"),
             ("heading", "Notation"),
-            ("para", _notation(d)),
+            ("para", notation(d)),
             ("heading", "Cell"),
             ("lines", [Line(s, (AsWritten(e),)) for s, e in vcell.display.items()]),
         ]  # fmt: skip
@@ -222,7 +226,7 @@ def jacobian_document(j) -> list:
     blocks = [
         ("title", f"{j.cell.name}: exact one-step state Jacobian of ({names}) in matrix form"),
         ("heading", "Notation"),
-        ("para", _notation(first)),
+        ("para", notation(first)),
         ("heading", "Cell"),
         ("lines", [Line(s, (AsWritten(e),)) for s, e in first.vcell.display.items()]),
         ("para", ["Each entry is an n x n block and holds the other previous-step states "

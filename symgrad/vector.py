@@ -86,6 +86,7 @@ from .vecrender import (
     render_blocks,
     sum_latex,
 )
+from .vecsteps import VectorMultiStep, build_steps, check_step_count
 
 __all__ = [
     "CHECK_M",
@@ -93,11 +94,13 @@ __all__ = [
     "CHECK_POINTS",
     "VectorDerivation",
     "VectorError",
+    "VectorMultiStep",
     "VectorStateJacobian",
     "VectorSteps",
     "VectorTerm",
     "check_vector",
     "derive_vector",
+    "derive_vector_steps",
     "vector_steps",
 ]
 
@@ -352,6 +355,31 @@ def vector_steps(cell: Cell | str, steps: int, arrays: dict) -> VectorSteps:
     return VectorSteps(cell, steps, exact, product, states)
 
 
+def derive_vector_steps(cell: Cell | str, steps: int, inputs: str = "shared") -> VectorMultiStep:
+    """The exact ``steps``-step derivative in matrix form beside the article's product.
+
+    The symbolic counterpart of :func:`vector_steps` and the matrix form of
+    :func:`symgrad.multistep.derive_steps`: d target_{t+K-1}/d source_{t-1}
+    for the cell's default derivative (the LSTM's dc/dc_prev through
+    h_{t-1} = o_{t-1} ⊙ tanh c_{t-1}, o_{t-1} held fixed), K = ``steps`` from
+    1 to :data:`symgrad.multistep.MAX_STEPS`: the article's product
+    A_{t+K-1} ... A_t of this engine's one-step derivative, the exact
+    derivative [J_{t+K-1} ... J_t e_{t-1}]_c from its state Jacobian, and the
+    paths the product leaves out, as products of their blocks. ``inputs``:
+    ``"shared"`` (one x feeds every step) or ``"per step"`` (x_1 .. x_K).
+    Returns a checked :class:`~symgrad.vecsteps.VectorMultiStep` (``evaluate(arrays)``
+    gives its matrices; ``render``/``json`` print it). Raises ``ValueError``
+    for K out of range, :class:`~symgrad.linear.VectorError` for a cell the
+    vector reading cannot read.
+    """
+    if isinstance(cell, str):
+        cell = get_cell(cell)
+    check_step_count(steps, inputs)
+    read_vector(cell)
+    return build_steps(derive_vector(cell), derive_vector(cell, "state"), _algebra(cell), steps,
+                       inputs)  # fmt: skip
+
+
 @functools.cache
 def _algebra(cell: Cell) -> Algebra:
     vcell = read_vector(cell)
@@ -526,7 +554,10 @@ def check_vector(d: VectorDerivation) -> Check:
         arrays[name] = rng.uniform(-2.0, 2.0, shape)
     reference, usable = reference_jacobian(vcell, d.carry, d.target, d.source, arrays)
     with np.errstate(all="ignore"):
-        total, _ = d.numeric()(**{n: arrays[n] for n in d.free_names})
+        if d.terms:
+            total, _ = d.numeric()(**{n: arrays[n] for n in d.free_names})
+        else:  # no path from source to target (a lower layer's entry): the sum is 0
+            total = np.zeros_like(reference)
         axes = tuple(range(1, total.ndim))
         error = np.max(np.abs(total - reference), axis=axes)
         error = error / (1.0 + np.max(np.abs(reference), axis=axes))

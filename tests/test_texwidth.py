@@ -34,6 +34,7 @@ from symgrad.texwidth import (
     math_width,
     matrix_or_entries,
     text_width,
+    top_level_factors,
     top_level_terms,
 )
 from tests.cli_runner import cli_output
@@ -529,10 +530,48 @@ def test_break_sum_puts_everything_on_one_row_when_it_fits():
 
 
 def test_a_term_that_cannot_be_broken_is_left_alone_on_its_row():
-    wide = " ".join(f"x_{{{k}}}" for k in range(40))
+    # One factor (no space between the symbols), no sum, no delimiters.
+    wide = "".join(f"x_{{{k}}}" for k in range(40))
     rows = break_sum("y", ["a", wide, "b"], 100.0)
     assert rows == ["y &= a", rf"&\quad + {wide}", r"&\quad + b"]
     assert align_width(rows) > 100.0
+
+
+def test_top_level_factors_cut_between_whole_factors_only():
+    diag = r"\operatorname{diag}\left(o_t \odot \left(1 - o_t\right)\right)"
+    assert top_level_factors(rf"{diag} U_o \frac{{d h_t}}{{d c_{{t-1}}}}") == [
+        diag,
+        "U_o",
+        r"\frac{d h_t}{d c_{t-1}}",
+    ]
+    # Never a function from its argument, an operand from its operator, a base
+    # from its script; a leading sign stays with its factor.
+    assert top_level_factors(r"\tanh^{2} c_t \tanh x") == [r"\tanh^{2} c_t", r"\tanh x"]
+    assert top_level_factors(r"a \odot b + c") == [r"a \odot b + c"]
+    assert top_level_factors(r"- A_{t+2} \delta_{t}") == ["- A_{t+2}", r"\delta_{t}"]
+
+
+def test_a_wide_product_is_broken_between_its_factors():
+    factors = [
+        rf"\operatorname{{diag}}\left(a_{{{k}}} \odot b_{{{k}}}\right) U_{{{k}}}" for k in range(6)
+    ]
+    term = " ".join(factors)
+    rows = break_sum("y", [term], 200.0)
+    assert len(rows) > 1 and align_width(rows) <= 200.0
+    # Whole factors on each row, the later rows indented, with no operator: a product.
+    assert rows[0].startswith(r"y &= \operatorname{diag}") and rows[0].endswith("U_{1}")
+    assert all(r.startswith(r"&\qquad ") and r.split()[1][0] in r"\U" for r in rows[1:])
+    assert unbroken(rows) == re.sub(r"\\(left|right)\b|\s+", "", term)
+
+
+def test_a_wide_diag_is_broken_at_its_elementwise_products():
+    pieces = [rf"\left(1 - a_{{{k}}} \odot b_{{{k}}}\right)" for k in range(8)]
+    term = r"\operatorname{diag}\left(" + r" \odot ".join(pieces) + r"\right)"
+    rows = break_sum("y", [term], 200.0)
+    assert len(rows) > 1 and align_width(rows) <= 200.0
+    assert rows[0].startswith(r"y &= \operatorname{diag} (\left(1 - a_{0}")
+    assert all(r.startswith(r"&\qquad \odot ") for r in rows[1:]) and rows[-1].endswith(")")
+    assert unbroken(rows) == re.sub(r"\\(left|right)\b|\s+", "", term)
 
 
 def test_a_wide_term_is_broken_inside_its_parenthesised_sum():
@@ -593,9 +632,9 @@ def test_fit_rows_breaks_rows_given_as_strings():
     assert align_width(rows) > ARTICLE_TEXTWIDTH >= align_width(fitted) and len(fitted) > 2
     assert fitted[-1] == "& f_t && \\text{dominant}" and unbroken(fitted[:-1]) == unbroken(rows[:1])
     assert fit_rows(["a &= b"], 100.0) == ["a &= b"]
-    matrix = r"J &= \begin{pmatrix} a_1 a_2 a_3 & b \\ c & d \end{pmatrix}"
+    matrix = r"J &= \begin{pmatrix} a_1a_2a_3 & b \\ c & d \end{pmatrix}"
     assert fit_rows([matrix], 40.0) == [
-        "J_{11} &= a_1 a_2 a_3",
+        "J_{11} &= a_1a_2a_3",
         "J_{12} &= b",
         "J_{21} &= c",
         "J_{22} &= d",
