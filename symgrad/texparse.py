@@ -96,6 +96,8 @@ SYMBOLS = {
     "forall": (ORD, "sy", 0x38),
     "exists": (ORD, "sy", 0x39),
     "emptyset": (ORD, "sy", 0x3B),
+    "top": (ORD, "sy", 0x3E),
+    "bot": (ORD, "sy", 0x3F),
     "|": (ORD, "sy", 0x6B),
     "Vert": (ORD, "sy", 0x6B),
     "vert": (ORD, "sy", 0x6A),

@@ -459,18 +459,29 @@ def break_lines(lines: list[tuple[str | None, list[str], str | None]], width: fl
     would choose) on one row, ``&\qquad + ... \bigr)`` on the next, and so
     on inside that sum if need be. What still does not fit (a wide term with
     no such sum) is left on a row of its own: ``align_width(rows) > width``
-    then tells the caller.
+    then tells the caller. Notes that leave the right-hand sides too little
+    room go on rows of their own, ``&\quad \text{(note)}``, below their
+    equations.
     """
+    rows = _break_lines(lines, width, notes_apart=False)
+    if any(note is not None for _, _, note in lines) and align_width(rows) > width:
+        return _break_lines(lines, width, notes_apart=True)
+    return rows
+
+
+def _break_lines(lines, width: float, notes_apart: bool) -> list[str]:
     lhs_w = max((math_width(lhs) for lhs, _, _ in lines if lhs is not None), default=0.0)
     notes = [note for _, _, note in lines if note is not None]
-    note_w = MIN_ALIGN_SEP + max(text_width(n) for n in notes) if notes else 0.0
+    note_w = MIN_ALIGN_SEP + max(text_width(n) for n in notes) if notes and not notes_apart else 0.0
     budget = width - lhs_w - note_w
     out = []
     for lhs, terms, note in lines:
         if not terms:
             raise ValueError(f"no terms to print for {lhs!r}")
         rows = [f"{left} &{right}".lstrip() for left, right in _rows_of_line(lhs, terms, budget)]
-        if note is not None:
+        if note is not None and notes_apart:
+            rows.append(rf"&\quad \text{{({note})}}")
+        elif note is not None:
             rows[-1] += rf" && \text{{{note}}}"
         out += rows
     return out

@@ -11,32 +11,24 @@ LaTeX and Markdown), so the notes can name their factors. Printers:
 
 from __future__ import annotations
 
-import re
-
 import sympy
 
 from .linear import VectorLatex, VectorText, Weight, bases
 from .ranges import value_ranges
-from .render import AsWritten, D, Line, Prod, Sum, latex_document
+from .render import AsWritten, Block, D, Line, Prod, Sum, render
+from .text import Math, Prose
 
 __all__ = [
-    "Raw",
     "derivation_document",
     "derivation_json",
     "jacobian_document",
     "jacobian_json",
     "notation",
+    "prose",
     "render_blocks",
     "sum_latex",
     "term_notes",
 ]
-
-
-class Raw:
-    """Math given directly per format (LaTeX, text), for the notation paragraph."""
-
-    def __init__(self, latex: str, text: str):
-        self.latex, self.text = latex, text
 
 
 def _printer(d, fmt: str):
@@ -99,15 +91,15 @@ def term_notes(d, t) -> list[list]:
 
 def notation(d) -> list:
     """The notation paragraph of a matrix-form document: what lives in R^n and
-    R^m, which weights are n x m and n x n, what ⊙ and diag mean (prose, :class:`Raw`
+    R^m, which weights are n x m and n x n, what ⊙ and diag mean (prose, :class:`~symgrad.text.Math`
     math, symbols and weights)."""
     cell, vcell = d.cell, d.vcell
     states = [cell.latex[s] for s in cell.state]
     m_cols = [w for w, k in vcell.columns.items() if k == "m"]
     n_cols = [w for w, k in vcell.columns.items() if k == "n"]
-    rn, rm = Raw(r"\mathbf{R}^n", "R^n"), Raw(r"\mathbf{R}^m", "R^m")
+    rn, rm = Math(r"\mathbf{R}^n", "R^n"), Math(r"\mathbf{R}^m", "R^m")
     parts: list = ["Hidden size n, input size m. In ", rn, ": the states "]
-    parts += _listing([Raw(s, s) for s in states])
+    parts += _listing([Math(s, s) for s in states])
     parts += [", every value (gates included), bias and elementwise parameter"]
     if cell.inputs:
         parts += ["; in ", rm, ": the input" + ("s " if len(cell.inputs) > 1 else " ")]
@@ -118,16 +110,16 @@ def notation(d) -> list:
             parts += _listing([Weight(w) for w in names])
     parts += [
         ". ",
-        Raw(r"\odot", "⊙"),
+        Math(r"\odot", "⊙"),
         " is the elementwise product, ",
-        Raw(r"\operatorname{diag}(v)", "diag(v)"),
+        Math(r"\operatorname{diag}(v)", "diag(v)"),
         " the diagonal matrix of v; activations, 1 - v and squares act elementwise.",
     ]
     if d.source_kind:
         parts += [
             " The derivative with respect to a weight W is with respect to vec W (its "
             "columns stacked): ",
-            Raw(r"d(W v) = (v^{\top} \otimes I_n)\, d \operatorname{vec} W", "d(W v) = "
+            Math(r"d(W v) = (v^{\top} \otimes I_n)\, d \operatorname{vec} W", "d(W v) = "
                 "(vᵀ ⊗ I_n) d vec W"),
             ".",
         ]  # fmt: skip
@@ -193,11 +185,11 @@ def derivation_document(d, values=None, head=True) -> list:
                       "of it and scale its columns. In 1-D all the factors of a term multiply "
                       "one number, so its gates compound; in n-D a row gate a and a column "
                       "gate b multiply different coordinates: ",
-                      Raw(r"\operatorname{diag}(a)\, U \operatorname{diag}(b)",
+                      Math(r"\operatorname{diag}(a)\, U \operatorname{diag}(b)",
                           "diag(a) U diag(b)"),
                       " can have norm ",
-                      Raw(r"\max_i a_i \max_j b_j \|U\|", "max_i a_i · max_j b_j · ‖U‖"),
-                      " while every coordinatewise product ", Raw("a_i b_i", "a_i b_i"),
+                      Math(r"\max_i a_i \max_j b_j \|U\|", "max_i a_i · max_j b_j · ‖U‖"),
+                      " while every coordinatewise product ", Math("a_i b_i", "a_i b_i"),
                       " is small."]),
         ]  # fmt: skip
         blocks += [("para", ["Term ", _term_path(d, t), ": ", *note, "."]) for t, note in notes]
@@ -243,73 +235,24 @@ def jacobian_document(j) -> list:
 # ---------------------------------------------------------------- formats
 
 
-_TEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "^": r"\textasciicircum{}",
-    "~": r"\textasciitilde{}",
-    **{c: "\\" + c for c in "_%&#${}"},
-}
-
-
-def _tex_special(match) -> str:
-    return _TEX_SPECIAL[match.group()]
-
-
-def _tex_escape(text: str) -> str:
-    """Prose for LaTeX's text mode: every special character printed as itself."""
-    return re.sub(r"[\\^~_%&#${}]", _tex_special, text)
-
-
-def _inline(part, printer, fmt) -> str:
-    if isinstance(part, str):
-        return _tex_escape(part) if fmt == "latex" else part
-    if isinstance(part, Raw):
-        math = part.text if fmt == "text" else part.latex
-    else:
-        math = printer.item(part)
-    return math if fmt == "text" else f"${math}$"
-
-
-def _aligned(printer, line) -> str:
-    lhs = printer.item(line.lhs)
-    if not line.rhs:
-        return f"& {lhs}"
-    return lhs + " &= " + " \\\\\n  &= ".join(printer.item(r) for r in line.rhs)
+def prose(parts, printers) -> Prose:
+    """A paragraph's parts (text, :class:`~symgrad.text.Math`, or items the
+    (LaTeX, text) ``printers`` print) as prose."""
+    latex, text = printers
+    return Prose(
+        *(p if isinstance(p, str | Math) else Math(latex.item(p), text.item(p)) for p in parts)
+    )
 
 
 def render_blocks(blocks, fmt: str, d, standalone: bool = False) -> str:
-    if fmt not in ("latex", "text", "markdown"):
-        raise ValueError(f"unknown format {fmt!r}. Valid formats: latex, text, markdown, json")
-    printer = _printer(d, fmt)
-    out = []
-    for kind, content in blocks:
-        if kind == "title":
-            out += {"latex": [f"% {content}"], "text": [content, "=" * len(content)],
-                    "markdown": [f"## {content}\n"]}[fmt]  # fmt: skip
-        elif kind == "heading":
-            out.append({"latex": rf"\paragraph{{{_tex_escape(content)}.}}",
-                        "text": f"\n{content}", "markdown": f"**{content}.**\n"}[fmt])  # fmt: skip
-        elif kind == "para":
-            text = "".join(_inline(p, printer, fmt) for p in content)
-            out.append(text + ("\n" if fmt == "markdown" else ""))
-        elif fmt == "text":
-            for line in content:
-                text = "  " + printer.item(line.lhs)
-                text += "".join(" = " + printer.item(r) for r in line.rhs)
-                out.append(text + (f"    [{line.note}]" if line.note else ""))
-        else:
-            rows = []
-            for line in content:
-                note = f" && \\text{{{_tex_escape(line.note)}}}" if line.note else ""
-                rows.append(f"  {_aligned(printer, line)}{note}")
-            body = " \\\\\n".join(rows)
-            out.append(
-                f"\\begin{{align*}}\n{body}\n\\end{{align*}}"
-                if fmt == "latex"
-                else f"$$\n\\begin{{aligned}}\n{body}\n\\end{{aligned}}\n$$\n"
-            )
-    text = "\n".join(out) + "\n"
-    return latex_document(text) if fmt == "latex" and standalone else text
+    """``blocks`` of :func:`derivation_document` or :func:`jacobian_document` in
+    ``fmt``, by :func:`symgrad.render.render` (too-wide rows broken to fit)."""
+    printers = (_printer(d, "latex"), _printer(d, "text"))
+    items = [
+        Block(kind, prose(content, printers) if kind == "para" else content)
+        for kind, content in blocks
+    ]
+    return render(items, fmt, d.cell, standalone=standalone, printers=printers)
 
 
 def _check_json(check) -> dict:
@@ -331,7 +274,7 @@ def derivation_json(d, values=None) -> dict:
             "column_gates": [latex.doprint(g) for g in t.column_gates],
             "gate_count_1d": t.gate_count_1d,
             "dominant": t.dominant,
-            "notes": ["".join(_inline(p, text, "text") for p in n) for n in term_notes(d, t)],
+            "notes": [prose(n, (latex, text)).text() for n in term_notes(d, t)],
         }
         if v is not None:
             entry["value"] = _as_lists(v)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from .linear import VectorLatex, VectorText
 from .render import AsWritten, Block, D, Line, Matrix, Name, Prod, Sum, Total, render, text_name
 from .text import Code, Math, Prose
-from .vecrender import Raw, notation
+from .vecrender import notation, prose
 
 __all__ = ["steps_document", "steps_json", "steps_render"]
 
@@ -74,17 +74,8 @@ def _inline(printers, item) -> Math:
 
 
 def _notation(ms, printers) -> Prose:
-    parts = []
-    for p in notation(ms.one_step):
-        if isinstance(p, str):
-            parts.append(p)
-        elif isinstance(p, Raw):
-            parts.append(Math(p.latex, p.text))
-        else:
-            parts.append(_inline(printers, p))
-    return Prose(
-        *parts,
-        " Matrices multiply in order: in a product over steps the later steps stand on the left.",
+    return prose(notation(ms.one_step), printers) + Prose(
+        " Matrices multiply in order: in a product over steps the later steps stand on the left."
     )
 
 

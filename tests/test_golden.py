@@ -66,6 +66,10 @@ def _cases() -> dict[str, str]:
             f"derive rnn --at x=1,W=0.5,U=2,b=0,h_prev=0.3 --format {fmt}"
         )
         cases[f"derive-lstm-vector-steps2.{fmt}"] = f"derive lstm --vector --steps 2 --format {fmt}"
+        cases[f"derive-gru-vector.{fmt}"] = f"derive gru --vector --format {fmt}"
+        cases[f"derive-lstm-vector-state.{fmt}"] = (
+            f"derive lstm --vector --wrt state --format {fmt}"
+        )
         cases[f"check-lstm.{fmt}"] = f"check lstm --samples 20 --format {fmt}"
         cases[f"check-rnn-relu.{fmt}"] = f"check rnn-relu --samples 20 --format {fmt}"
         cases[f"flow-lstm-gru.{fmt}"] = f"flow lstm gru {SMALL_FLOW} --format {fmt}"

@@ -18,13 +18,13 @@ from symgrad.cellfile import load_cell
 from symgrad.cells import BUILTIN, get_cell, make_cell, param_kind, prev_name
 from symgrad.derivation import derive
 from symgrad.linear import Chain, Diag, Kron, MatVec, Paren, VectorError, Weight, read_vector
-from symgrad.render import latex_document
 from symgrad.vector import check_vector, derive_vector, vector_steps
-from tests.latex import compile_latex, needs_pdflatex
+from tests.latex import ARTICLE, compile_latex, needs_pdflatex, overfull
 from tests.tolerances import (
     DOZENS_OPS,
     FEW_OPS,
     FLOAT64_DERIVATIVE_REL,
+    OVERFULL_PT,
     TORCH_REL,
     VECTOR_FD_REL,
     VECTOR_FD_STEP,
@@ -488,8 +488,11 @@ def test_every_vector_derivation_compiles(tmp_path):
         body.append(derive_vector(_cell(name)).latex())
         body.append(derive_vector(_cell(name), "state").latex())
     body.append(derive_vector("lstm", "W_f", "h").latex())
-    pdf = compile_latex(tmp_path, "vector.tex", latex_document("\n".join(body)))
+    document = ARTICLE + "\\begin{document}\n" + "\n".join(body) + "\n\\end{document}\n"
+    pdf = compile_latex(tmp_path, "vector.tex", document)
     assert pdf.stat().st_size > 0
+    boxes = overfull(pdf.with_suffix(".log").read_text(errors="replace"))
+    assert not [b for b in boxes if b[0] > OVERFULL_PT], boxes
     assert derive_vector("rnn").latex(standalone=True).startswith("\\documentclass")
 
 

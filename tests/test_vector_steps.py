@@ -27,18 +27,19 @@ from symgrad.texwidth import ARTICLE_TEXTWIDTH, align_width
 from symgrad.vecsteps import check_steps
 from symgrad.vector import derive_vector, derive_vector_steps, vector_steps
 from tests.latex import ARTICLE, compile_latex, needs_pdflatex, overfull
-from tests.tolerances import TORCH_REL, VECTOR_FD_REL, VECTOR_FD_STEP, VECTOR_N1_REL
+from tests.tolerances import (
+    FLOAT64_DERIVATIVE_REL,
+    OVERFULL_PT,
+    TORCH_REL,
+    VECTOR_FD_REL,
+    VECTOR_FD_STEP,
+    VECTOR_N1_REL,
+)
 
 SEED = 20201113
 PEEPHOLE = "examples/peephole-lstm.toml"
 CELLS = ("lstm", "gru", "rnn", PEEPHOLE)
 STEPS = (1, 2, 3)
-#: Two float64 evaluations of the same matrices in a different order (the
-#: printed blocks against each step's numeric() kernels): a few dozen
-#: roundings per entry over K <= 3 steps, ~1e-15 relative to 1 + |J|.
-SAME_MATRICES_REL = 1e-12
-#: An overfull box a reader sees (TeX reports them from 0.1pt).
-OVERFULL_PT = 1.0
 
 
 def _cell(name):
@@ -159,7 +160,7 @@ def test_the_printed_exact_form_equals_finite_differences_of_the_unrolled_pass(n
         assert _close(values["exact"], _central_differences(name, p, xs, source), VECTOR_FD_REL)
         # The split is exact: the product plus the paths it leaves out.
         split = values["product"] + sum(values["paths"], np.zeros((n, n)))
-        assert _close(split, values["exact"], SAME_MATRICES_REL)
+        assert _close(split, values["exact"], FLOAT64_DERIVATIVE_REL)
 
 
 @pytest.mark.parametrize("name", CELLS)
@@ -188,8 +189,8 @@ def test_one_step_is_the_one_step_vector_derivation(name):
     p, xs = _point(cell, 3, 2, 1, np.random.default_rng([SEED, 1]), "shared")
     values = ms.evaluate(_arrays(ms, p, xs))
     one, _ = f(**{k: p[k] if k != "x" else xs[0] for k in f.names})
-    assert np.allclose(values["exact"], one, rtol=0, atol=SAME_MATRICES_REL)
-    assert _close(values["product"], values["exact"], SAME_MATRICES_REL)
+    assert np.allclose(values["exact"], one, rtol=0, atol=FLOAT64_DERIVATIVE_REL)
+    assert _close(values["product"], values["exact"], FLOAT64_DERIVATIVE_REL)
     assert ms.text().count("A_t = ") == 1 and "P = A_t" in ms.text()
 
 
@@ -214,9 +215,9 @@ def test_the_product_is_the_product_of_one_step_values(name, steps):
             state = {"c_prev": out["c"], "o_prev": out["o"]}
         else:
             state = {"h_prev": (_gru if name == "gru" else _rnn)(p, x, state["h_prev"])["h"]}
-    assert _close(values["product"], product, SAME_MATRICES_REL)
+    assert _close(values["product"], product, FLOAT64_DERIVATIVE_REL)
     if len(cell.state) == 1:  # one state, no convention: the product is exact
-        assert ms.paths == () and _close(values["gap"], 0 * product, SAME_MATRICES_REL)
+        assert ms.paths == () and _close(values["gap"], 0 * product, FLOAT64_DERIVATIVE_REL)
 
 
 @pytest.mark.parametrize("name", ["lstm", "gru", "gru-late-reset", PEEPHOLE])
@@ -231,7 +232,7 @@ def test_vector_steps_stays_and_agrees(name):
         arrays[k] = rng.uniform(-1, 1, shape)
     ours, theirs = ms.evaluate(arrays), vector_steps(cell, 3, arrays)
     for key in ("exact", "product", "states"):
-        assert _close(ours[key], getattr(theirs, key), SAME_MATRICES_REL), key
+        assert _close(ours[key], getattr(theirs, key), FLOAT64_DERIVATIVE_REL), key
 
 
 def test_at_n_1_it_is_the_scalar_k_step_derivative():
@@ -280,8 +281,8 @@ def test_the_lstms_missed_path_at_two_steps_multiplied_out_by_hand():
         @ p["U_o"]
         @ np.diag(p["o_prev"] * (1 - np.tanh(c0) ** 2))
     )
-    assert _close(values["paths"][0], entry @ delta, SAME_MATRICES_REL)
-    assert _close(values["gap"], entry @ delta, SAME_MATRICES_REL)
+    assert _close(values["paths"][0], entry @ delta, FLOAT64_DERIVATIVE_REL)
+    assert _close(values["gap"], entry @ delta, FLOAT64_DERIVATIVE_REL)
     assert np.max(np.abs(values["gap"])) > 1e-3  # the path is not negligible here
     # Its gates: 2 left of U_f, 2 between U_f and U_o, 2 right of U_o (6 in 1-D).
     gates = [segments_and_weights for _, segments_and_weights in path.gates]
