@@ -44,14 +44,12 @@ import functools
 from dataclasses import dataclass, field, replace
 
 from .cells import Cell, prev_name
-from .derivation import CHECK_SEED, Check
+from .derivation import Check
 from .linear import IDENTITY, Algebra, Chain, Diag, Paren, Weight, substitute
 from .multistep import MAX_STEPS, step_names, step_ranges, step_shift, step_symbol
+from .veccheck import check_arrays, relative, verdict
 
 __all__ = [
-    "CHECK_M",
-    "CHECK_N",
-    "CHECK_POINTS",
     "VectorMissedPath",
     "VectorMultiStep",
     "build_steps",
@@ -59,20 +57,6 @@ __all__ = [
     "check_steps",
     "gate_segments",
 ]
-
-#: The self-check's points, as the one-step vector check's: hidden size,
-#: input size, number (one batch), every entry uniform in [-2, 2], derive's seed.
-CHECK_N = 3
-CHECK_M = 2
-CHECK_POINTS = 24
-#: Against the complex step of the unrolled pass: each side is exact to a
-#: few ulp per operation, over K <= 8 steps a few hundred roundings (~1e-14
-#: relative to 1 + |J|); 1e-11 leaves a factor of 100 or more.
-CHECK_TOLERANCE_COMPLEX = 1e-11
-#: Central differences with h = 2^-20 (a cell with relu or abs): rounding
-#: ~EPS/h ~ 2e-10 and truncation ~h^2 ~ 1e-12 relative to 1 + |J|, grown by
-#: at most the K steps' amplification of the error; 1e-7 leaves 100x.
-CHECK_TOLERANCE_CENTRAL = 1e-7
 
 
 @dataclass(frozen=True)
@@ -446,8 +430,7 @@ def _evaluate(ms: VectorMultiStep, arrays: dict) -> dict:
 
 def check_steps(ms: VectorMultiStep) -> Check:
     """The printed forms against two routes that share nothing with them but
-    the cell, at :data:`CHECK_POINTS` seeded random points with n =
-    :data:`CHECK_N`, m = :data:`CHECK_M` (every entry uniform in [-2, 2]):
+    the cell, at the seeded random points of :mod:`symgrad.veccheck`:
     the printed exact form (the product of the printed state Jacobians,
     shifted step by step, applied to e_{t-1}) must equal the Jacobian of the
     unrolled K-step forward pass by the complex step (central differences
@@ -463,13 +446,7 @@ def check_steps(ms: VectorMultiStep) -> Check:
     from .vecnumeric import analytic, reference_jacobian, steps_product
 
     vcell = ms.vcell
-    rng = np.random.default_rng(CHECK_SEED)
-    arrays = {}
-    for name in ms.free_names:
-        cols = {"m": CHECK_M, "n": CHECK_N}.get(vcell.columns.get(name))
-        size = CHECK_M if _input_of(ms.cell, name) else CHECK_N
-        shape = (CHECK_POINTS, CHECK_N, cols) if cols else (CHECK_POINTS, size)
-        arrays[name] = rng.uniform(-2.0, 2.0, shape)
+    arrays = check_arrays(vcell, ms.free_names, lambda name: _input_of(ms.cell, name))
     target = step_symbol(ms.target, ms.steps - 1).name
     reference, usable = reference_jacobian(vcell, ms.definitions, target, ms.source, arrays)
     with np.errstate(all="ignore"):
@@ -478,50 +455,23 @@ def check_steps(ms: VectorMultiStep) -> Check:
         exact = ours["exact"]
         split = ours["product"] + sum(ours["paths"], np.zeros_like(exact))
         errors = [
-            _relative(exact, reference),
-            _relative(exact, route[0]),
-            _relative(ours["states"], route[2]),
-            _relative(ours["product"], route[1]),
-            _relative(split, exact),
+            relative(exact, reference),
+            relative(exact, route[0]),
+            relative(ours["states"], route[2]),
+            relative(ours["product"], route[1]),
+            relative(split, exact),
         ]
-    for e in errors:
-        usable &= np.isfinite(e)
-    complex_step = analytic(vcell)
-    method = (
-        "the complex step (h = 1e-20)"
-        if complex_step
-        else "central differences (h = 2^-20; points whose steps cross a kink left out)"
-    )
-    where = f"(seed {CHECK_SEED}, n = {CHECK_N}, m = {CHECK_M}, entries uniform in [-2, 2])"
-    if not usable.any():
-        return Check(
-            "numeric",
-            False,
-            f"no point of {CHECK_POINTS} random points {where} lies in every function's domain",
-            max_error=float("inf"),
+
+    def claim(worst, method):
+        e = [f"{w:.1e}" for w in worst]
+        return (
+            f"the printed exact form = the Jacobian of the unrolled {ms.steps}-step forward "
+            f"pass by {method} ({e[0]}) = vector_steps's ({e[1]}); the printed state Jacobians "
+            f"multiplied and the article's product = vector_steps's ({e[2]}, {e[3]}); the "
+            f"product + the missed paths = the exact form ({e[4]});"
         )
-    worst = [float(np.max(e[usable])) for e in errors]
-    tolerance = CHECK_TOLERANCE_COMPLEX if complex_step else CHECK_TOLERANCE_CENTRAL
-    k = ms.steps
-    e = [f"{w:.1e}" for w in worst]
-    return Check(
-        "numeric",
-        max(worst) <= tolerance,
-        f"the printed exact form = the Jacobian of the unrolled {k}-step forward pass by "
-        f"{method} ({e[0]}) = vector_steps's ({e[1]}); the printed state Jacobians "
-        f"multiplied and the article's product = vector_steps's ({e[2]}, {e[3]}); the product "
-        f"+ the missed paths = the exact form ({e[4]}); at {int(usable.sum())} random points "
-        f"{where}: largest relative difference {max(worst):.1e} (tolerance {tolerance:.0e})",
-        max_error=max(worst),
-    )
 
-
-def _relative(a, b):
-    """Per point (leading axis): max |a - b| / (1 + max |b|)."""
-    import numpy as np
-
-    axes = tuple(range(1, np.ndim(b)))
-    return np.max(np.abs(a - b), axis=axes) / (1.0 + np.max(np.abs(b), axis=axes))
+    return verdict(errors, usable, analytic(vcell), claim)
 
 
 def _input_of(cell: Cell, name: str) -> bool:

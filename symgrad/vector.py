@@ -55,7 +55,6 @@ import sympy
 
 from .cells import Cell, get_cell, prev_name
 from .derivation import (
-    CHECK_SEED,
     Check,
     ancestors,
     derivative_names,
@@ -78,6 +77,7 @@ from .linear import (
     read_vector,
     sides,
 )
+from .veccheck import check_arrays, relative, verdict
 from .vecrender import (
     derivation_document,
     derivation_json,
@@ -89,9 +89,6 @@ from .vecrender import (
 from .vecsteps import VectorMultiStep, build_steps, check_step_count
 
 __all__ = [
-    "CHECK_M",
-    "CHECK_N",
-    "CHECK_POINTS",
     "VectorDerivation",
     "VectorError",
     "VectorMultiStep",
@@ -103,18 +100,6 @@ __all__ = [
     "derive_vector_steps",
     "vector_steps",
 ]
-
-#: The self-check's points: hidden size, input size, number (one batch), every
-#: entry drawn uniformly from [-2, 2] with derive's seed.
-CHECK_N = 3
-CHECK_M = 2
-CHECK_POINTS = 24
-#: The complex step is exact to a few ulp and so is each term's float64 value
-#: (a few dozen roundings): ~1e-14 relative to 1 + |J| at most; 1e-11 leaves 1000x.
-CHECK_TOLERANCE_COMPLEX = 1e-11
-#: Central differences with h = 2^-20: rounding ~EPS/h ~ 2e-10 and truncation
-#: ~h^2 ~ 1e-12 relative to 1 + |J|; 1e-7 leaves 500x.
-CHECK_TOLERANCE_CENTRAL = 1e-7
 
 
 @dataclass(frozen=True)
@@ -530,8 +515,7 @@ def _names(vcell: VectorCell, carry: dict, symbols) -> tuple[str, ...]:
 def check_vector(d: VectorDerivation) -> Check:
     """Check that the terms add up to the derivative of the raw forward pass.
 
-    At :data:`CHECK_POINTS` seeded random points with n = :data:`CHECK_N` and
-    m = :data:`CHECK_M` (every entry uniform in [-2, 2]), the sum of the
+    At the seeded random points of :mod:`symgrad.veccheck`, the sum of the
     terms (their NumPy values, the kernels of ``numeric()``) must equal the
     Jacobian of the vector forward pass by the complex step (central
     differences where the cell has relu or abs), which differentiates nothing
@@ -545,44 +529,17 @@ def check_vector(d: VectorDerivation) -> Check:
     vcell = d.vcell
     reads = _names(vcell, d.carry, {d.cell.symbol(d.target)})
     names = sorted({*reads, *d.free_names, d.source})
-    rng = np.random.default_rng(CHECK_SEED)
-    arrays = {}
-    for name in names:
-        cols = {"m": CHECK_M, "n": CHECK_N}.get(vcell.columns.get(name))
-        size = CHECK_M if vcell.sizes.get(name) == "m" else CHECK_N
-        shape = (CHECK_POINTS, CHECK_N, cols) if cols else (CHECK_POINTS, size)
-        arrays[name] = rng.uniform(-2.0, 2.0, shape)
+    arrays = check_arrays(vcell, names, lambda name: vcell.sizes.get(name) == "m")
     reference, usable = reference_jacobian(vcell, d.carry, d.target, d.source, arrays)
     with np.errstate(all="ignore"):
         if d.terms:
             total, _ = d.numeric()(**{n: arrays[n] for n in d.free_names})
         else:  # no path from source to target (a lower layer's entry): the sum is 0
             total = np.zeros_like(reference)
-        axes = tuple(range(1, total.ndim))
-        error = np.max(np.abs(total - reference), axis=axes)
-        error = error / (1.0 + np.max(np.abs(reference), axis=axes))
-    usable &= np.isfinite(error)
-    complex_step = analytic(vcell)
-    method = (
-        "the complex step (h = 1e-20)"
-        if complex_step
-        else "central differences (h = 2^-20; points whose steps cross a kink left out)"
-    )
-    where = f"(seed {CHECK_SEED}, n = {CHECK_N}, m = {CHECK_M}, entries uniform in [-2, 2])"
-    if not usable.any():
-        return Check(
-            "numeric",
-            False,
-            f"no point of {CHECK_POINTS} random points {where} lies in every function's domain",
-            max_error=float("inf"),
-        )
-    worst = float(np.max(error[usable]))
-    tolerance = CHECK_TOLERANCE_COMPLEX if complex_step else CHECK_TOLERANCE_CENTRAL
-    return Check(
-        "numeric",
-        worst <= tolerance,
-        f"sum of terms = Jacobian of the forward pass by {method} at "
-        f"{int(usable.sum())} random points {where}: largest relative difference "
-        f"{worst:.1e} (tolerance {tolerance:.0e})",
-        max_error=worst,
+        error = relative(total, reference)
+    return verdict(
+        [error],
+        usable,
+        analytic(vcell),
+        lambda worst, method: f"sum of terms = Jacobian of the forward pass by {method}",
     )

@@ -35,6 +35,7 @@ LAYERS = (
     "derivation",
     "multistep",
     "lemmas",
+    "veccheck",
     "vecsteps",
     "vector",
     "vecexact",
