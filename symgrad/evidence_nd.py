@@ -49,7 +49,9 @@ from .vecexact import chain_matrix, exact_norm, matmul
 
 __all__ = [
     "BALL_BITS",
+    "EXACT_METHOD",
     "GRIDS",
+    "SEARCH_METHOD",
     "SEARCH_ROUNDING",
     "bound",
     "box_search",
@@ -76,13 +78,15 @@ __all__ = [
 #: Ball precision for the certificates: far more than the 4 digits printed.
 BALL_BITS = 128
 
-_SEARCH = (
+#: How the n-D evidence searches and what its exact families are (every
+#: n-D evidence module's method lines).
+SEARCH_METHOD = (
     "SciPy differential evolution (whole population through the vector engine's numeric()), "
     "then L-BFGS-B from its best point, structured and seeded random starts, at n = 2 and 3; "
     "the best point rounded to a dyadic grid (1/64, finer where needed) and certified in arb "
     "balls"
 )
-_EXACT = (
+EXACT_METHOD = (
     "the vector engine's linear maps evaluated exactly (SymPy) along a family with a "
     "symbolic parameter, norms in closed form; the surviving forms proved"
 )
@@ -280,7 +284,7 @@ def _certify_trajectory(given, point: dict, n: int):
         return lows, float(total.sqrt().upper())
 
 
-@evidence_function("N", _SEARCH)
+@evidence_function("N", SEARCH_METHOD)
 def vanish_explode_nd_search(rec, given, ctx):
     steps, rho = given["T"], given["rho"]
     rec.note(
@@ -335,7 +339,7 @@ def vanish_explode_nd_search(rec, given, ctx):
     )
 
 
-@evidence_function("S", _EXACT)
+@evidence_function("S", EXACT_METHOD)
 def vanish_explode_nd_exact(rec, given, ctx):
     s = sympy.Symbol("s", positive=True)
     d, _ = engine(given["cell"])
@@ -467,7 +471,7 @@ def _along_h(bounds) -> tuple:
 SEARCH_ROUNDING = 1e-12
 
 
-@evidence_function("N", _SEARCH)
+@evidence_function("N", SEARCH_METHOD)
 def tanh_nd_search(rec, given, ctx):
     import numpy as np
 
@@ -553,7 +557,7 @@ def tanh_nd_search(rec, given, ctx):
     )
 
 
-@evidence_function("S", _EXACT)
+@evidence_function("S", EXACT_METHOD)
 def tanh_nd_exact(rec, given, ctx):
     s = sympy.Symbol("s", positive=True)
     d, _ = engine(given["cell"])
@@ -675,7 +679,7 @@ def _along_h_proof(rec, given, ctx, d) -> None:
 # ---------------------------------------------------------------- rnn-relu-unbounded-nd
 
 
-@evidence_function("N", _SEARCH)
+@evidence_function("N", SEARCH_METHOD)
 def relu_nd_search(rec, given, ctx):
     import numpy as np
 
@@ -719,7 +723,7 @@ def relu_nd_search(rec, given, ctx):
     )
 
 
-@evidence_function("S", _EXACT)
+@evidence_function("S", EXACT_METHOD)
 def relu_nd_exact(rec, given, ctx):
     s = sympy.Symbol("s", positive=True)
     d, _ = engine(given["cell"])
@@ -741,7 +745,7 @@ def relu_nd_exact(rec, given, ctx):
 # ---------------------------------------------------------------- clipping-nd
 
 
-@evidence_function("N", _SEARCH)
+@evidence_function("N", SEARCH_METHOD)
 def clipping_nd_search(rec, given, ctx):
     import numpy as np
 
@@ -799,7 +803,7 @@ def clipping_nd_search(rec, given, ctx):
     )
 
 
-@evidence_function("S", _EXACT)
+@evidence_function("S", EXACT_METHOD)
 def clipping_nd_exact(rec, given, ctx):
     from .ranges import value_ranges
 

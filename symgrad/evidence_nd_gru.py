@@ -17,6 +17,8 @@ from . import lemmas
 from .certify import significant
 from .evidence import evidence_function
 from .evidence_nd import (
+    EXACT_METHOD,
+    SEARCH_METHOD,
     SEARCH_ROUNDING,
     bound,
     box_search,
@@ -54,16 +56,6 @@ __all__ = [
     "reset_nd_exact",
     "reset_nd_search",
 ]
-
-_SEARCH = (
-    "SciPy differential evolution (whole population through the vector engine), then "
-    "L-BFGS-B from its best point, structured and seeded random starts, at n = 2 and 3; the "
-    "best point rounded to a dyadic grid (1/64, finer where needed) and certified in arb balls"
-)
-_EXACT = (
-    "the vector engine's linear maps evaluated exactly (SymPy) along a family with a "
-    "symbolic parameter, norms in closed form; the surviving forms proved"
-)
 
 
 # ---------------------------------------------------------------- gru-bounded-state-nd
@@ -139,7 +131,13 @@ def _ball_state(d, point: dict, n: int, steps: int) -> tuple:
     return None, bits
 
 
-@evidence_function("N", _SEARCH.replace("operator 2-norm", "state norm"))
+@evidence_function(
+    "N",
+    SEARCH_METHOD.replace(
+        "through the vector engine's numeric()",
+        "through T steps of the vector engine's forward pass",
+    ),
+)
 def gru_state_nd_search(rec, given, ctx):
     import numpy as np
 
@@ -254,7 +252,7 @@ def _reset_bound(ctx):
     return r, max(abs(r.interval[1]), abs(inf))
 
 
-@evidence_function("N", _SEARCH)
+@evidence_function("N", SEARCH_METHOD)
 def reset_nd_search(rec, given, ctx):
     import numpy as np
 
@@ -321,7 +319,7 @@ def reset_nd_search(rec, given, ctx):
     )
 
 
-@evidence_function("S", _EXACT)
+@evidence_function("S", EXACT_METHOD)
 def reset_nd_exact(rec, given, ctx):
     s = sympy.Symbol("s", positive=True)
     d, _ = engine("gru")
@@ -471,7 +469,7 @@ def fewer_gates_nd_exact(rec, given, ctx):
     rec.summary = "counts as in 1-D; row and column gates do not compound in n-D"
 
 
-@evidence_function("N", _SEARCH)
+@evidence_function("N", SEARCH_METHOD)
 def fewer_gates_nd_search(rec, given, ctx):
     import numpy as np
 

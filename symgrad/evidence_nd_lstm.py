@@ -24,6 +24,8 @@ from .certify import fixed, significant
 from .evidence import evidence_function
 from .evidence_nd import (
     BALL_BITS,
+    EXACT_METHOD,
+    SEARCH_METHOD,
     SEARCH_ROUNDING,
     bound,
     box_search,
@@ -65,17 +67,6 @@ __all__ = [
     "saturation_nd_search",
     "term_of",
 ]
-
-_SEARCH = (
-    "SciPy differential evolution (whole population through the vector engine's numeric()), "
-    "then L-BFGS-B from its best point, structured and seeded random starts, at n = 2 and 3; "
-    "the best point rounded to a dyadic grid (1/64, finer where needed) and certified in arb "
-    "balls"
-)
-_EXACT = (
-    "the vector engine's linear maps evaluated exactly (SymPy) along a family with a "
-    "symbolic parameter, norms in closed form; the surviving forms proved"
-)
 
 
 # ---------------------------------------------------------------- shared
@@ -177,7 +168,7 @@ def _certified_ratio(d, via: str, weight: str, point: dict, n: int) -> float:
     return term / upper * (1 - 2.0**-50)  # the float division: one rounding, taken down
 
 
-@evidence_function("N", _SEARCH)
+@evidence_function("N", SEARCH_METHOD)
 def minor_terms_nd_search(rec, given, ctx):
     s0 = _saturation(ctx)
     stated = {
@@ -259,7 +250,7 @@ def row_bound(row, ranges) -> tuple:
     return constant, tuple(unbounded)
 
 
-@evidence_function("S", _EXACT)
+@evidence_function("S", EXACT_METHOD)
 def minor_terms_nd_exact(rec, given, ctx):
     s, o1 = sympy.Symbol("s", positive=True), sympy.Symbol("o_1", positive=True)
     d, _ = engine(given["cell"])
