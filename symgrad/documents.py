@@ -80,6 +80,26 @@ def _d(cell: Cell, num: str, den: str) -> Math:
     return Math(rf"\partial {a}/\partial {b}", f"∂{text_name(a)}/∂{text_name(b)}")
 
 
+def convention_blocks(carry: dict, source: str, name) -> list[Block]:
+    """The "Convention" heading, sentence and equations of a derivative that
+    differentiates the previous step's closing equation too (``carry``: the
+    previous value -> its expression); ``name(n)``: a name held fixed as
+    :class:`~symgrad.text.Math`."""
+    held = sorted({s.name for e in carry.values() for s in e.free_symbols} - {source})
+    return [
+        Block("heading", "Convention"),
+        Block(
+            "para",
+            Prose(
+                "The previous step's closing equation is differentiated too, with ",
+                Prose.join(", ", [name(n) for n in held]),
+                " held fixed (the article's one-step convention):",
+            ),
+        ),
+        Block("lines", [Line(p, (e,)) for p, e in carry.items()]),
+    ]
+
+
 def _names_list(cell: Cell, names) -> Prose:
     return Prose.join(", ", [_m(cell, n) for n in names])
 
@@ -236,19 +256,7 @@ def derivation_document(d, values=None, parts=ALL_PARTS, typed: dict | None = No
     if "cell" in parts:
         blocks += [Block("heading", "Cell"), _equations(cell)]
     if d.carry and "convention" in parts:
-        held = sorted({s.name for e in d.carry.values() for s in e.free_symbols} - {d.source})
-        blocks += [
-            Block("heading", "Convention"),
-            Block(
-                "para",
-                Prose(
-                    "The previous step's closing equation is differentiated too, with ",
-                    _names_list(cell, held),
-                    " held fixed (the article's one-step convention):",
-                ),
-            ),
-            Block("lines", [Line(p, (e,)) for p, e in d.carry.items()]),
-        ]
+        blocks += convention_blocks(d.carry, d.source, lambda n: _m(cell, n))
     if d.source in cell.params and "convention" in parts:
         # The article's recursion (the gradient of an RNN is an RNN), of which
         # this derivative is the explicit part.

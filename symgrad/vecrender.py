@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import sympy
 
+from .documents import convention_blocks
 from .linear import VectorLatex, VectorText, Weight, bases
 from .ranges import value_ranges
-from .render import AsWritten, Block, D, Line, Prod, Sum, render
+from .render import AsWritten, Block, D, Line, Prod, Sum, render, text_name
 from .text import Math, Prose
 
 __all__ = [
@@ -50,6 +51,10 @@ def _gate_note(t) -> str:
 
 def _term_path(d, t):
     return t.coefficient if t.via == d.source else Prod((t.coefficient, D(t.via, d.source)))
+
+
+def _name(cell, name: str) -> Math:
+    return Math(cell.latex[name], text_name(cell.latex[name]))
 
 
 def _listing(factors) -> list:
@@ -140,14 +145,7 @@ def derivation_document(d, values=None, head=True) -> list:
             ("lines", [Line(s, (AsWritten(e),)) for s, e in vcell.display.items()]),
         ]  # fmt: skip
     if d.carry and head:
-        held = sorted({s.name for e in d.carry.values() for s in e.free_symbols} - {d.source})
-        blocks += [
-            ("heading", "Convention"),
-            ("para", ["The previous step's closing equation is differentiated too, with ",
-                      *_listing([sympy.Symbol(n, real=True) for n in held]),
-                      " held fixed (the article's one-step convention):"]),
-            ("lines", [Line(p, (e,)) for p, e in d.carry.items()]),
-        ]  # fmt: skip
+        blocks += convention_blocks(d.carry, d.source, lambda n: _name(d.cell, n))
     blocks += [
         ("heading", "Chain rule"),
         ("lines", [Line(lhs, (Sum(tuple(_term_path(d, t) for t in d.terms)),))]),
@@ -249,8 +247,10 @@ def render_blocks(blocks, fmt: str, d, standalone: bool = False) -> str:
     ``fmt``, by :func:`symgrad.render.render` (too-wide rows broken to fit)."""
     printers = (_printer(d, "latex"), _printer(d, "text"))
     items = [
-        Block(kind, prose(content, printers) if kind == "para" else content)
-        for kind, content in blocks
+        b
+        if isinstance(b, Block)
+        else Block(b[0], prose(b[1], printers) if b[0] == "para" else b[1])
+        for b in blocks
     ]
     return render(items, fmt, d.cell, standalone=standalone, printers=printers)
 

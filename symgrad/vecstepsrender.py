@@ -15,6 +15,7 @@ Works on a :class:`symgrad.vecsteps.VectorMultiStep`, read by attribute.
 
 from __future__ import annotations
 
+from .documents import convention_blocks
 from .linear import VectorLatex, VectorText
 from .render import AsWritten, Block, D, Line, Matrix, Name, Prod, Sum, Total, render, text_name
 from .text import Code, Math, Prose
@@ -149,19 +150,7 @@ def steps_document(ms) -> list[Block]:
         Block("lines", [Line(s, (AsWritten(e),)) for s, e in ms.vcell.display.items()]),
     ]
     if d.carry:
-        held = sorted({s.name for e in d.carry.values() for s in e.free_symbols} - {d.source})
-        blocks += [
-            Block("heading", "Convention"),
-            Block(
-                "para",
-                Prose(
-                    "The previous step's closing equation is differentiated too, with ",
-                    Prose.join(", ", [_math(ms, n) for n in held]),
-                    " held fixed (the article's one-step convention):",
-                ),
-            ),
-            Block("lines", [Line(p, (e,)) for p, e in d.carry.items()]),
-        ]
+        blocks += convention_blocks(d.carry, d.source, lambda n: _math(ms, n))
     factors = tuple(_a(k) for k in range(ms.steps - 1, -1, -1))
     blocks += [
         Block("heading", "The article's product"),
