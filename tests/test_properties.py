@@ -6,6 +6,8 @@ Parametrised by ``cells.BUILTIN``: a new built-in cell is tested here with no
 new line of code.
 """
 
+from fractions import Fraction
+
 import mpmath
 import numpy as np
 import pytest
@@ -134,3 +136,26 @@ def test_partial_agrees_with_sympy_diff(name):
         raw = compose(cell, d.carry, cell.equation(d.target).symbol)
         s = cell.symbol(d.source)
         assert sympy.expand(partial(raw, s) - sympy.diff(raw, s)) == 0, (d.target, d.source)
+
+
+@given(
+    st.integers(-6, 6),
+    st.integers(-192, 192).map(lambda n: Fraction(n, 64)),  # dyadic: exact balls
+    st.integers(0, 128).map(lambda n: Fraction(n, 64)),
+)
+def test_ball_powers_enclose_every_power_in_the_ball(k, mid, rad):
+    # python-flint's ** is nan on a ball that holds 0: powers go by multiplication.
+    from flint import arb
+
+    from symgrad.primitives import ARB, evaluate
+
+    def ball(q, radius=0):
+        return arb(q.numerator) / q.denominator + arb(0, float(radius))
+
+    x = sympy.Symbol("x")
+    got = evaluate(x**k, {x: ball(mid, rad)}, ARB)
+    for t in (mid - rad, mid, mid + rad):
+        if t == 0 and k < 0:
+            assert not got.is_finite()
+            continue
+        assert got.contains(ball(t**k)), (k, t, got)
