@@ -36,3 +36,11 @@ def run():
     giving ``(code, out, err)`` (tests/cli_runner.py). Session-scoped because it
     holds no state, so Hypothesis tests may take it too."""
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def torch():
+    """PyTorch, or the test skipped with the reason (the optional [torch] extra)."""
+    return pytest.importorskip(
+        "torch", reason="PyTorch is not installed (pip install 'symgrad[torch]')"
+    )

@@ -12,7 +12,6 @@ import functools
 
 import mpmath
 import numpy as np
-import pytest
 import sympy
 
 from symgrad.cells import get_cell
@@ -22,13 +21,6 @@ from tests.tolerances import STEP_VALUE_ABS, TORCH_REL
 
 SEED = 20201113
 POINTS = 16
-
-
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip(
-        "torch", reason="PyTorch is not installed (pip install 'symgrad[torch]')"
-    )
 
 
 def _points(cell_name, extra=()):

@@ -266,13 +266,6 @@ def test_k_step_derivative_names_what_it_needs():
 # ---------------------------------------------------------------- PyTorch
 
 
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip(
-        "torch", reason="PyTorch is not installed (pip install 'symgrad[torch]')"
-    )
-
-
 def _t(torch, a):
     return torch.tensor(np.asarray(a), dtype=torch.float64)
 

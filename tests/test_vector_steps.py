@@ -305,13 +305,6 @@ def test_later_paths_read_the_named_exact_tangent():
 # ---------------------------------------------------------------- PyTorch
 
 
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip(
-        "torch", reason="PyTorch is not installed (pip install 'symgrad[torch]')"
-    )
-
-
 def _t(torch, a):
     return torch.tensor(np.asarray(a), dtype=torch.float64)
 

@@ -344,13 +344,6 @@ def test_from_state_dict_refuses_what_is_not_a_mapping():
 # ---------------------------------------------------------------- torch modules
 
 
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip(
-        "torch", reason="PyTorch is not installed (pip install 'symgrad[torch]')"
-    )
-
-
 def _sigmoid(u):
     return 1.0 / (1.0 + np.exp(-u))
 
