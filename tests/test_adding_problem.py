@@ -14,8 +14,7 @@ from symgrad.weights import load_weights
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "adding_problem.py"
 
 
-def test_tiny_run_saves_weights_that_read_back_alike(tmp_path):
-    torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+def test_tiny_run_saves_weights_that_read_back_alike(tmp_path, torch):
     pytest.importorskip("safetensors", reason="safetensors is not installed")
     run = subprocess.run(
         [sys.executable, str(EXAMPLE), "--tiny", "--out", str(tmp_path), "--seed", "3"],

@@ -451,13 +451,8 @@ def test_vector_product_over_steps_matches_scalar_engine_at_n1():
     assert np.allclose(d1, d2, rtol=PRODUCT_TOLERANCE, atol=FLOAT64_DERIVATIVE_REL)
 
 
-def _torch():
-    return pytest.importorskip("torch")
-
-
 @pytest.mark.parametrize("name", ["lstm", "gru-torch"])
-def test_vector_jacobian_matches_pytorch(name):
-    torch = _torch()
+def test_vector_jacobian_matches_pytorch(name, torch):
     cell, n = get_cell(name), 3
     env = _vector_case(cell, n, 2, seed=21)
     values, jac = VectorProgram(cell, n).step(env)
