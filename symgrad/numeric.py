@@ -22,7 +22,6 @@ the cell: every name is replaced by a positional one (``a0``, ``v3``).
 
 from __future__ import annotations
 
-import builtins
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -39,6 +38,7 @@ __all__ = ["lambdify", "make_numeric", "require_names", "sigmoid_pair", "tanh_se
 
 # e^709 is finite (the largest double is e^709.78); sigma(-709) = 1.2e-308.
 _EXP_MAX = 709.0
+
 
 def sigmoid_pair(u):
     """:math:`(\\sigma(u), \\sigma(-u))` for u in R, elementwise: a gate and its complement.
@@ -110,7 +110,7 @@ def require_names(names, arrays: dict, what: str) -> None:
 @lru_cache(maxsize=256)
 def _make_numeric(key: tuple, cell_name: str, target: str, source: str):
     names, definitions, carry, exprs = key
-    kernel, code = _generate(names, dict(carry), dict(definitions), exprs, f"{target}_{source}")
+    kernel, code = _generate(names, dict(carry), dict(definitions), exprs)
     n_terms = len(exprs)
 
     def numeric(**arrays):
@@ -206,13 +206,10 @@ def lambdify(args, exprs, cse: bool = False):
     """
     from scipy import special
 
-    # A cell's own name that is also a name of the generated code's namespace
-    # (a parameter called "expit", "maximum" or "e") would shadow it there: such
-    # names are prefixed. Others are kept, so SymPy orders sums and products
-    # (and so rounds them) exactly as it always has.
-    taken = {"expit", *dir(np), *dir(builtins)}
-    rename = {a: sympy.Symbol(f"arg_{a.name}", real=True) for a in args if a.name in taken}
-    positional = [rename.get(a, a) for a in args]
+    # Positional names only (a0, a1, ...): no name of a cell's reaches the code
+    # SymPy generates and execs, nor shadows a name of its namespace ("expit").
+    rename = {a: sympy.Symbol(f"a{k}", real=True) for k, a in enumerate(args)}
+    positional = list(rename.values())
     expit = sympy.Function("expit")
     if isinstance(exprs, (list, tuple)):
         exprs = [e.xreplace(rename).replace(sigmoid, expit) for e in exprs]
@@ -332,7 +329,7 @@ class _Printer(NumPyPrinter):
         return f"numpy.abs({self._print(expr.args[0])})"
 
 
-def _generate(names, carry, definitions, exprs, label):
+def _generate(names, carry, definitions, exprs):
     """Compile the kernel ``f(a0, a1, ...) -> tuple of term arrays``; returns (f, code)."""
     free = [sympy.Symbol(n, real=True) for n in names]
     lowering = _Lowering(free, carry, definitions)
@@ -346,8 +343,9 @@ def _generate(names, carry, definitions, exprs, label):
     printer = _Printer()
 
     def text(e):
-        # strict: SymPy objects and numbers only, never a string.
-        return printer.doprint(sympy.sympify(e, strict=True).xreplace(rename))
+        if not isinstance(e, sympy.Basic):  # SymPy objects only: never text, never parsed
+            raise TypeError(f"kernel code is printed from SymPy objects, not {type(e).__name__}")
+        return printer.doprint(e.xreplace(rename))
 
     body = []
     for targets, kind, e in lowering.lines:
@@ -362,7 +360,7 @@ def _generate(names, carry, definitions, exprs, label):
     namespace = {"numpy": np, "sigmoid_pair": sigmoid_pair, "tanh_sech2": tanh_sech2}
     # As in lambdify: the code is printed from SymPy objects with positional
     # names only, so nothing of a cell's text reaches exec.
-    exec(compile(code, f"<symgrad kernel {label}>", "exec"), namespace)
+    exec(compile(code, "<symgrad kernel>", "exec"), namespace)
     return namespace["kernel"], code
 
 

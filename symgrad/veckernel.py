@@ -196,8 +196,9 @@ def make_state_step(j):
         **{f"primitive_{p}": PRIMITIVES[p].numpy for p in PRIMITIVES},
     }
     # As in lambdify: the code is printed from the derivation's structure with
-    # positional names only, so nothing of a cell's text reaches exec.
-    exec(compile(code, f"<symgrad state step {cell.name}>", "exec"), namespace)
+    # positional names only (not even the cell's name, in the file name), so
+    # nothing of a cell's text reaches exec.
+    exec(compile(code, "<symgrad state step>", "exec"), namespace)
     kernel = namespace["step"]
 
     def step(arrays):
