@@ -538,22 +538,63 @@ def jacobian_json(j, values=None) -> dict:
 # ---------------------------------------------------------------- the K-step derivative
 
 
-def _a(k: int) -> Name:
-    return Name(f"A_{{{_step(k)}}}", f"A_{{{_step(k)}}}" if k else "A_t")
+# The K-step notation, shared with the matrix form (vecstepsrender): A_{t+k}
+# the article's one-step derivative at step t+k, delta_{t+k} a missed path's
+# entry tangent, M_k the k-th missed path, P the article's product.
 
 
-def _step(k: int) -> str:
+def step_index(k: int) -> str:
     return "t" if k == 0 else f"t+{k}"
 
 
+def _indexed(latex: str, text: str, k: int) -> Name:
+    index = step_index(k)
+    return Name(f"{latex}_{{{index}}}", f"{text}_{{{index}}}" if k else f"{text}_t")
+
+
+def a_name(k: int) -> Name:
+    return _indexed("A", "A", k)
+
+
+def delta_name(k: int) -> Name:
+    return _indexed("\\delta", "δ", k)
+
+
+def m_name(k: int) -> Name:
+    return Name(f"M_{{{k}}}", f"M_{k}")
+
+
+def article_product_blocks(one_step: Line, steps: int, what: str) -> list[Block]:
+    """The article's K-step derivative: ``one_step`` (A_t's line), then
+    A_{t+K-1} ... A_t, each A ``what`` ("expression", "n x n matrix") at its step."""
+    return [
+        Block("heading", "The article's product"),
+        _lines(one_step),
+        Block(
+            "para",
+            Prose(
+                Math("A"),
+                " at step ",
+                Math("t+k"),
+                f" is the same {what} with every index moved on by ",
+                Math("k"),
+                f"; the article's {steps}-step derivative is the product of the one-step ones:",
+            ),
+        ),
+        _lines(Line(Name("P", "P"), (Prod(tuple(a_name(k) for k in range(steps - 1, -1, -1))),))),
+    ]
+
+
 def _exact_latex(ms) -> str:
-    jacobians = " ".join(f"J_{{{_step(k)}}}" for k in range(ms.steps - 1, -1, -1))
+    jacobians = " ".join(f"J_{{{step_index(k)}}}" for k in range(ms.steps - 1, -1, -1))
     source = ms.cell.latex[ms.source]
     return rf"\Big[{jacobians}\, \frac{{d s_{{t-1}}}}{{d {source}}}\Big]_{{{ms.target}}}"
 
 
 def _exact_text(ms) -> str:
-    jacobians = " ".join(f"J_{{{_step(k)}}}" if k else "J_t" for k in range(ms.steps - 1, -1, -1))
+    jacobians = " ".join(
+        f"J_{{{step_index(k)}}}" if k else "J_t" for k in range(ms.steps - 1, -1, -1)
+    )
     return f"[{jacobians} ds_{{t-1}}/d{text_name(ms.cell.latex[ms.source])}]_{ms.target}"
 
 
@@ -580,22 +621,10 @@ def multistep_document(ms, values=None, typed: dict | None = None) -> list[Block
         _equations(cell),
     ]
     blocks += derivation_document(d, parts=("convention",))[1:]
-    factors = tuple(_a(k) for k in range(ms.steps - 1, -1, -1))
+    blocks += article_product_blocks(
+        Line(a_name(0), (D(d.target, d.source), _sum(d))), ms.steps, "expression"
+    )
     blocks += [
-        Block("heading", "The article's product"),
-        _lines(Line(_a(0), (D(d.target, d.source), _sum(d)))),
-        Block(
-            "para",
-            Prose(
-                Math("A"),
-                " at step ",
-                Math("t+k"),
-                " is the same expression with every index moved on by ",
-                Math("k"),
-                f"; the article's {k_steps} derivative is the product of the one-step ones:",
-            ),
-        ),
-        _lines(Line(product, (Prod(factors),))),
         Block("heading", "The exact derivative"),
         Block(
             "para",
@@ -611,10 +640,7 @@ def multistep_document(ms, values=None, typed: dict | None = None) -> list[Block
     missed = []
     for k, path in enumerate(ms.paths):
         at = f"@{path.step}"
-        delta = Name(
-            f"\\delta_{{{_step(path.step)}}}",
-            f"δ_{{{_step(path.step)}}}" if path.step else "δ_t",
-        )
+        delta = delta_name(path.step)
         entry = D(f"{ms.target}@{path.step + 1}", f"{path.state}{at}")
         held = Prose.join(
             ", ", [Math(ms.names[f"{w}{at}"], text_name(ms.names[f"{w}{at}"])) for w in path.held]
@@ -624,13 +650,13 @@ def multistep_document(ms, values=None, typed: dict | None = None) -> list[Block
             for w in path.held
             if w != path.state
         )
-        name = Name(f"M_{{{k + 1}}}", f"M_{k + 1}")
+        name = m_name(k + 1)
         missed += [
             Line(entry, (Factors(_ordered(path.entry, ms)),)),
             Line(delta, (*((Sum(through),) if through else ()), Factors(_ordered(path.delta, ms)))),
             Line(
                 name,
-                (Prod((*(_a(j) for j in path.later[::-1]), entry, delta)),),
+                (Prod((*(a_name(j) for j in path.later[::-1]), entry, delta)),),
                 Prose("through ", held),
             ),
         ]
@@ -648,7 +674,7 @@ def multistep_document(ms, values=None, typed: dict | None = None) -> list[Block
             ),
             Block("lines", missed),
         ]
-    total = Sum((product, *(Name(f"M_{{{k + 1}}}", f"M_{k + 1}") for k in range(len(ms.paths)))))
+    total = Sum((product, *(m_name(k + 1) for k in range(len(ms.paths)))))
     blocks += [
         Block("heading", "Sum"),
         _lines(Line(lhs, (total,))),
@@ -658,10 +684,7 @@ def multistep_document(ms, values=None, typed: dict | None = None) -> list[Block
     if values is not None:
         result, point = values
         rows = [Line(product, (_num(result["product"]),), "the article's product")]
-        rows += [
-            Line(Name(f"M_{{{k + 1}}}", f"M_{k + 1}"), (_num(v),))
-            for k, v in enumerate(result["paths"])
-        ]
+        rows += [Line(m_name(k + 1), (_num(v),)) for k, v in enumerate(result["paths"])]
         rows.append(Line(lhs, (_num(result["exact"]),), "exact"))
         blocks += _value_blocks(cell, point, typed, rows, ms.names)
     return blocks

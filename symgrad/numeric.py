@@ -32,7 +32,14 @@ from sympy.printing.numpy import NumPyPrinter
 from .primitives import sigmoid
 from .threads import workers
 
-__all__ = ["lambdify", "make_numeric", "require_names", "sigmoid_pair", "tanh_sech2"]
+__all__ = [
+    "lambdify",
+    "make_numeric",
+    "name_problems",
+    "require_names",
+    "sigmoid_pair",
+    "tanh_sech2",
+]
 
 # ---------------------------------------------------------------- stable primitives
 
@@ -94,17 +101,21 @@ def make_numeric(d):
     return _make_numeric(key, d.cell.name, d.target, d.source)
 
 
+def name_problems(names, arrays) -> str:
+    """'missing a, b; unknown c' for the names ``arrays`` lacks and those it
+    has beyond ``names`` (empty when it names exactly ``names``)."""
+    missing = [n for n in names if n not in arrays]
+    unknown = [n for n in arrays if n not in names]
+    problems = [f"missing {', '.join(missing)}"] if missing else []
+    problems += [f"unknown {', '.join(unknown)}"] if unknown else []
+    return "; ".join(problems)
+
+
 def require_names(names, arrays: dict, what: str) -> None:
     """TypeError unless ``arrays`` names exactly ``names``, saying which are
     missing and which unknown."""
-    missing = [n for n in names if n not in arrays]
-    unknown = [n for n in arrays if n not in names]
-    if missing or unknown:
-        raise TypeError(
-            f"{what} needs exactly {', '.join(names)}"
-            + (f"; missing {', '.join(missing)}" if missing else "")
-            + (f"; unknown {', '.join(unknown)}" if unknown else "")
-        )
+    if problems := name_problems(names, arrays):
+        raise TypeError(f"{what} needs exactly {', '.join(names)}; {problems}")
 
 
 @lru_cache(maxsize=256)

@@ -20,7 +20,7 @@ import numpy as np
 import sympy
 
 from .linear import Diag, Kron, MatVec, Paren, VectorCell, Weight
-from .numeric import require_names, sigmoid_pair, tanh_sech2
+from .numeric import name_problems, require_names, sigmoid_pair, tanh_sech2
 from .primitives import PRIMITIVES, complement_pairs, primitive_of, sigmoid
 
 __all__ = [
@@ -404,12 +404,8 @@ def steps_product(jacobian, article, steps: int, arrays: dict):
     vcell = article.vcell
     per_step = any(f"{x}_1" in arrays for x in cell.inputs)
     needed = steps_names(jacobian, article, steps, per_step)
-    missing = sorted(set(needed) - set(arrays))
-    unknown = sorted(set(arrays) - set(needed))
-    if missing or unknown:
-        problems = [f"missing {', '.join(missing)}"] if missing else []
-        problems += [f"unknown {', '.join(unknown)}"] if unknown else []
-        raise ValueError(f"{'; '.join(problems)} (over {steps} steps: {', '.join(needed)})")
+    if problems := name_problems(needed, arrays):
+        raise ValueError(f"{problems} (over {steps} steps: {', '.join(needed)})")
     arrays = {k: np.asarray(v, dtype=float) for k, v in arrays.items()}
     env = {k: arrays[k] for k in needed if not _is_step_input(cell, k)}
     f, g = jacobian.numeric(), article.numeric()

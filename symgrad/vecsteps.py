@@ -360,16 +360,13 @@ def gate_segments(alg: Algebra, chain: Chain) -> tuple:
 def _evaluate(ms: VectorMultiStep, arrays: dict) -> dict:
     import numpy as np
 
+    from .numeric import name_problems
     from .vecnumeric import Values, chain_value, shapes
 
     cell, vcell = ms.cell, ms.vcell
     names = ms.free_names
-    missing = sorted(set(names) - set(arrays))
-    unknown = sorted(set(arrays) - set(names))
-    if missing or unknown:
-        problems = [f"missing {', '.join(missing)}"] if missing else []
-        problems += [f"unknown {', '.join(unknown)}"] if unknown else []
-        raise ValueError(f"{'; '.join(problems)} (over {ms.steps} steps: {', '.join(names)})")
+    if problems := name_problems(names, arrays):
+        raise ValueError(f"{problems} (over {ms.steps} steps: {', '.join(names)})")
     arrays = {k: np.asarray(v, dtype=float) for k, v in arrays.items()}
     fixed = [name for name in names if not _input_of(cell, name)]
     batches = []

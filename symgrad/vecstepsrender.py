@@ -15,7 +15,14 @@ Works on a :class:`symgrad.vecsteps.VectorMultiStep`, read by attribute.
 
 from __future__ import annotations
 
-from .documents import convention_blocks
+from .documents import (
+    a_name,
+    article_product_blocks,
+    convention_blocks,
+    delta_name,
+    m_name,
+    step_index,
+)
 from .linear import VectorLatex, VectorText
 from .render import AsWritten, Block, D, Line, Matrix, Name, Prod, Sum, Total, render, text_name
 from .text import Code, Math, Prose
@@ -32,24 +39,8 @@ def _printers(ms) -> tuple:
     )
 
 
-def _step(k: int) -> str:
-    return "t" if k == 0 else f"t+{k}"
-
-
-def _a(k: int) -> Name:
-    return Name(f"A_{{{_step(k)}}}", f"A_{{{_step(k)}}}" if k else "A_t")
-
-
 def _j(k: int) -> tuple[str, str]:
-    return f"J_{{{_step(k)}}}", f"J_{{{_step(k)}}}" if k else "J_t"
-
-
-def _delta(k: int) -> Name:
-    return Name(f"\\delta_{{{_step(k)}}}", f"δ_{{{_step(k)}}}" if k else "δ_t")
-
-
-def _m(k: int) -> Name:
-    return Name(f"M_{{{k}}}", f"M_{k}")
+    return f"J_{{{step_index(k)}}}", f"J_{{{step_index(k)}}}" if k else "J_t"
 
 
 def _product(last: int, sub: str) -> Name:
@@ -151,27 +142,13 @@ def steps_document(ms) -> list[Block]:
     ]
     if d.carry:
         blocks += convention_blocks(d.carry, d.source, lambda n: _math(ms, n))
-    factors = tuple(_a(k) for k in range(ms.steps - 1, -1, -1))
-    blocks += [
-        Block("heading", "The article's product"),
-        Block("lines", [Line(_a(0), (D(d.target, d.source), Sum(d.operators)))]),
-        Block(
-            "para",
-            Prose(
-                Math("A"),
-                " at step ",
-                Math("t+k"),
-                " is the same n x n matrix with every index moved on by ",
-                Math("k"),
-                f"; the article's {k_steps} derivative is the product of the one-step ones:",
-            ),
-        ),
-        Block("lines", [Line(product, (Prod(factors),))]),
-    ]
+    blocks += article_product_blocks(
+        Line(a_name(0), (D(d.target, d.source), Sum(d.operators))), ms.steps, "n x n matrix"
+    )
     blocks += _exact_blocks(ms, lhs)
     blocks += _path_blocks(ms)
     blocks += _gate_blocks(ms, printers)
-    total = Sum((product, *(_m(k + 1) for k in range(len(ms.paths)))))
+    total = Sum((product, *(m_name(k + 1) for k in range(len(ms.paths)))))
     blocks += [
         Block("heading", "Sum"),
         Block("lines", [Line(lhs, (total,))]),
@@ -253,10 +230,10 @@ def _path_blocks(ms) -> list[Block]:
         spelled = _delta_spelled(ms, p)
         lines += [
             Line(entry, (Sum(tuple(op for _, _, op in p.entry)),)),
-            Line(_delta(p.step), (spelled, _delta_value(ms, p))),
+            Line(delta_name(p.step), (spelled, _delta_value(ms, p))),
             Line(
-                _m(k + 1),
-                (Prod((*(_a(j) for j in p.later[::-1]), entry, _delta(p.step))),),
+                m_name(k + 1),
+                (Prod((*(a_name(j) for j in p.later[::-1]), entry, delta_name(p.step))),),
                 Prose("through ", Prose.join(", ", [_math(ms, f"{w}@{p.step}") for w in p.held])),
             ),
         ]
@@ -279,7 +256,7 @@ def _gate_blocks(ms, printers) -> list[Block]:
     lines = []
     for p in ms.paths:
         for (coefficient, via, _), (_, (segments, weights)) in zip(p.entry, p.gates, strict=False):
-            term = Prod((_entry_path(ms, p, coefficient, via), _delta(p.step)))
+            term = Prod((_entry_path(ms, p, coefficient, via), delta_name(p.step)))
             lines.append(Line(term, (), _gate_note(ms, segments, weights)))
     if not lines:
         return []
