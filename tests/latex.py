@@ -34,5 +34,5 @@ ARTICLE = "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb
 
 def overfull(log: str) -> list[tuple[float, int]]:
     """(amount in pt, source line) of every Overfull \\hbox in a pdflatex log."""
-    pattern = r"Overfull \\hbox \(([\d.]+)pt too wide\) (?:in alignment |detected )at lines? (\d+)"
+    pattern = r"Overfull \\hbox \(([\d.]+)pt too wide\) (?:in \w+ |detected )at lines? (\d+)"
     return [(float(a), int(line)) for a, line in re.findall(pattern, log)]

@@ -14,7 +14,8 @@ from symgrad.claims import CLAIMS
 from symgrad.report.claims import COMBINED, write_proofs
 from symgrad.text import plain, tex_inline
 from tests.cli_runner import run_console
-from tests.latex import compile_latex, needs_pdflatex
+from tests.latex import compile_latex, needs_pdflatex, overfull
+from tests.tolerances import OVERFULL_PT
 
 ROOT = Path(__file__).parent.parent
 PROOFS = ROOT / "proofs"
@@ -78,11 +79,47 @@ def test_the_reproduce_commands_run(run):
 
 
 @needs_pdflatex
-def test_the_combined_latex_compiles(tmp_path):
+def test_the_combined_latex_compiles_and_fits_its_page(tmp_path):
     source = PROOFS / COMBINED
     shutil.copy(source, tmp_path / COMBINED)
     assert compile_latex(tmp_path, COMBINED).stat().st_size > 10_000
-    assert "Missing character" not in (tmp_path / "claims.log").read_text()
+    log = (tmp_path / "claims.log").read_text()
+    assert "Missing character" not in log
+    assert [box for box in overfull(log) if box[0] > OVERFULL_PT] == []
+
+
+# ASCII mathematics in prose: what a formula looks like when it was not
+# written as one (h_{t-1}, x^2, <=, ->, sqrt(...), oo, Python's 1e+03 and 5e-03).
+_ASCII_MATH = re.compile(r"[_^]|<\s?=|>\s?=|->|!=|\bsqrt\(|\boo\b|\de\+\d|\de-0\d")
+
+
+def ascii_math(text: str, latex: bool) -> list[str]:
+    """The lines of a proof document with ASCII mathematics outside math and code."""
+    if latex:
+        text = re.sub(r"\\begin\{(verbatim|align\*)\}.*?\\end\{\1\}", "", text, flags=re.S)
+        text = re.sub(r"\\texttt\{(?:[^{}]|\{\})*\}", "", text)
+        text = re.sub(r"\$([<>|])\$", r"\1", text)  # tex_text's escapes of ASCII < > |
+    else:
+        text = re.sub(r"```.*?```|\$\$.*?\$\$", "", text, flags=re.S)
+        text = re.sub(r"`[^`\n]*`", "", text)
+    text = re.sub(r"\$[^$\n]*\$", "", text)
+    return [line for line in text.splitlines() if _ASCII_MATH.search(line)]
+
+
+def test_the_ascii_math_checker_sees_it():
+    assert ascii_math("holds: h_prev <= 1", latex=False)
+    assert ascii_math("at $|U| \\le 1$ and `h_prev`, 0.5 of $10^{8}$", latex=False) == []
+    assert ascii_math("r\\_\\{t-1\\} $\\sim$ U(0,1)", latex=True)
+    assert ascii_math("sup $>$= L", latex=True) and ascii_math("= -3.78e+03", latex=True)
+    assert ascii_math("$r_{t-1} \\sim U(0, 1)$ in \\texttt{h\\_prev}", latex=True) == []
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PROOFS.iterdir()))
+def test_proofs_write_mathematics_as_mathematics(name):
+    # Every formula of symgrad's own prose and of the article's quotes is math
+    # ($...$), every name to type is code: no ASCII math in LaTeX or Markdown.
+    lines = ascii_math((PROOFS / name).read_text(), latex=name.endswith(".tex"))
+    assert lines == [], "\n".join(lines[:5])
 
 
 def test_latex_source_is_ascii():
