@@ -118,7 +118,9 @@ def compute_bound(
     inequalities = None
     if below is not None:
         bound = _number("below", below)
-        asked = Inequality(f"sup < {show_exact(bound)}", "<", bound, meaning="the claim asked for")
+        asked = Inequality(
+            f"$\\sup < {show_exact(bound)}$", "<", bound, meaning="the claim asked for"
+        )
         inequalities = (asked,)
     return solve(
         problem, tolerance, name=name, params=values, inequalities=inequalities, start=start
@@ -261,7 +263,7 @@ def _lstm_saturation(params) -> Problem:
         source="the factors in c_{t-1} of the forget term c_{t-1} ∂f_t/∂c_{t-1} of "
         "dc_t/dc_{t-1} (lstm), as the engine derives it",
         inequalities=(
-            Inequality("sup < 0.45", "<", Fraction(9, 20), meaning="the article's constant"),
+            Inequality("$\\sup < 0.45$", "<", Fraction(9, 20), meaning="the article's constant"),
         ),
         closed_form=ClosedForm(
             "S(0) = c* - 1/(4c*) at c_{t-1} = ±c*, c* the root of 2c tanh c = 1",
@@ -303,14 +305,14 @@ def _rnn_tanh(params) -> Problem:
     show_a = show_exact(a)
     inequalities = (
         Inequality(
-            f"S(a) <= |a| + S(0) at a = {show_a}",
+            f"$S(a) \\le |a| + S(0)$ at $a = {show_a}$",
             "<=",
             bind(_loose, abs(a), s0_part),
             lhs=s_part,
             symbolic=lemmas.triangle_bound,
         ),
         Inequality(
-            f"S(a) <= (|a| + sqrt(1 + a²))/2 at a = {show_a}",
+            f"$S(a) \\le (|a| + \\sqrt{{1 + a^2}})/2$ at $a = {show_a}$",
             "<=",
             bind(_sharp, a),
             lhs=s_part,
@@ -380,7 +382,7 @@ def _rnn_relu(params) -> Problem:
         source="the engine's dh_t/dh_{t-1} = [h_t > 0] U (rnn-relu)",
         inequalities=(
             Inequality(
-                f"sup >= L = {show_exact(L)}",
+                f"$\\sup \\ge L = {show_exact(L)}$",
                 ">=",
                 L,
                 meaning="at this L",
@@ -425,7 +427,7 @@ def _clipping(params) -> Problem:
         cell=d.cell,
         parts=(tanh_part, _relu_part(one, label="ReLU")),
         source="the engine's dh_t/dh_{t-1} of rnn and rnn-relu, U clipped into [-1, 1]",
-        inequalities=(Inequality("sup <= 1", "<=", one, meaning="clipping stops explosion"),),
+        inequalities=(Inequality("$\\sup \\le 1$", "<=", one, meaning="clipping stops explosion"),),
         closed_form=ClosedForm("1", bind(ball, one)),
         notes=(
             "h_t ranges over (-1, 1) whatever U is: a = W x_t + b is free; for tanh the "
@@ -466,11 +468,11 @@ def _minor_term(cell_name: str, via: str, params) -> Problem:
         f"({cell_name}) as the engine derives it, divided by |{w_text}|",
         inequalities=(
             Inequality(
-                "sup < 1",
+                "$\\sup < 1$",
                 "<",
                 Fraction(1),
-                meaning=f"compressed uniformly: |term| <= q |{w_text}| for one q < 1 over all "
-                "gate values and states",
+                meaning=f"compressed uniformly: $|T| \\le q\\, |{latex.doprint(weight)}|$ for "
+                "one $q < 1$ over all gate values and states",
             ),
         ),
         closed_form=closed(params) if callable(closed) else closed,
@@ -667,10 +669,13 @@ def _gru_reset_factor(params) -> LineProblem:
             (
                 "sup",
                 Inequality(
-                    "sup > 1", ">", Fraction(1), meaning="the reset gate can enlarge the U_h term"
+                    "$\\sup > 1$",
+                    ">",
+                    Fraction(1),
+                    meaning="the reset gate can enlarge the $U_h$ term",
                 ),
             ),
-            ("inf", Inequality("inf < 0", "<", Fraction(0), meaning="the factor changes sign")),
+            ("inf", Inequality("$\\inf < 0$", "<", Fraction(0), meaning="the factor changes sign")),
         ),
         start=max(8, math.ceil(abs(a)) + 8),
         back=back,

@@ -340,11 +340,13 @@ class TailLemma:
         the supremum to |x| < cutoff)."""
         return self.cutoff >= max(1, self.degree / self.rate) and self.bound() < lo
 
-    def envelope_text(self, name: str) -> str:
+    def envelope_latex(self, name: str) -> str:
+        """:math:`C |x|^k e^{-\\lambda |x|}` in LaTeX, ``name`` the LaTeX of x."""
         c = f"{self.coefficient}" if self.coefficient != 1 else ""
-        poly = {0: "", 1: f"|{name}|"}.get(self.degree, f"|{name}|^{self.degree}")
+        poly = {0: "", 1: f"|{name}|"}.get(self.degree, f"|{name}|^{{{self.degree}}}")
         rate = "" if self.rate == 1 else str(self.rate)
-        return f"{c}{poly} e^(-{rate}|{name}|)"
+        factor = f"{c}{poly}\\, " if c or poly else ""
+        return f"{factor}e^{{-{rate}|{name}|}}"
 
 
 def make_tail_lemma(expr, x, lower: arb) -> TailLemma:
@@ -364,30 +366,33 @@ def make_tail_lemma(expr, x, lower: arb) -> TailLemma:
     n_one_minus = sum(n for b, n in bases if b == one_minus_sig)
     pairs = min(n_sig, n_one_minus)
     if n_sig + n_one_minus > 2 * pairs:
-        reasons.append("0 < σ(x) < 1")
+        reasons.append("$0 < \\sigma(x) < 1$")
     if pairs:
         rate += pairs
-        reasons.append("σ(x)(1 - σ(x)) = e^(-|x|)/(1 + e^(-|x|))² <= e^(-|x|)")
+        reasons.append("$\\sigma(x)(1 - \\sigma(x)) = e^{-|x|}/(1 + e^{-|x|})^2 \\le e^{-|x|}$")
     for base, n in bases:
         if base.is_Rational:
             coefficient *= abs(Fraction(int(base.p), int(base.q))) ** n
         elif base in (sig, one_minus_sig):
             pass  # counted above
         elif _is_call(base, sympy.tanh, x):
-            reasons.append("|tanh x| <= 1")
+            reasons.append("$|\\tanh x| \\le 1$")
         elif _is_sech2(base, x):
             coefficient *= 4**n
             rate += 2 * n
-            reasons.append("1 - tanh² x = sech² x <= 4 e^(-2|x|), as cosh x >= e^|x|/2")
+            reasons.append(
+                "$1 - \\tanh^2 x = \\operatorname{sech}^2 x \\le 4 e^{-2|x|}$, as "
+                "$\\cosh x \\ge e^{|x|}/2$"
+            )
         elif base.is_polynomial(x) and all(c.is_Rational for c in sympy.Poly(base, x).all_coeffs()):
             poly = sympy.Poly(base, x)
             total = sum(abs(Fraction(int(c.p), int(c.q))) for c in poly.all_coeffs())
             coefficient *= total**n
             degree += poly.degree() * n
             if base != x:
-                generic = base.xreplace({x: sympy.Symbol("x")})
-                power = "|x|" if poly.degree() == 1 else f"|x|^{poly.degree()}"
-                reasons.append(f"|{generic}| <= {total} {power} for |x| >= 1")
+                generic = sympy.latex(base.xreplace({x: sympy.Symbol("x")}))
+                power = "|x|" if poly.degree() == 1 else f"|x|^{{{poly.degree()}}}"
+                reasons.append(f"$|{generic}| \\le {total} {power}$ for $|x| \\ge 1$")
         else:
             raise CertificateError(f"no tail lemma for the factor {base} of {expr}")
     if rate <= 0:

@@ -38,6 +38,7 @@ from .derivation import Derivation, StateJacobian, compose, derive
 from .numeric import make_numeric
 from .primitives import NUMPY, PRIMITIVES, evaluate, sigmoid
 from .sampling import describe, sample
+from .text import plain
 
 __all__ = [
     "CheckReport",
@@ -176,7 +177,7 @@ class CheckReport:
             "samples": self.samples,
             "seed": self.seed,
             "init": self.init,
-            "distribution": self.distribution,
+            "distribution": plain(self.distribution),
             "passed": self.passed,
             "method": self.method,
             "step": self.step,
@@ -653,21 +654,23 @@ class _Plan:
         if self.analytic:
             errors.judge(SAFETY * rounding)
             reason = (
-                f"complex step (h = {COMPLEX_STEP:g}): no subtraction, truncation "
-                "h^2 |f'''/f'|/6 ~ 1e-41, so only float64 rounding remains: "
-                f"{SAFETY:g} (safety) x {q.ops} operations (forward pass and term) x condition "
-                f"{points.cond:.3g} (1 + 2 max|activation argument| at these points) "
-                f"x u (2^-53) = {errors.tolerance:.2g}"
+                f"complex step ($h = 10^{{{round(math.log10(COMPLEX_STEP))}}}$): no "
+                "subtraction, truncation $h^2 |f'''/f'|/6 \\approx 10^{-41}$, so only float64 "
+                f"rounding remains: {SAFETY:g} (safety) $\\times$ {q.ops} operations (forward "
+                f"pass and term) $\\times$ condition {points.cond:.3g} "
+                "($1 + 2 \\max|\\text{activation argument}|$ at these points) $\\times u$ "
+                f"($2^{{-53}}$) = {errors.tolerance:.2g}"
             )
         else:
             errors.judge(SAFETY * (rounding + errors.bound))
             reason = (
-                f"central differences, first step H = {CENTRAL_STEP:g} max(1, |s|) halved "
-                f"{RICHARDSON_LEVELS - 1} times, Richardson extrapolation to "
-                f"O(h^{2 * RICHARDSON_LEVELS}); a tolerance per point, {SAFETY:g} (safety) x "
-                f"[{q.ops} operations x condition {points.cond:.3g} x u (the symbolic side) + "
-                f"{_AMPLIFICATION:.3g} x operations x condition x u x |f|/(H |f'|) (rounding "
-                "in f, amplified by the extrapolation) + the table's truncation estimate], "
+                f"central differences, first step $H = 2^{{{round(math.log2(CENTRAL_STEP))}}} "
+                f"\\max(1, |s|)$ halved {RICHARDSON_LEVELS - 1} times, Richardson extrapolation "
+                f"to $O(h^{{{2 * RICHARDSON_LEVELS}}})$; a tolerance per point, {SAFETY:g} "
+                f"(safety) $\\times$ [{q.ops} operations $\\times$ condition {points.cond:.3g} "
+                f"$\\times u$ (the symbolic side) + {_AMPLIFICATION:.3g} $\\times$ operations "
+                "$\\times$ condition $\\times u \\times |f|/(H |f'|)$ (rounding "
+                "in $f$, amplified by the extrapolation) + the table's truncation estimate], "
                 f"here {errors.tolerance:.2g} at the point where the error comes closest to it"
             )
             kinks = errors.excluded - errors.outside

@@ -28,12 +28,13 @@ __all__ = [
     "MEMORY_BUDGET",
 ]
 
-#: Weight initialisations: name -> one-line description.
+#: Weight initialisations: name -> one-line description (prose with $math$).
 INITS = {
-    "normal": "weights, biases, inputs ~ N(0, 1)",
-    "xavier": "weights ~ N(0, 2/(fan_in + fan_out)) (Glorot), biases 0, inputs ~ N(0, 1)",
-    "orthogonal": "recurrent weights orthogonal (+-1 in one dimension), input weights "
-    "Glorot, biases 0, inputs ~ N(0, 1)",
+    "normal": "weights, biases, inputs $\\sim N(0, 1)$",
+    "xavier": "weights $\\sim N(0, 2/(n_{in} + n_{out}))$ (Glorot), biases 0, "
+    "inputs $\\sim N(0, 1)$",
+    "orthogonal": "recurrent weights orthogonal ($\\pm 1$ in one dimension), input weights "
+    "Glorot, biases 0, inputs $\\sim N(0, 1)$",
 }
 
 #: ``symgrad check``: random points and their seed.

@@ -380,10 +380,10 @@ def derivation_json(d, values=None) -> dict:
 # ---------------------------------------------------------------- the exact state Jacobian
 
 
-def _state_tuple(cell: Cell, suffix: str = "") -> Math:
+def _state_tuple(cell: Cell, suffix: str = "") -> Prose:
+    """(c_t, h_t) with each name as math, so that a line may break after a comma."""
     names = [cell.latex[prev_name(s) if suffix else s] for s in cell.state]
-    latex = "(" + ", ".join(names) + ")"
-    return Math(latex, text_name(latex))
+    return Prose("(", Prose.join(", ", [Math(n, text_name(n)) for n in names]), ")")
 
 
 def _tangent(cell: Cell, article) -> list:

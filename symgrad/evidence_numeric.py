@@ -17,7 +17,6 @@ that needs them. NumPy, SciPy and flint are imported inside the functions.
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import replace
 
 import sympy
@@ -55,7 +54,13 @@ def _fmt(x, digits: int = 4) -> str:
     x = float(x)
     if x == 0:
         return "0"
-    return f"{x:.{digits}g}"
+    if math.isinf(x):
+        return "$\\infty$" if x > 0 else "$-\\infty$"
+    text = f"{x:.{digits}g}"
+    if "e" in text:  # -8.73e+03 as mathematics
+        mantissa, exponent = text.split("e")
+        return f"${mantissa} \\cdot 10^{{{int(exponent)}}}$"
+    return text
 
 
 def _within(x: float, tolerance: float) -> str:
@@ -89,6 +94,11 @@ def _derivative_tex(cell_name: str, target: str, source: str) -> str:
     """``\\partial c_t/\\partial c_{t-1}``: the one-step derivative in the cell's names."""
     lat = get_cell(cell_name).latex
     return f"\\partial {lat[target]}/\\partial {lat[source]}"
+
+
+def _quantity_tex(cell, quantity: str) -> str:
+    """A row of symgrad check: the total, or the term through a value."""
+    return "the total" if quantity == "total" else f"the term through ${cell.latex[quantity]}$"
 
 
 def _one_step_tex(r) -> str:
@@ -128,19 +138,18 @@ def _stated_value(rec, r, text: str, what: str) -> None:
     rec.claim(
         _agrees(text, lo, hi),
         f"{what} $\\in$ {_interval_text(r, 7)} (stated: {text})",
-        lambda: f"{what} in {_interval_text(r, 7)} (certified), at {_where(r)}: not {text}",
+        lambda: f"{what} $\\in$ {_interval_text(r, 7)} (certified), at {_where(r)}: not {text}",
     )
 
 
 def _where(r) -> str:
-    """The maximiser in words, composed (NFC): c + combining hat is one letter, which
-    the LaTeX output can spell."""
-    return unicodedata.normalize("NFC", r.where)
+    """The maximiser, as math."""
+    return f"${r.where_latex}$"
 
 
 def _bound_name(r) -> str:
     params = ", ".join(f"{k} = {float(v):g}" for k, v in r.params.items())
-    return f"`{r.name}`" + (f" ({params})" if params else "")
+    return f"`{r.name}`" + (f" (${params}$)" if params else "")
 
 
 def _interval_text(r, digits: int = 10) -> str:
@@ -234,8 +243,8 @@ def rnn_tanh_optimum(rec, given, ctx):
         )
     rec.figures["bounds"] = rows
     rec.summary = (
-        f"S(0) = {s0.value:.5f} at |v| = {abs(s0.argmax['v']):.4f}; S(a) <= |a| + S(0) "
-        f"checked at a = {_listed(given['a'])}"
+        f"$S(0)$ = {s0.value:.5f} at $|v|$ = {abs(s0.argmax['v']):.4f}; "
+        f"$S(a) \\le |a| + S(0)$ checked at $a$ = {_listed(given['a'])}"
     )
 
 
@@ -258,8 +267,9 @@ def rnn_tanh_certified(rec, given, ctx):
         "$1/|h_{t-1}|$."
     )
     rec.summary = (
-        f"S(0) in {_interval_text(s0, 9)}; S(a) <= |a| + S(0) and <= (|a| + sqrt(1 + a^2))/2 "
-        f"certified at a = {_listed(given['a'])} (for every a: the S evidence)"
+        f"$S(0) \\in$ {_interval_text(s0, 9)}; $S(a) \\le |a| + S(0)$ and "
+        f"$S(a) \\le (|a| + \\sqrt{{1 + a^2}})/2$ certified at $a$ = {_listed(given['a'])} "
+        "(for every $a$: the S evidence)"
     )
 
 
@@ -276,7 +286,7 @@ def relu_optimum(rec, given, ctx):
             f"{r.value:g} (SciPy), certified {_interval_text(r, 3)}",
         )
     rec.figures = {**rows[-1], "bounds": rows}
-    rec.summary = f"sup over |U| <= L = L checked at L = {_listed(given['L'])}"
+    rec.summary = f"$\\sup_{{|U| \\le L}} = L$ checked at $L$ = {_listed(given['L'])}"
 
 
 @evidence_function("C", _CERTIFIED)
@@ -288,7 +298,7 @@ def clipping_certified(rec, given, ctx):
         f"{_interval_text(r, 6)}; SciPy: {r.value:g} at {_argmax_text(r, 3)}"
     )
     _settle(rec, r)
-    rec.summary = f"certified sup in {_interval_text(r, 6)}, <= {given['bound']:g}"
+    rec.summary = f"certified $\\sup \\in$ {_interval_text(r, 6)}, $\\le {given['bound']:g}$"
 
 
 @evidence_function("N", _SCIPY)
@@ -311,7 +321,7 @@ def lstm_saturation_optimum(rec, given, ctx):
                 "third witness: the root $c^*$ of $2 c \\tanh c = 1$ gives "
                 f"$S(0) = c^* - 1/(4 c^*)$, inside the certified interval ({check.verdict})",
             )
-    rec.summary = f"sup = {r.value:.5f} at c = {c_star:.4f}"
+    rec.summary = f"$\\sup$ = {r.value:.5f} at $|c_{{t-1}}|$ = {c_star:.4f}"
 
 
 @evidence_function("C", _CERTIFIED)
@@ -322,7 +332,11 @@ def lstm_saturation_certified(rec, given, ctx):
     rec.claim(
         hi < given["bound"],
         f"$\\sup_c |(1 - \\tanh^2 c)\\,c| \\in$ {_interval_text(r)}: hi $< {given['bound']:g}$",
-        (lambda: f"lo = {fixed(lo, 10, 'down')} >= {given['bound']:g}, at {_where(r)}")
+        (
+            lambda: (
+                f"$\\text{{lo}} = {fixed(lo, 10, 'down')} \\ge {given['bound']:g}$, at {_where(r)}"
+            )
+        )
         if lo >= given["bound"]
         else None,
     )
@@ -335,7 +349,7 @@ def lstm_saturation_certified(rec, given, ctx):
         "\\sup_c \\big|(1 - \\tanh^2 c)\\,c\\big| &\\in "
         f"{_interval_text(r)} \\subset (0, {given['bound']:g})"
     )
-    rec.summary = f"certified {_interval_text(r, 9)} < {given['bound']:g}"
+    rec.summary = f"certified {_interval_text(r, 9)} $< {given['bound']:g}$"
 
 
 @evidence_function("C", _CERTIFIED)
@@ -355,7 +369,7 @@ def minor_term_worst_cases(rec, given, ctx):
         "saturation constant",
     )
     rec.figures = {**rows[0], "bounds": rows}
-    rec.summary = "worst case / |U_g| <= " + ", ".join(
+    rec.summary = "worst case $/ |U_g| \\le$ " + ", ".join(
         f"{r['bound'].removeprefix('lstm-').removesuffix('-term')} "
         f"{fixed(r['interval'][1], 4, 'up')}"
         for r in rows
@@ -366,10 +380,10 @@ def _not_compressed(rec, r, check) -> None:
     """A refuted "compressed uniformly" (sup < 1) qualifies the article's "compressed"."""
     reached = "approached (not attained)" if "→" in r.where else "attained"
     rec.qualify(
-        f"{r.name}: compressed typically, not uniformly (sup |term|/|weight| >= "
-        f"{fixed(r.interval[0], 4, 'down')})",
+        f"`{r.name}`: compressed typically, not uniformly ($\\sup |T|/|U| \\ge "
+        f"{fixed(r.interval[0], 4, 'down')}$)",
         f"{_bound_name(r)}: {check.statement}: refuted, {check.detail}: the supremum of "
-        f"|term|/|weight| is {reached} at {_where(r)}: no constant below 1 bounds every value",
+        f"$|T|/|U|$ is {reached} at {_where(r)}: no constant below 1 bounds every value",
     )
 
 
@@ -425,7 +439,7 @@ def gru_state_certified(rec, given, ctx):
     rec.note(f"smallest certified $1 - |h_t|$: {scientific(closest, 2, 'down')}")
     if at_one:
         rec.qualify(
-            "in exact arithmetic; in float64 only |h_t| <= 1",
+            "in exact arithmetic; in float64 only $|h_t| \\le 1$",
             f"in float64 the same runs give $|h_t| = 1$ exactly at {at_one} of "
             f"{certified_steps} steps (tanh rounds to 1): only $|h_t| \\le 1$ holds in "
             "floating point",
@@ -437,8 +451,8 @@ def gru_state_certified(rec, given, ctx):
         "bits": precision,
     }
     rec.summary = (
-        f"|h_t| < 1 certified at the {certified_steps} steps of {n_runs} seeded runs; float64 "
-        f"gives |h_t| = 1 at {at_one}"
+        f"$|h_t| < 1$ certified at the {certified_steps} steps of {n_runs} seeded runs; float64 "
+        f"gives $|h_t| = 1$ at {at_one}"
     )
 
 
@@ -557,25 +571,26 @@ def vanish_explode_monte_carlo(rec, given, ctx):
 def minor_terms_monte_carlo(rec, given, ctx):
     r = _one_step(rec, ctx, "lstm")
     rec.figures = r.as_json()
-    dominant = f"${r.dominant_latex}$"
+    latex = get_cell(r.cell).latex
     for via, smaller in r.smaller.items():
+        term = f"|T_{{{latex[via]}}}|"
         rec.require(
             smaller.lo > given["most"],
-            f"|term through {via}| < |{dominant}| at the same point in {smaller.text()} of "
-            f"samples (typically: more than {given['most']:g})",
+            f"${term} < |{r.dominant_latex}|$ at the same point in {smaller.text()} of "
+            f"samples (typically: more than {given['most']:g}); $T_v$ the term through $v$",
         )
         comp = r.compression.get(via)
         if comp is not None:
             rec.note(
-                f"compression |term through {via}| / |U|: median "
+                f"compression ${term}/|U|$: median "
                 f"{comp.percentiles[50].text()}, p99 {comp.percentiles[99].text()}"
             )
     rec.caveats.append(
         f"In {r.exceeds_one.text()} of samples $|{_one_step_tex(r)}| > 1$ ({r.distribution})."
     )
     rec.summary = (
-        "|term| < f_t in "
-        + ", ".join(f"{_fmt(v.value, 3)} ({k})" for k, v in r.smaller.items())
+        f"$|T_v| < |{r.dominant_latex}|$ in "
+        + ", ".join(f"{_fmt(v.value, 3)} (${latex[k]}$)" for k, v in r.smaller.items())
         + " of samples"
     )
 
@@ -591,23 +606,24 @@ def forget_dominance_monte_carlo(rec, given, ctx):
     smaller = wilson(r.n - k, r.n, ctx.settings.confidence)
     rec.require(
         smaller.lo > given["most"],
-        f"fraction |minor terms| < {dominant}: {smaller.text()} (claimed: more than "
+        f"fraction $|\\text{{minor terms}}| <$ {dominant}: {smaller.text()} (claimed: more than "
         f"{given['most']})",
     )
     rec.figures["minor_smaller_than_f"] = smaller.as_json()
-    summary = f"|minor| < f in {smaller.text()}"
+    summary = f"$|\\text{{minor terms}}| <$ {dominant} in {smaller.text()}"
     if ctx.settings.forget_bias != 1.0:
         r1 = ctx.one_step("lstm", forget_bias=1.0)
         s1 = wilson(r1.n - r1.minor_outweighs.k, r1.n, ctx.settings.confidence)
         rec.note(
-            f"with forget bias $b_f = 1$: fraction |minor terms| < {dominant} {s1.text()}; "
+            f"with forget bias $b_f = 1$: fraction $|\\text{{minor terms}}| <$ {dominant} "
+            f"{s1.text()}; "
             f"fraction $|{_one_step_tex(r1)}| > 1$ {r1.exceeds_one.text()}"
         )
         rec.figures["forget_bias_1"] = {
             "minor_smaller_than_f": s1.as_json(),
             "abs_derivative_exceeds_1": r1.exceeds_one.as_json(),
         }
-        summary += f"; b_f = 1: {s1.text()}"
+        summary += f"; $b_f = 1$: {s1.text()}"
     rec.summary = summary
 
 
@@ -627,7 +643,8 @@ def state_gap_monte_carlo(rec, given, ctx):
         rec.figures["cells"][name] = {"one_step": r.as_json(), "gap": g.as_json()}
         rec.note(
             f"`{name}`: {g.n} trajectories, seed {g.seed}, parameters fixed per trajectory, "
-            f"inputs N(0, 1); initial {', '.join(g.held)} ~ U(0, 1)"
+            f"inputs $\\sim N(0, 1)$; initial "
+            + ", ".join(f"${get_cell(name).latex[v]} \\sim U(0, 1)$" for v in g.held)
         )
         rec.require(
             g.fd_error <= FD_TOLERANCE,
@@ -641,7 +658,8 @@ def state_gap_monte_carlo(rec, given, ctx):
         )
         for t in g.horizons[1:]:
             rec.note(
-                f"`{name}`, T = {t}: relative gap |exact - product|/|exact| median "
+                f"`{name}`, $T = {t}$: relative gap $|\\text{{exact}} - \\text{{product}}|/"
+                f"|\\text{{exact}}|$ median "
                 f"{g.gap[t].percentiles[50].text()}, p90 {g.gap[t].percentiles[90].text()}; "
                 f"above 1%: {g.off[t].text()}"
             )
@@ -661,8 +679,9 @@ def gru_spread_monte_carlo(rec, given, ctx):
         r = results[name] = _one_step(rec, ctx, name)
         rec.figures["cells"][name] = r.as_json()
         rec.note(
-            f"`{name}`: spread p1..p99 of {r.label} {r.spread.text()} (p1 {r.p1.text()}, "
-            f"p99 {r.p99.text()}); standard deviation {_fmt(r.std, 3)}"
+            f"`{name}`: spread $q_{{0.99}} - q_{{0.01}}$ of ${_one_step_tex(r)}$ "
+            f"{r.spread.text()} ($q_{{0.01}}$ {r.p1.text()}, $q_{{0.99}}$ {r.p99.text()}); "
+            f"standard deviation {_fmt(r.std, 3)}"
         )
     rec.math.append(
         "\\text{spread} &= q_{0.99} - q_{0.01} \\text{ of the one-step derivative over the samples}"
@@ -674,12 +693,13 @@ def gru_spread_monte_carlo(rec, given, ctx):
     )
     rec.require(
         a.exceeds_one.lo > b.exceeds_one.hi,
-        f"fraction |derivative| > 1: {a.cell} {a.exceeds_one.text()} > {b.cell} "
+        f"fraction $|\\text{{derivative}}| > 1$: {a.cell} {a.exceeds_one.text()} > {b.cell} "
         f"{b.exceeds_one.text()}",
     )
     rec.summary = (
         f"spread {_fmt(a.spread.value, 3)} vs {_fmt(b.spread.value, 3)}; "
-        f"P(|d|>1) {a.exceeds_one.value:.3f} vs {b.exceeds_one.value:.3f}"
+        f"$P(|\\text{{derivative}}| > 1)$ {a.exceeds_one.value:.3f} vs "
+        f"{b.exceeds_one.value:.3f}"
     )
 
 
@@ -734,7 +754,8 @@ def long_horizon_monte_carlo(rec, given, ctx):
         if not defined:
             rate = (
                 f"no Lyapunov exponent: the gradient is exactly 0 in {zero.text()} of samples, "
-                "so the mean of ln|gradient| is -inf and no interval means anything; median "
+                "so the mean of $\\ln|\\text{gradient}|$ is $-\\infty$ and no interval means "
+                "anything; median "
                 f"rate {_fmt(r.lyapunov_median, 3)} per step"
             )
         else:
@@ -746,7 +767,7 @@ def long_horizon_monte_carlo(rec, given, ctx):
             f"`{name}`: {rate} (below {given['rate_below']:g}); {figures}",
         )
         if r.explode_fraction > 0:
-            exploding.append(f"{name} in {blown.text()}")
+            exploding.append(f"`{name}` in {blown.text()}")
         if r.article is not None:
             a = r.article
             rec.note(
@@ -773,7 +794,7 @@ def long_horizon_monte_carlo(rec, given, ctx):
             f"[{_fmt(lo, 3)}, {_fmt(hi, 3)}] per step; median below $10^{{-8}}$ from "
             f"{_vanish_text(r)}",
         )
-        rates.append((f"lstm (b_f = {bias:g})", r.lyapunov_median, r.vanish_step))
+        rates.append((f"`lstm` ($b_f = {bias:g}$)", r.lyapunov_median, r.vanish_step))
     if exploding:
         rec.qualify(
             "the gradient decays in the typical (median) trajectory of every cell, not in "
@@ -796,7 +817,7 @@ def long_horizon_monte_carlo(rec, given, ctx):
     )
     rec.summary = (
         "median rate per step: "
-        + "; ".join(f"{n} {_fmt(x, 2)}" for n, x, _ in rates)
+        + "; ".join(f"{n if n.startswith('`') else f'`{n}`'} {_fmt(x, 2)}" for n, x, _ in rates)
         + ("; explode: " + ", ".join(e.split(" in ")[0] for e in exploding) if exploding else "")
     )
 
@@ -858,7 +879,8 @@ def decomposition_finite_differences(rec, given, ctx):
     for c in report.comparisons:
         rec.claim(
             c.passed,
-            f"{c.quantity}: largest relative error {_within(c.max_rel_error, c.tolerance)}",
+            f"{_quantity_tex(cell, c.quantity)}: largest relative error "
+            f"{_within(c.max_rel_error, c.tolerance)}",
             lambda c=c: _certified_mismatch(d, stated, c),
         )
     rec.note(f"{points} points, seed {s.seed}; {report.distribution}")

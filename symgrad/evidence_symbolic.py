@@ -320,8 +320,9 @@ def vanish_explode_limits(rec, given, ctx):
         f"\\to {sympy.latex(limit)}",
     ]
     rec.summary = (
-        f"rho^(t-1) -> 0 for every 0 < rho < 1, -> oo for every rho > 1 (proved); "
-        f"needs a uniform rho: prod(1 - 1/n^2) -> {limit}"
+        "$\\rho^{t-1} \\to 0$ for every $0 < \\rho < 1$, $\\to \\infty$ for every $\\rho > 1$ "
+        "(proved); needs a uniform $\\rho$: "
+        f"$\\prod_n (1 - 1/n^2) \\to {sympy.latex(limit)}$"
     )
     rec.figures = {"counterexample_limit": str(limit), "lemma_proved": proved}
 
@@ -376,7 +377,7 @@ def decomposition_terms(rec, given, ctx):
 # ---------------------------------------------------------------- SimpleRNN
 
 
-@evidence_function("S", "substitution U = (v - a)/h_{t-1}, expand to 0")
+@evidence_function("S", "substitution $U = (v - a)/h_{t-1}$, expand to 0")
 def rnn_tanh_substitution(rec, given, ctx):
     cell = get_cell("rnn")
     d = derive(cell)
@@ -439,7 +440,7 @@ def rnn_tanh_substitution(rec, given, ctx):
     )
 
 
-@evidence_function("S", "the engine's derivative with [h_t > 0] set to 1 and to 0")
+@evidence_function("S", "the engine's derivative with $[h_t > 0]$ set to 1 and to 0")
 def relu_active_side(rec, given, ctx):
     cell = get_cell("rnn-relu")
     d = derive(cell)
@@ -484,7 +485,7 @@ def clipping_factors(rec, given, ctx):
             "so $|\\partial h_t/\\partial h_{t-1}| \\le |U| \\le 1$",
         )
         rec.math += _term_rows(d, notes=False)
-    rec.summary = "|dh/dh_prev| <= |U| for tanh and relu"
+    rec.summary = "$|\\partial h_t/\\partial h_{t-1}| \\le |U|$ for tanh and relu"
 
 
 # ---------------------------------------------------------------- LSTM
@@ -565,7 +566,8 @@ def minor_term_factors(rec, given, ctx):
     rec.math += _term_rows(d)
     rec.figures = {"gates": {v: g for v, g, _ in counts}, "signed": {v: k for v, _, k in counts}}
     rec.summary = "; ".join(
-        f"{v}: {_gates(g)}" + (f" + {k} signed" if k else "") for v, g, k in counts
+        f"${_gate_name(cell, v)}$: {_gates(g)}" + (f" + {k} signed" if k else "")
+        for v, g, k in counts
     )
 
 
@@ -658,7 +660,7 @@ def state_jacobian_rows(rec, given, ctx):
             unrolled = _unrolled(ms, point, source_symbol, step_symbol(d.target, 1))
             reference = mpmath.diff(unrolled, point[source_symbol])
             agree = abs(mpmath.mpf(str(values["exact"])) - reference) < mpmath.mpf(10) ** -25
-        at = ", ".join(f"{k} = {v}" for k, v in example.items())
+        at = ", ".join(f"${cell.latex[k]} = {v}$" for k, v in example.items())
         rec.require(
             agree,
             f"`{name}` at {at}: product {float(values['product']):.6f}, missed path "
@@ -666,8 +668,8 @@ def state_jacobian_rows(rec, given, ctx):
             "derivative of the unrolled two-step map (40 digits)",
         )
     rec.summary = (
-        "one step exact; two steps: exact = product + D_{t+1} m_t (m_t is delta_t of symgrad "
-        "derive --steps 2), the path through o_t (lstm), r_t (gru-late-reset)"
+        "one step exact; two steps: exact = product + $D_{t+1} m_t$ ($m_t$ is $\\delta_t$ of "
+        "`symgrad derive --steps 2`), the path through $o_t$ (`lstm`), $r_t$ (`gru-late-reset`)"
     )
 
 
@@ -708,8 +710,8 @@ def gru_convex_update(rec, given, ctx):
         f"(|{h_prev}| < 1,\\ |{h_hat}| < 1,\\ {z} \\in (0, 1))"
     )
     rec.summary = (
-        "|h_{t-1}| < 1 implies |h_t| < 1 for every parameter value and input: |h_t| < 1 for "
-        "every t from h_0 = 0, " + ("proved" if proved else "NOT proved")
+        "$|h_{t-1}| < 1$ implies $|h_t| < 1$ for every parameter value and input: $|h_t| < 1$ "
+        "for every $t$ from $h_0 = 0$, " + ("proved" if proved else "NOT proved")
     )
 
 
@@ -742,7 +744,10 @@ def gate_counts(rec, given, ctx):
             f"fewer gates: {listed} fewer",
             f"every minor GRU term has fewer gates than its LSTM match, but {listed} fewer, "
             f"not {fewer} each ("
-            + "; ".join(f"{v} vs {m}: {d} fewer" for v, m, _, _, d in rows)
+            + "; ".join(
+                f"${_gate_name(gru_d.cell, v)}$ vs ${_gate_name(lstm_d.cell, m)}$: {d} fewer"
+                for v, m, _, _, d in rows
+            )
             + ")",
         )
     rec.figures = {
@@ -752,7 +757,8 @@ def gate_counts(rec, given, ctx):
         ]
     }
     rec.summary = "gates GRU vs LSTM: " + ", ".join(
-        f"{v}/{m} {g} vs {lg}" for v, m, g, lg, _ in rows
+        f"${_gate_name(gru_d.cell, v)}/{_gate_name(lstm_d.cell, m)}$ {g} vs {lg}"
+        for v, m, g, lg, _ in rows
     )
 
 
@@ -769,9 +775,9 @@ def late_reset_readings(rec, given, ctx):
     rec.require(
         gains and counts["SPEC"].keys() == counts["other"].keys(),
         "gates from $o_{t-1} = r_{t-1} h_{t-1}$ (SPEC section 1): minor terms with "
-        + ", ".join(f"{_gates(n)} ({v})" for v, n in counts["SPEC"].items())
+        + ", ".join(f"{_gates(n)} (${_gate_name(spec, v)}$)" for v, n in counts["SPEC"].items())
         + "; gates from $h_{t-1}$, $o_t = r_t h_t$ only an output: "
-        + ", ".join(f"{_gates(n)} ({v})" for v, n in counts["other"].items())
+        + ", ".join(f"{_gates(n)} (${_gate_name(other, v)}$)" for v, n in counts["other"].items())
         + ": each minor term gains exactly one gate, $r_{t-1}$, in the first reading",
     )
     fewer = [v for v, n in counts["other"].items() if n < counts["gru"].get(v, n)]
@@ -779,11 +785,13 @@ def late_reset_readings(rec, given, ctx):
     if rec.require(
         fewer and at_most,
         "the second reading against the GRU's "
-        + ", ".join(f"{_gates(n)} ({v})" for v, n in counts["gru"].items())
-        + f": fewer gates in the term through {', '.join(fewer)}, none more",
+        + ", ".join(f"{_gates(n)} (${_gate_name(spec, v)}$)" for v, n in counts["gru"].items())
+        + ": fewer gates in the term through "
+        + ", ".join(f"${_gate_name(spec, v)}$" for v in fewer)
+        + ", none more",
     ):
         rec.qualify(
-            "in the reading of SPEC section 1 (gates from o_{t-1}) only",
+            "in the reading of SPEC section 1 (gates from $o_{t-1}$) only",
             "the article's proposal gains the gate $r_{t-1}$ in each minor term only when the "
             "gates read $o_{t-1}$; read with gates from $h_{t-1}$ (the cell built from "
             f"`{spec.name}` with $o_{{t-1}}$ replaced by $h_{{t-1}}$, as "

@@ -45,6 +45,7 @@ from .suprema import (
     scipy_sup,
     show_exact,
 )
+from .text import plain
 
 __all__ = ["LineProblem", "Tail", "solve_line"]
 
@@ -162,7 +163,7 @@ def solve_line(
         subdivisions=sup_u.subdivisions + sup_l.subdivisions,
         scipy_seconds=scipy_seconds,
         certificate_seconds=cert_seconds,
-        claim=" and ".join(c.statement for _, c in problem.claims) or None,
+        claim=" and ".join(plain(c.statement) for _, c in problem.claims) or None,
         proved=all(c.verdict == "proved" for c in checks if c.kind == "claim")
         if problem.claims
         else None,
@@ -211,14 +212,15 @@ def _claim(problem: LineProblem, end: str, c: Inequality, middle: Supremum) -> V
     offset = problem.upper[0] if end == "sup" else problem.lower[0]
     op = c.op if end == "sup" else _FLIPPED[c.op]
     rhs = c.rhs - offset if end == "sup" else offset - c.rhs
-    form = f"{end} - {show_exact(offset)}" if end == "sup" else f"{show_exact(offset)} - {end}"
-    form = end if offset == 0 and end == "sup" else form
-    form = f"-{end}" if offset == 0 and end == "inf" else form
+    form = f"\\{end} - {show_exact(offset)}" if end == "sup" else f"{show_exact(offset)} - \\{end}"
+    form = f"\\{end}" if offset == 0 and end == "sup" else form
+    form = f"-\\{end}" if offset == 0 and end == "inf" else form
     with ctx.workprec(PREC):
         interval = (middle.lo, middle.hi)
         verdict = decide(interval, op, ball(rhs))
-        detail = compare_text(interval, op, ball(rhs), show_exact(rhs))
-    detail = detail.replace("lo =", f"{form} >=", 1).replace("hi =", f"{form} <=", 1)
+        detail = compare_text(
+            interval, op, ball(rhs), show_exact(rhs), (f"{form} \\ge", f"{form} \\le")
+        )
     statement = c.statement + (f" ({c.meaning})" if c.meaning else "")
     return Verdict("claim", statement, verdict, detail)
 

@@ -39,6 +39,7 @@ from .stats import (
     summarize,
     wilson,
 )
+from .text import plain
 
 __all__ = ["OneStep", "Settings", "StateGap", "make_step", "one_step", "state_gap"]
 
@@ -74,7 +75,7 @@ class Settings:
             "init": self.init,
             "forget_bias": self.forget_bias,
             "confidence": self.confidence,
-            "distribution": self.distribution,
+            "distribution": plain(self.distribution),
         }
 
 
@@ -150,7 +151,7 @@ class OneStep:
             "derivative": self.label,
             "samples": self.n,
             "seed": self.seed,
-            "distribution": self.distribution,
+            "distribution": plain(self.distribution),
             "dominant_term": self.dominant_name,
             "dominant_latex": self.dominant_latex,
             "abs_dominant": self.dominant.as_json(),
@@ -310,7 +311,7 @@ class StateGap:
             "cell": self.cell,
             "samples": self.n,
             "seed": self.seed,
-            "distribution": self.distribution,
+            "distribution": plain(self.distribution),
             "held_fixed": ", ".join(self.held),
             "relative_gap": {str(t): g.as_json() for t, g in self.gap.items()},
             f"fraction_gap_above_{GAP_VISIBLE:g}": {

@@ -14,6 +14,8 @@ import math
 import textwrap
 from pathlib import Path
 
+from .text import plain
+
 __all__ = ["PLOT_FORMATS", "PlotError", "plot_bound", "plot_flow", "plot_spectrum"]
 
 #: Formats a plot can be written in, by file suffix.
@@ -246,7 +248,7 @@ def _plot_range(figure, problem, result, path, np) -> list[str]:
             color=f"C{4 + n}",
             linestyle="--",
             linewidth=1.2,
-            label=f"claimed: {ineq.statement}{verdict}",
+            label=f"claimed: {plain(ineq.statement)}{verdict}",
         )
     axes.set_xlabel(_mathtext(*_printed(problem, v)))
     axes.set_ylabel("value")
@@ -332,7 +334,7 @@ def _claims(problem, part, result) -> list[tuple[float, str]]:
         value = float(ineq.rhs) if exact else _rhs_value(problem, ineq)
         if ineq.lhs is not None:
             value *= float(abs(part.scale)) / float(abs(ineq.lhs.scale))
-        out.append((value, f"{check.statement} ({check.verdict})"))
+        out.append((value, f"{plain(check.statement)} ({check.verdict})"))
     return out
 
 

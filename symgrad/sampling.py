@@ -35,7 +35,8 @@ def describe(
     dim: int | None = None,
     names=None,
 ) -> str:
-    """The distribution in one line, for printing beside every figure drawn from it.
+    """The distribution in one line of prose with ``$math$`` (:func:`symgrad.text.plain`
+    for plain text), printed beside every figure drawn from it.
 
     Without ``dim``: one point's draws (:func:`sample`), previous-step values
     included; with ``cell``, the previous-step states are named with the
@@ -53,34 +54,41 @@ def describe(
         drawn = [n for n in names if n.endswith("_prev") and n in ranges]
         text = "; ".join(
             [INITS[init]]
-            + [f"{n.removesuffix('_prev')}_{{t-1}} ~ {_PREVIOUS[_kind(ranges[n])]}" for n in drawn]
+            + [f"${cell.latex[n]} \\sim {_PREVIOUS[_kind(ranges[n])]}$" for n in drawn]
         )
     elif cell is None:
-        text = INITS[init] + "; c_{t-1} ~ N(0,1); previous gates ~ U(0,1); h_{t-1} ~ U(-1,1)"
+        text = (
+            INITS[init] + "; $c_{t-1} \\sim N(0,1)$; previous gates $\\sim U(0,1)$; "
+            "$h_{t-1} \\sim U(-1,1)$"
+        )
     else:
         ranges = {sym.name: r for sym, r in value_ranges(cell).items()}
-        states = [f"{s}_{{t-1}} ~ {_PREVIOUS[_kind(ranges[s])]}" for s in cell.state]
-        text = INITS[init] + "; " + "; ".join([*states, "previous gates ~ U(0,1)"])
+        states = [
+            f"${cell.latex[f'{s}_prev']} \\sim {_PREVIOUS[_kind(ranges[s])]}$" for s in cell.state
+        ]
+        text = INITS[init] + "; " + "; ".join([*states, "previous gates $\\sim U(0,1)$"])
     if forget_bias is not None:
-        text += f"; forget bias b_f = {forget_bias:g}"
+        text += f"; forget bias $b_f = {forget_bias:g}$"
     return text
 
 
 def _trajectory(init: str, dim: int) -> str:
     if dim == 1:
-        text = f"{INITS[init]}; parameters drawn once per sample, x_t"
+        text = f"{INITS[init]}; parameters drawn once per sample, $x_t$"
     else:
         text = {
-            "normal": f"weight matrices {dim}x{dim} with entries ~ N(0, 1/{dim}), biases ~ N(0, 1)",
-            "xavier": f"weight matrices {dim}x{dim} with entries ~ N(0, 2/({dim} + {dim})) "
-            "(Glorot), biases 0",
-            "orthogonal": f"recurrent matrices Haar-orthogonal {dim}x{dim}, input matrices "
-            f"Glorot N(0, 1/{dim}), biases 0",
+            "normal": f"weight matrices ${dim} \\times {dim}$ with entries $\\sim N(0, 1/{dim})$, "
+            "biases $\\sim N(0, 1)$",
+            "xavier": f"weight matrices ${dim} \\times {dim}$ with entries "
+            f"$\\sim N(0, 2/({dim} + {dim}))$ (Glorot), biases 0",
+            "orthogonal": f"recurrent matrices Haar-orthogonal ${dim} \\times {dim}$, "
+            f"input matrices Glorot $N(0, 1/{dim})$, biases 0",
         }[init]
         text += (
-            f", other parameters elementwise ~ N(0, 1), drawn once per sample; x_t ~ N(0, I_{dim})"
+            ", other parameters elementwise $\\sim N(0, 1)$, drawn once per sample; "
+            f"$x_t \\sim N(0, I_{{{dim}}})$"
         )
-    return text + " afresh every step; state_0 = 0"
+    return text + " afresh every step; the state starts at 0"
 
 
 def _recurrent(name: str) -> bool:
@@ -181,7 +189,12 @@ def _haar_orthogonal(rng, samples, n):
     return q * np.sign(np.diagonal(r, axis1=1, axis2=2))[:, None, :]
 
 
-_PREVIOUS = {"gate": "U(0,1)", "bounded": "U(-1,1)", "nonnegative": "|N(0,1)|", "free": "N(0,1)"}
+_PREVIOUS = {
+    "gate": "U(0,1)",
+    "bounded": "U(-1,1)",
+    "nonnegative": "|N(0,1)|",
+    "free": "N(0,1)",
+}
 
 
 def _kind(interval) -> str:

@@ -278,7 +278,12 @@ class BoundResult:
             "proved": self.proved,
             "status": self.status,
             "checks": [
-                {"kind": c.kind, "statement": c.statement, "verdict": c.verdict, "detail": c.detail}
+                {
+                    "kind": c.kind,
+                    "statement": plain(c.statement),
+                    "verdict": c.verdict,
+                    "detail": plain(c.detail),
+                }
                 for c in self.checks
             ],
             "factors": [
@@ -291,7 +296,7 @@ class BoundResult:
                     "where": f.where,
                     "interval": list(f.interval),
                     "subdivisions": f.subdivisions,
-                    "tail_lemma": f.tail,
+                    "tail_lemma": plain(f.tail) if f.tail else None,
                 }
                 for f in self.factors
             ],
@@ -535,7 +540,7 @@ def solve(
         subdivisions=sum(g.sup.subdivisions for g in run.groups.values()),
         scipy_seconds=run.scipy_seconds,
         certificate_seconds=run.certificate_seconds,
-        claim=" and ".join(c.statement for c in inequalities) or None,
+        claim=" and ".join(plain(c.statement) for c in inequalities) or None,
         proved=all(v == "proved" for v, _ in verdicts) if inequalities else None,
         checks=tuple(checks),
         factors=factors,
@@ -652,21 +657,27 @@ def _closed_form_check(cf: ClosedForm, bound: tuple, argmax: dict) -> tuple[dict
     return closed, verdict
 
 
-def compare_text(lhs, op: str, rhs, shown: str | None) -> str:
-    """The evidence of a verdict: the end of [lo, hi] that decides it, against the
-    claimed bound (``shown`` as the user wrote it, else the bound's own interval)."""
+#: An inequality's operator in LaTeX.
+OP_LATEX = {"<": "<", "<=": "\\le", ">=": "\\ge", ">": ">"}
+
+
+def compare_text(lhs, op: str, rhs, shown: str | None, names=("lo", "hi")) -> str:
+    """The evidence of a verdict, as prose with ``$math$``: the end of [lo, hi]
+    that decides it (``names``: what to call the two ends), against the claimed
+    bound (``shown`` as the user wrote it, else the bound's own interval)."""
     verdict = decide(lhs, op, rhs)
     (a, b), (c, d) = ends(lhs), ends(rhs)
     low, high = (shown, shown) if shown else (repr(down(c)), repr(up(d)))
+    lo, hi = (f"\\text{{{n}}}" if n.isalpha() else n for n in names)
     if verdict == "proved":
         if op in (">=", ">"):
-            return f"lo = {down(a)!r} {op} {high}"
-        return f"hi = {up(b)!r} {op} {low}"
+            return f"${lo} = {down(a)!r} {OP_LATEX[op]} {high}$"
+        return f"${hi} = {up(b)!r} {OP_LATEX[op]} {low}$"
     if verdict == "refuted":
         if op in (">=", ">"):
-            return f"hi = {up(b)!r} {'<' if op == '>=' else '<='} {low}"
-        return f"lo = {down(a)!r} {'>=' if op == '<' else '>'} {high}"
-    return f"[{down(a)!r}, {up(b)!r}] meets [{down(c)!r}, {up(d)!r}]"
+            return f"${hi} = {up(b)!r} {OP_LATEX['<' if op == '>=' else '<=']} {low}$"
+        return f"${lo} = {down(a)!r} {OP_LATEX['>=' if op == '<' else '>']} {high}$"
+    return f"$[{down(a)!r}, {up(b)!r}]$ meets $[{down(c)!r}, {up(d)!r}]$"
 
 
 # ---------------------------------------------------------------- the result in words
@@ -690,7 +701,7 @@ def _factor_results(problem: Problem, run: _Run) -> tuple[FactorResult, ...]:
                     where_latex=where_latex,
                     interval=(down(g.sup.lo), up(g.sup.hi)),
                     subdivisions=g.sup.subdivisions,
-                    tail=_tail_text(g, text) if g.sup.tail is not None else None,
+                    tail=_tail_text(g, latex) if g.sup.tail is not None else None,
                 )
             )
     return tuple(out)
@@ -753,19 +764,21 @@ def show_exact(x: Fraction) -> str:
     return repr(f) if Fraction(repr(f)) == x or Fraction(f) == x else str(x)
 
 
-def _tail_text(g: _Group, text) -> str:
+def _tail_text(g: _Group, latex) -> str:
+    """The tail lemma's proof, as prose with ``$math$`` (``latex`` prints the part)."""
     lemma = g.sup.tail
-    x = text.doprint(lemma.variable)
+    x = latex.doprint(lemma.variable)
     with ctx.workprec(PREC):
         bound = up(lemma.bound())
         lo = down(g.sup.lo)
     decay = Fraction(lemma.degree, lemma.rate)
+    mantissa, _, exponent = scientific(bound, 3, "up").partition("e")
     return (
-        f"for |{x}| >= {lemma.cutoff}: |{text.doprint(g.expr)}| <= "
-        f"{lemma.envelope_text(x)} <= {scientific(bound, 3, 'up')} < lo = "
-        f"{significant(lo, 10, 'down')}, since "
+        f"for $|{x}| \\ge {lemma.cutoff}$: $|{latex.doprint(g.expr)}| \\le "
+        f"{lemma.envelope_latex(x)} \\le {mantissa} \\cdot 10^{{{int(exponent)}}} < "
+        f"\\text{{lo}} = {significant(lo, 10, 'down')}$, since "
         + "; ".join(lemma.reasons)
-        + f" (x = {x}); and C t^k e^(-λt) decreases for t >= max(1, k/λ) = max(1, {decay}). "
-        f"So the supremum over all of R lies in [-{lemma.cutoff}, {lemma.cutoff}], "
-        "covered box by box."
+        + f" ($x = {x}$); and $C t^k e^{{-\\lambda t}}$ decreases for "
+        f"$t \\ge \\max(1, k/\\lambda) = \\max(1, {decay})$. So the supremum over all of "
+        f"$\\mathbb{{R}}$ lies in $[-{lemma.cutoff}, {lemma.cutoff}]$, covered box by box."
     )

@@ -38,6 +38,7 @@ from symgrad.primitives import sigmoid, tanh
 from symgrad.ranges import value_ranges
 from symgrad.report.bounds import format_catalog, format_result
 from symgrad.suprema import ClosedForm, Domain, _closed_form_check, _split, scipy_check
+from symgrad.text import plain
 from tests.latex import compile_latex, needs_pdflatex
 from tests.tolerances import (
     ARGMAX_ABS,
@@ -261,7 +262,7 @@ def test_the_certificate_refuses_a_false_bound():
     r = certify_below("lstm-saturation", Fraction(44, 100))
     assert r.proved is False and r.status == "refuted"  # a result, not a failure
     (claim,) = [c for c in r.checks if c.kind == "claim"]
-    assert claim.verdict == "refuted" and claim.detail.startswith("lo = 0.4477")
+    assert claim.verdict == "refuted" and plain(claim.detail).startswith("lo = 0.4477")
 
 
 @pytest.mark.parametrize(
@@ -325,11 +326,11 @@ def test_rnn_tanh_both_bounds_on_s_hold(a, h):
     loose, sharp = (c for c in r.checks if c.kind == "claim")
     # Decided by the enclosures where the sides are 1e-9 apart or more (the gap is
     # ~0.42|a|); closer, by the lemma proved for every a, which the verdict names.
-    assert sharp.detail.startswith("hi = ")
+    assert plain(sharp.detail).startswith("hi = ")
     # Near a = 0 the gap |a| + S(0) - S(a) falls below the working width, and the
     # verdict may come from the lemma (SymPy checks its steps) instead of the enclosure.
     routes = ("hi = ",) if abs(a) >= 1e-6 else ("hi = ", "symbolically, for every value")
-    assert loose.detail.startswith(routes)
+    assert plain(loose.detail).startswith(routes)
     # S(a)/|h| against the hand oracle at the reported maximiser and its neighbours.
     lo, hi = r.interval
     u = r.argmax["U"]
@@ -632,7 +633,7 @@ def test_cli_prints_the_proof_of_045(run):
     code, out, _ = run("bound", "lstm-saturation")
     assert code == 0
     assert re.search(r"claim +sup < 0\.45 .*PROVED, hi = 0\.44774320\d+ < 0\.45", out)
-    assert "tail lemma: for |c_{t-1}| >= 4" in out
+    assert "tail lemma: for |c_{t-1}| ≥ 4" in out
 
 
 def test_cli_refutation_is_a_result_exit_0(run):
@@ -649,7 +650,7 @@ def test_json_fields(run):
     lo, hi = data["interval"]
     assert lo <= data["value"] <= hi and data["width"] >= hi - lo
     assert set(data["argmax"]) == {"U", "v"} and data["params"] == {"a": 0.5, "h": 1.0}
-    assert data["proved"] is True and data["claim"].startswith("S(a) <= |a| + S(0)")
+    assert data["proved"] is True and data["claim"].startswith("S(a) ≤ |a| + S(0)")
     # No wall-clock time: seeded JSON is the same on every run.
     assert data["subdivisions"] > 0 and "seconds" not in data
     # S(1/2) by hand: the maximiser solves 2(v - 1/2) tanh v = 1 on v < 1/2.

@@ -172,7 +172,7 @@ def test_the_geometric_limits_are_proved_for_symbolic_rho():
 def test_the_relu_bound_is_proved_at_its_l_and_for_every_l_symbolically():
     r = bound("rnn-relu", L=10)
     (claim,) = [c for c in r.checks if c.kind == "claim"]
-    assert claim.statement == "sup >= L = 10 (at this L)"
+    assert plain(claim.statement) == "sup ≥ L = 10 (at this L)"
     assert any(n.startswith("for every L > 0: sup_{|U| ≤ L}") and "proved" in n for n in r.notes)
 
 
@@ -284,11 +284,13 @@ def test_relus_indicator_says_how_the_kink_is_taken():
 def test_tail_constants_and_lower_ends_are_rounded_the_safe_way():
     r = bound("sigmoid-slope")  # tail: sigma(1 - sigma) <= e^-|u|, cut at 4: e^-4 = 0.0183156
     (tail,) = [n for n in r.notes if n.startswith("tail lemma")]
-    printed = float(re.search(r"<= ([0-9.e+-]+) < lo", tail)[1])
-    assert printed >= math.exp(-4) and "1.84e-02" in tail
+    mantissa, exponent = re.search(
+        r"\\le ([0-9.]+) \\cdot 10\^\{(-?\d+)\} < \\text\{lo\}", tail
+    ).groups()
+    assert float(f"{mantissa}e{exponent}") >= math.exp(-4) and "1.84 \\cdot 10^{-2}" in tail
     saturation = bound("lstm-saturation")
     (tail,) = [n for n in saturation.notes if n.startswith("tail lemma")]
-    assert float(re.search(r"lo = ([0-9.]+)", tail)[1]) <= saturation.interval[0]
+    assert float(re.search(r"\\text\{lo\} = ([0-9.]+)", tail)[1]) <= saturation.interval[0]
     assert scientific(math.exp(-4), 3, "up") == "1.84e-02"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..bounds import BOUNDS
 from ..suprema import BoundResult, FactorResult, show_exact
-from ..text import dumps, md_cell
+from ..text import dumps, md_cell, plain, tex_inline
 
 __all__ = ["format_catalog", "format_result"]
 
@@ -24,8 +24,8 @@ def format_result(result: BoundResult, fmt: str) -> str:
     raise ValueError(f"unknown format {fmt!r}. Valid formats: text, markdown, latex, json")
 
 
-def _rows(r: BoundResult) -> list[tuple[str, str, str]]:
-    """(label, text, LaTeX) of the summary table."""
+def _rows(r: BoundResult) -> list[tuple[str, str, str, str]]:
+    """(label, text, LaTeX, Markdown) of the summary table."""
     lo, hi = r.interval
     seconds = (
         f"{r.seconds:.2f} s (SciPy {r.scipy_seconds:.2f} s, "
@@ -55,6 +55,7 @@ def _rows(r: BoundResult) -> list[tuple[str, str, str]]:
         ),
         ("time", seconds, seconds),
     ]
+    rows = [(*row, row[1]) for row in rows]
     for c in r.checks:
         label = {
             "claim": "claim",
@@ -67,14 +68,14 @@ def _rows(r: BoundResult) -> list[tuple[str, str, str]]:
             if c.kind == "claim"
             else f"{c.verdict}: {c.detail}"
         )
-        rows.append((label, body, _tex_text(body)))
+        rows.append((label, plain(body), tex_inline(body), body))
     return rows
 
 
 def _text(r: BoundResult, rows) -> str:
     out = [f"{r.name}: {r.quantity}", f"  from: {r.source}"]
-    width = max(len(label) for label, _, _ in rows)
-    out += [f"  {label:<{width}}  {body}" for label, body, _ in rows]
+    width = max(len(label) for label, *_ in rows)
+    out += [f"  {label:<{width}}  {body}" for label, body, *_ in rows]
     if len(r.factors) > 1:
         out.append("  worst case, factor by factor:")
         fw = max(len(_factor_name(f)) for f in r.factors)
@@ -83,7 +84,7 @@ def _text(r: BoundResult, rows) -> str:
                 f"    {_factor_name(f):<{fw}}  {f.value:.12g} at {f.where}"
                 f"  certified [{f.interval[0]!r}, {f.interval[1]!r}]"
             )
-    out += [f"  - {note}" for note in r.notes]
+    out += [f"  - {plain(note)}" for note in r.notes]
     out.append(f"  {STATUS_LINES[r.status]}")
     return "\n".join(out) + "\n"
 
@@ -112,7 +113,7 @@ def _markdown(r: BoundResult, rows) -> str:
         "| | |",
         "|---|---|",
     ]
-    out += [f"| {label} | {md_cell(body)} |" for label, body, _ in rows]
+    out += [f"| {label} | {md_cell(md)} |" for label, _, _, md in rows]
     if len(r.factors) > 1:
         out += ["", "Worst case, factor by factor:", "", "| factor | sup | at | certified |"]
         out.append("|---|---|---|---|")
@@ -131,7 +132,7 @@ def _latex(r: BoundResult, rows) -> str:
         rf"\paragraph{{\texttt{{{_tex_text(r.name)}}}.}} ${r.quantity_latex}$",
         r"\begin{description}",
     ]
-    out += [rf"  \item[{label}] {tex}" for label, _, tex in rows]
+    out += [rf"  \item[{label}] {tex}" for label, _, tex, _ in rows]
     if len(r.factors) > 1:
         out.append(r"  \item[worst case] factor by factor:")
         out.append(r"  \begin{itemize}")
@@ -160,7 +161,6 @@ _TEX_ESCAPES = {
     "%": r"\%",
     "&": r"\&",
     "#": r"\#",
-    "$": r"\$",
     "^": r"\^{}",
     "~": r"\~{}",
     "<": "$<$",
@@ -184,10 +184,13 @@ _TEX_ESCAPES = {
 
 
 def _tex_text(text: str) -> str:
-    """Plain text (notes, evidence) for a LaTeX paragraph: specials escaped, the
-    Unicode the notes use as math."""
-    text = text.replace("<=", "≤").replace(">=", "≥")
-    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in text)
+    """Text (notes, evidence) for a LaTeX paragraph: ``$math$`` kept, elsewhere
+    specials escaped and the Unicode the notes use as math."""
+    parts = text.split("$")
+    for k in range(0, len(parts), 2):
+        part = parts[k].replace("<=", "≤").replace(">=", "≥")
+        parts[k] = "".join(_TEX_ESCAPES.get(ch, ch) for ch in part)
+    return "$".join(parts)
 
 
 def format_catalog(fmt: str) -> str:

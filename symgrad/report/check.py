@@ -3,10 +3,8 @@ differences, with its tolerance and the reason for it."""
 
 from __future__ import annotations
 
-import re
-
 from ..check import CheckReport
-from ..text import dumps
+from ..text import dumps, plain, tex_inline
 
 __all__ = ["check_report"]
 
@@ -64,12 +62,12 @@ def check_report(report: CheckReport, fmt: str = "text") -> str:
     title = f"symgrad check {report.cell}: symbolic derivatives against finite differences"
     if fmt == "text":
         widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
-        lines = [title, "", intro, *conventions, ""]
+        lines = [title, "", plain(intro), *conventions, ""]
         for r in [header, *rows]:
             lines.append(
                 "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
             )
-        lines += ["", "Tolerances:", *(f"  {r}" for r in reasons), "", verdict]
+        lines += ["", "Tolerances:", *(f"  {plain(r)}" for r in reasons), "", verdict]
         return "\n".join(lines) + "\n"
     if fmt == "markdown":
         lines = [f"## {title}", "", intro, ""]
@@ -81,19 +79,14 @@ def check_report(report: CheckReport, fmt: str = "text") -> str:
         return "\n".join(lines) + "\n"
     body = [
         f"% {title}",
-        _tex(intro) + "\n",
-        *[_tex(c) + "\n" for c in conventions],
+        tex_inline(intro) + "\n",
+        *[tex_inline(c) + "\n" for c in conventions],
         "\\begin{tabular}{llllrrl}",
         " & ".join(header) + " \\\\",
         "\\hline",
-        *[" & ".join(_tex(x) for x in r) + " \\\\" for r in rows],
+        *[" & ".join(tex_inline(x) for x in r) + " \\\\" for r in rows],
         "\\end{tabular}\n",
-        *[_tex(r) + "\n" for r in reasons],
-        _tex(verdict),
+        *[tex_inline(r) + "\n" for r in reasons],
+        tex_inline(verdict),
     ]
     return "\n".join(body) + "\n"
-
-
-def _tex(text: str) -> str:
-    text = re.sub(r"([_%&#$])", r"\\\1", text)
-    return text.replace("^", r"\^{}").replace("~", r"$\sim$").replace("|", "$|$")

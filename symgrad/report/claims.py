@@ -41,7 +41,7 @@ def _header(ctx) -> list:
         f"seed {s.seed}; {s.samples} Monte Carlo samples per cell; "
         f"{s.confidence:.0%} confidence intervals",
         f"distribution: {s.distribution.split(';')[0]}"
-        + (f"; forget bias b_f = {s.forget_bias:g}" if s.forget_bias is not None else "")
+        + (f"; forget bias $b_f = {s.forget_bias:g}$" if s.forget_bias is not None else "")
         + "; previous-step values as each figure says, by their range",
         f"long horizon: {ctx.flow_samples} trajectories of {ctx.steps} steps",
         "verdicts: PASS holds as stated; QUALIFIED holds only in the form printed; REFUTED "
@@ -75,7 +75,7 @@ KEY_WIDTH = 64
 def verify_text(results: list, ctx) -> str:
     """The verdict table, then every claim's evidence, numbers and caveats."""
     noun = "claim" if len(results) == 1 else "claims"
-    lines = [f"symgrad verify: {len(results)} {noun}", *_header(ctx), ""]
+    lines = [f"symgrad verify: {len(results)} {noun}", *map(plain, _header(ctx)), ""]
     width = max(len(r.claim.id) for r in results)
     lines.append(f"{'claim':<{width}}  evidence  status     {'key figure':<{KEY_WIDTH}}  time")
     for r in results:

@@ -9,7 +9,7 @@ import math
 
 from ..flow import EXPLODE, LEVELS, VANISH, CompareRow, FlowResult
 from ..stats import CONFIDENCE
-from ..text import dumps, json_ready, table
+from ..text import dumps, json_ready, plain, table
 
 __all__ = ["format_compare", "format_flow"]
 
@@ -65,11 +65,11 @@ def _vanish_text(r: FlowResult) -> str:
     return f"below {VANISH:g} from step {r.vanish_step:,}"
 
 
-def _settings_lines(settings) -> list[str]:
+def _settings_lines(settings, md: bool) -> list[str]:
     lines = [
         f"{settings['steps']:,} steps, {settings['samples']:,} samples, hidden size "
         f"{settings['dim']}, seed {settings['seed']}, init {settings['init']}",
-        f"distribution: {settings['distribution']}",
+        f"distribution: {settings['distribution'] if md else plain(settings['distribution'])}",
         "|d s_t/d s_0|: Frobenius norm of the product of exact state Jacobians; "
         "Lyapunov exponent: mean over samples of ln|d s_T/d s_0| / T "
         f"({100 * CONFIDENCE:g}% Student-t interval)",
@@ -82,12 +82,15 @@ def _settings_lines(settings) -> list[str]:
 def format_flow(results: list[FlowResult], fmt: str = "text") -> str:
     """``results`` (:class:`FlowResult` s of one run) as ``text``, ``markdown`` or ``json``."""
     if fmt == "json":
-        settings = {k: v for k, v in results[0].settings.items()}
+        settings = {
+            **results[0].settings,
+            "distribution": plain(results[0].settings["distribution"]),
+        }
         return dumps({"settings": json_ready(settings), "cells": [r.to_json() for r in results]})
     md = fmt == "markdown"
     levels = [f"{100 * q:g}%" if q != 0.5 else "median" for q in LEVELS]
     out = ["# symgrad flow" if md else "symgrad flow", ""]
-    out += [("- " if md else "") + line for line in _settings_lines(results[0].settings)]
+    out += [("- " if md else "") + line for line in _settings_lines(results[0].settings, md)]
     for r in results:
         out += ["", (f"## {r.cell}" if md else r.cell) + f" (state {', '.join(r.state)})", ""]
         bullet = "- " if md else "  "
@@ -185,22 +188,23 @@ def format_flow(results: list[FlowResult], fmt: str = "text") -> str:
 def format_compare(rows: list[CompareRow], fmt: str = "text") -> str:
     """``rows`` (:class:`CompareRow` s) as one table in ``text``, ``markdown`` or ``json``."""
     first = rows[0]
+    s = first.flow.settings
     if fmt == "json":
         return dumps(
             {
-                "settings": json_ready(first.flow.settings),
-                "one_step_distribution": first.one_step["distribution"],
+                "settings": json_ready({**s, "distribution": plain(s["distribution"])}),
+                "one_step_distribution": plain(first.one_step["distribution"]),
                 "cells": [row.to_json() for row in rows],
             }
         )
     md = fmt == "markdown"
-    s = first.flow.settings
+    shown = (lambda text: text) if md else plain
     out = ["# symgrad compare" if md else "symgrad compare", ""]
     lead = "- " if md else ""
     out += [
         f"{lead}one-step derivative: Monte Carlo over {s['samples']:,} samples of "
-        f"{first.one_step['distribution']}",
-        f"{lead}Lyapunov exponent: {s['steps']:,} steps; {s['distribution']}",
+        f"{shown(first.one_step['distribution'])}",
+        f"{lead}Lyapunov exponent: {s['steps']:,} steps; {shown(s['distribution'])}",
         f"{lead}seed {s['seed']}",
         "",
     ]
