@@ -52,9 +52,11 @@ class ClaimError(ValueError):
 class Claim:
     """A claim of the article: what it states and how it is checked.
 
-    ``id``: SPEC section 3's id; ``title``: one plain line; ``statement``: the
-    claim in the article's terms (inline LaTeX between ``$``); ``article``: the
-    article's own words; ``given``: the statement as data the evidence
+    ``id``: SPEC section 3's id; ``title``: one line; ``statement``: the claim
+    in the article's terms; ``article``: the article's own words, its formulas
+    as math (these three, the caveats and every evidence text: prose with
+    inline LaTeX between ``$`` and typed names in backquotes, no ASCII math
+    outside them); ``given``: the statement as data the evidence
     confronts (formulas as text in the cells' ASCII names, numbers,
     thresholds); ``evidence``: its evidence functions
     (:class:`symgrad.evidence.EvidenceFunction`), in the order they run;
