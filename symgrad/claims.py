@@ -225,7 +225,7 @@ CLAIMS = (
     ),
     Claim(
         id="recursion",
-        title="$dh_t/d\\theta$ recursion and its unrolled product form ($T = 1, \\dots, 6$)",
+        title="$dh_t/d\\theta$ recursion and its unrolled product form ($T$ from 1 to 6)",
         statement="For $h_t = f(x_t, h_{t-1}; \\theta)$: $\\frac{dh_t}{d\\theta} = "
         "\\frac{\\partial h_t}{\\partial h_{t-1}} \\frac{dh_{t-1}}{d\\theta} + "
         "\\frac{\\partial h_t}{\\partial \\theta}$ (the gradient of an RNN is an RNN); unrolled, "
