@@ -52,9 +52,11 @@ class ClaimError(ValueError):
 class Claim:
     """A claim of the article: what it states and how it is checked.
 
-    ``id``: SPEC section 3's id; ``title``: one plain line; ``statement``: the
-    claim in the article's terms (inline LaTeX between ``$``); ``article``: the
-    article's own words; ``given``: the statement as data the evidence
+    ``id``: SPEC section 3's id; ``title``: one line; ``statement``: the claim
+    in the article's terms; ``article``: the article's own words, its formulas
+    as math (these three, the caveats and every evidence text: prose with
+    inline LaTeX between ``$`` and typed names in backquotes, no ASCII math
+    outside them); ``given``: the statement as data the evidence
     confronts (formulas as text in the cells' ASCII names, numbers,
     thresholds); ``evidence``: its evidence functions
     (:class:`symgrad.evidence.EvidenceFunction`), in the order they run;
@@ -205,12 +207,12 @@ _GRU_TERMS = {
 CLAIMS = (
     Claim(
         id="identities",
-        title="the four sigma/tanh identities",
+        title="the four $\\sigma$/$\\tanh$ identities",
         statement="$\\tanh x = 2\\sigma(2x) - 1$, $\\sigma(x) = (\\tanh(x/2) + 1)/2$, "
         "$\\tanh' = 1 - \\tanh^2$, $\\sigma' = \\sigma(1 - \\sigma)$: the derivatives of "
         "$\\sigma$ and $\\tanh$ are written through themselves (gate form).",
-        article="These formulas essentially state one thing: tanh x and sigma(x) are basically "
-        "equivalent, and their derivatives can be expressed in terms of themselves.",
+        article="These formulas essentially state one thing: $\\tanh x$ and $\\sigma(x)$ are "
+        "basically equivalent, and their derivatives can be expressed in terms of themselves.",
         given=_given(
             identities=(("tanh(x)", "2*sigmoid(2*x) - 1"), ("sigmoid(x)", "(tanh(x/2) + 1)/2")),
             derivatives=(
@@ -223,27 +225,29 @@ CLAIMS = (
     ),
     Claim(
         id="recursion",
-        title="dh_t/dtheta recursion and its unrolled product form (T = 1..6)",
+        title="$dh_t/d\\theta$ recursion and its unrolled product form ($T$ from 1 to 6)",
         statement="For $h_t = f(x_t, h_{t-1}; \\theta)$: $\\frac{dh_t}{d\\theta} = "
         "\\frac{\\partial h_t}{\\partial h_{t-1}} \\frac{dh_{t-1}}{d\\theta} + "
         "\\frac{\\partial h_t}{\\partial \\theta}$ (the gradient of an RNN is an RNN); unrolled, "
         "the coefficient of $\\partial h_1/\\partial\\theta$ is the product of the $t-1$ one-step "
         "partials.",
         article="As we can see, the gradient of an RNN is also an RNN. [...] the coefficient in "
-        "front of the term dh_1/dtheta is the product of t-1 terms.",
+        "front of the term $\\partial h_1/\\partial\\theta$ is the product of $t-1$ terms.",
         given=_given(recursion="a*g + b", coefficient_factors="T - 1", T=6, cells=("rnn",)),
         evidence=(symbolic.recursion_abstract, symbolic.recursion_unrolled_cells),
     ),
     Claim(
         id="vanish-explode",
-        title="|dh_t/dh_{t-1}| <= rho < 1 => vanishing; >= rho > 1 => exploding",
+        title="$|\\partial h_t/\\partial h_{t-1}| \\le \\rho < 1 \\Rightarrow$ vanishing; "
+        "$\\ge \\rho > 1 \\Rightarrow$ exploding",
         statement="If $|\\partial h_t/\\partial h_{t-1}| \\le \\rho < 1$ for all $t$, the "
         "coefficient of $\\partial h_1/\\partial\\theta$ is at most $\\rho^{t-1} \\to 0$; if it "
         "is $\\ge \\rho > 1$, it grows without bound. A one-step derivative equal to 1 at every "
         "step is improbable.",
-        article="when |dh_t/dh_{t-1}| < 1 [...] the gradient will inevitably vanish [...] (similar "
-        "to 0.9^n -> 0); when > 1 [...] explode (similar to 1.1^n -> infinity). It is impossible "
-        "for |dh_t/dh_{t-1}| = 1 to hold all the time, right?",
+        article="when $|\\partial h_t/\\partial h_{t-1}| < 1$ [...] the gradient will inevitably "
+        "vanish [...] (similar to $0.9^n \\to 0$); when $> 1$ [...] explode (similar to "
+        "$1.1^n \\to \\infty$). It is impossible for $|\\partial h_t/\\partial h_{t-1}| = 1$ to "
+        "hold all the time, right?",
         given=_given(
             counterexample=("1 - 1/n**2", "1/2"),
             cells=("rnn", "rnn-relu", "lstm", "gru", "gru-merged", "gru-late-reset", "gru-torch"),
@@ -254,30 +258,31 @@ CLAIMS = (
             'Needs a uniform bound $\\rho < 1$: "every factor below 1" alone is not enough '
             "($\\prod_{n \\ge 2} (1 - 1/n^2) = 1/2$, not 0).",
             "The Monte Carlo treats steps as independent draws; along a real trajectory the "
-            "one-step derivatives are correlated (see long-horizon).",
+            "one-step derivatives are correlated (see `long-horizon`).",
         ),
         key="M",
     ),
     Claim(
         id="rnn-jacobian",
-        title="SimpleRNN: dh_t/dh_{t-1} = (1 - h_t^2) U",
+        title="SimpleRNN: $\\partial h_t/\\partial h_{t-1} = (1 - h_t^2) U$",
         statement="For $h_t = \\tanh(W x_t + U h_{t-1} + b)$: "
         "$\\partial h_t/\\partial h_{t-1} = (1 - h_t^2) U$.",
         article="From the previous discussion, we know that gradient vanishing or explosion "
-        "mainly depends on |dh_t/dh_{t-1}|, so we calculate: [...]",
+        "mainly depends on $|\\partial h_t/\\partial h_{t-1}|$, so we calculate: [...]",
         given=_given(cell="rnn", terms={"h_prev": "(1 - h**2)*U"}, dominant="h_prev"),
         evidence=DECOMPOSITION,
         commands=("symgrad derive rnn", "symgrad check rnn"),
     ),
     Claim(
         id="rnn-tanh-bounded",
-        title="sup_U |(1 - h_t^2) U| = S(a)/|h_{t-1}|, S(0) ~ 0.4477, S(a) <= |a| + S(0)",
+        title="$\\sup_U |(1 - h_t^2) U| = S(a)/|h_{t-1}|$, $S(0) \\approx 0.4477$, "
+        "$S(a) \\le |a| + S(0)$",
         statement="For fixed $a = W x_t + b$ and $h_{t-1} \\ne 0$, "
         "$\\sup_U |(1 - h_t^2) U| = S(a)/|h_{t-1}|$ with "
         "$S(a) = \\sup_v |v - a| (1 - \\tanh^2 v)$ finite; $S(0) \\approx 0.4477$; "
         "$S(a) \\le |a| + S(0)$.",
-        article="it can be strictly proven that if we fix h_{t-1} != 0, then (1-h_t^2)U is "
-        "bounded as a function of U.",
+        article="it can be strictly proven that if we fix $h_{t-1} \\ne 0$, then $(1-h_t^2)U$ is "
+        "bounded as a function of $U$.",
         given=_given(
             substituted="(1 - tanh(v)**2)*(v - a)/h_prev",
             S0="0.4477",
@@ -301,11 +306,11 @@ CLAIMS = (
     ),
     Claim(
         id="rnn-relu-unbounded",
-        title="ReLU: dh_t/dh_{t-1} = U on the active side, unbounded in U",
+        title="ReLU: $\\partial h_t/\\partial h_{t-1} = U$ on the active side, unbounded in $U$",
         statement="With ReLU, $\\partial h_t/\\partial h_{t-1} = U$ where $h_t > 0$ (and 0 "
         "elsewhere): unbounded in $U$.",
         article="if ReLU activation is used, its derivative on the positive axis is always 1, "
-        "and at this time dh_t/dh_{t-1} = U is unbounded",
+        "and at this time $\\partial h_t/\\partial h_{t-1} = U$ is unbounded",
         given=_given(active="U", L=(1.0, 10.0, 100.0, 1000.0)),
         evidence=(symbolic.relu_active_side, numeric.relu_optimum),
         commands=("symgrad derive rnn-relu", "symgrad bound rnn-relu --param L=100"),
@@ -313,10 +318,11 @@ CLAIMS = (
     ),
     Claim(
         id="clipping",
-        title="clipping U into [-1, 1] gives |dh_t/dh_{t-1}| <= 1 (tanh and ReLU)",
+        title="clipping $U$ into $[-1, 1]$ gives $|\\partial h_t/\\partial h_{t-1}| \\le 1$ "
+        "(tanh and ReLU)",
         statement="If $U$ is clipped into $[-1, 1]$, then $|\\partial h_t/\\partial h_{t-1}| "
         "\\le 1$ for the tanh and the ReLU SimpleRNN.",
-        article="if I artificially clip U into the range [-1, 1], can't I guarantee that the "
+        article="if I artificially clip $U$ into the range $[-1, 1]$, can't I guarantee that the "
         "gradient won't explode?",
         given=_given(cells=("rnn", "rnn-relu"), bound=1.0),
         evidence=(symbolic.clipping_factors, numeric.clipping_certified),
@@ -325,27 +331,27 @@ CLAIMS = (
     ),
     Claim(
         id="lstm-decomposition",
-        title="LSTM: dc_t/dc_{t-1} = f_t + three minor terms",
+        title="LSTM: $\\partial c_t/\\partial c_{t-1} = f_t$ + three minor terms",
         statement="$\\frac{\\partial c_t}{\\partial c_{t-1}} = f_t + c_{t-1} "
         "\\frac{\\partial f_t}{\\partial c_{t-1}} + \\hat{c}_t \\frac{\\partial i_t}{\\partial "
         "c_{t-1}} + i_t \\frac{\\partial \\hat{c}_t}{\\partial c_{t-1}}$ with "
         "$h_{t-1} = o_{t-1} \\tanh c_{t-1}$, $o_{t-1}$ held fixed; dominant term $f_t$.",
-        article='The first term on the right, f_t, is what we call the "forget gate." [...] the '
-        'other three terms are generally minor, so f_t is the "main term."',
+        article='The first term on the right, $f_t$, is what we call the "forget gate." [...] the '
+        'other three terms are generally minor, so $f_t$ is the "main term."',
         given=_given(cell="lstm", terms=_LSTM_TERMS, dominant="c_prev"),
         evidence=DECOMPOSITION,
         caveats=(
             "Exact for one step only: the LSTM's state is $(c, h)$ and the product of one-step "
-            "terms misses a path through $o_t$ (see lstm-state-jacobian).",
+            "terms misses a path through $o_t$ (see `lstm-state-jacobian`).",
         ),
         commands=("symgrad derive lstm", "symgrad check lstm"),
     ),
     Claim(
         id="lstm-saturation-045",
-        title="sup_c |(1 - tanh^2 c) c| < 0.45",
+        title="$\\sup_c |(1 - \\tanh^2 c)\\,c| < 0.45$",
         statement="$\\sup_c |(1 - \\tanh^2 c)\\,c| < 0.45$; the value is $\\approx 0.44774$ "
         "at $c \\approx 0.7717$, the root of $2 c \\tanh c = 1$.",
-        article="it can also be proven that |(1 - tanh^2 c_{t-1}) c_{t-1}| < 0.45",
+        article="it can also be proven that $|(1 - \\tanh^2 c_{t-1}) c_{t-1}| < 0.45$",
         given=_given(bound=0.45, value="0.44774", argmax="0.7717"),
         evidence=(numeric.lstm_saturation_optimum, numeric.lstm_saturation_certified),
         commands=("symgrad bound lstm-saturation",),
@@ -353,12 +359,13 @@ CLAIMS = (
     ),
     Claim(
         id="lstm-minor-terms",
-        title="each minor LSTM term is |U_g| times gates: bounds and typical sizes",
+        title="each minor LSTM term is $|U_g|$ times gates: bounds and typical sizes",
         statement="Each minor term of $\\partial c_t/\\partial c_{t-1}$ is $|U_g|$ times a "
         "product of gates and factors bounded by 1, e.g. $|c_{t-1} \\partial f_t/\\partial "
         "c_{t-1}| \\le S(0)/4 \\cdot |U_f| \\approx 0.1119 |U_f|$; under standard "
         "initialisation each is typically smaller than $f_t$.",
-        article='c_{t-1} df_t/dc_{t-1} is equivalent to one U_f multiplied by four "gates," '
+        article="$c_{t-1} \\partial f_t/\\partial c_{t-1}$ is equivalent to one $U_f$ multiplied "
+        'by four "gates," '
         "and the result will be compressed even smaller. [...] Compared with the simple RNN "
         "gradient, it has three more gates.",
         given=_given(
@@ -387,25 +394,25 @@ CLAIMS = (
     ),
     Claim(
         id="lstm-forget-dominant",
-        title="f_t in (0, 1) dominates: minor terms smaller than f_t in most samples",
+        title="$f_t \\in (0, 1)$ dominates: minor terms smaller than $f_t$ in most samples",
         statement="$f_t \\in (0, 1)$, so the dominant term alone cannot exceed 1; under the "
         "initialisation drawn (by default SPEC's, and again with forget bias 1) the sum of the "
         "minor terms is smaller than $f_t$ in most samples.",
-        article="Since f_t is between 0 and 1, this means the risk of gradient explosion will be "
-        "very small. [...] Thus, the dominant term is still f_t.",
+        article="Since $f_t$ is between 0 and 1, this means the risk of gradient explosion will be "
+        "very small. [...] Thus, the dominant term is still $f_t$.",
         given=_given(dominant="f", most=0.5),
         evidence=(symbolic.forget_gate_range, numeric.forget_dominance_monte_carlo),
-        caveats=('"Most samples" depends on the distribution: see --init and --forget-bias.',),
+        caveats=('"Most samples" depends on the distribution: see `--init` and `--forget-bias`.',),
         key="M",
     ),
     Claim(
         id="lstm-state-jacobian",
-        title="the exact (c, h) state Jacobian; gap to the article's product",
+        title="the exact $(c, h)$ state Jacobian; gap to the article's product",
         statement="The LSTM's state is $(c_t, h_t)$; the article's $\\partial c_t/\\partial "
         "c_{t-1}$ is exact for one step, but over several steps the product of one-step terms "
         "misses the path $c_{t-1} \\to h_{t-1} \\to o_t \\to h_t \\to c_{t+1}$.",
-        article="We could calculate dh_t/dh_{t-1} as we did before, but as h_t = o_t tanh(c_t), "
-        "analyzing c_t is equivalent to analyzing h_t",
+        article="We could calculate $\\partial h_t/\\partial h_{t-1}$ as we did before, but as "
+        "$h_t = o_t \\tanh(c_t)$, analyzing $c_t$ is equivalent to analyzing $h_t$",
         given=_given(
             cells={"lstm": "o", "gru-late-reset": "r"},
             # The issue's worked example: x = 0, W = 0, b = 0 but b_f = 1, U = 2,
@@ -425,18 +432,18 @@ CLAIMS = (
         evidence=(symbolic.state_jacobian_rows, numeric.state_gap_monte_carlo),
         caveats=(
             "The article's product of one-step $\\partial c/\\partial c$ terms misses the path "
-            "through $o_t$; gru-late-reset has the same kind of miss, through $r_t$.",
+            "through $o_t$; `gru-late-reset` has the same kind of miss, through $r_t$.",
         ),
         commands=("symgrad derive lstm --wrt state",),
         key="M",
     ),
     Claim(
         id="gru-bounded-state",
-        title="GRU: with h_0 = 0, |h_t| < 1 for all t",
+        title="GRU: with $h_0 = 0$, $|h_t| < 1$ for all $t$",
         statement="With $h_0 = 0$, $|h_t| < 1$ for all $t$: $h_t$ is a convex combination of "
         "$h_{t-1}$ and $\\hat{h}_t \\in (-1, 1)$.",
-        article="h_t, as a weighted average of h_{t-1} and hat h_t, also remains between -1 and "
-        "1. Thus, h_t itself has a function similar to a gate.",
+        article="$h_t$, as a weighted average of $h_{t-1}$ and $\\hat{h}_t$, also remains between "
+        "$-1$ and $1$. Thus, $h_t$ itself has a function similar to a gate.",
         given=_given(
             cells={
                 "gru": "z*(h_hat - h_prev)",
@@ -457,22 +464,22 @@ CLAIMS = (
     ),
     Claim(
         id="gru-decomposition",
-        title="GRU: dh_t/dh_{t-1} = (1 - z_t) + two minor terms",
+        title="GRU: $\\partial h_t/\\partial h_{t-1} = (1 - z_t)$ + two minor terms",
         statement="$\\frac{\\partial h_t}{\\partial h_{t-1}} = (1 - z_t) + z_t (1 - z_t)"
         "(\\hat{h}_t - h_{t-1}) U_z + z_t (1 - \\hat{h}_t^2) r_t (1 + (1 - r_t) h_{t-1} U_r) "
         "U_h$; dominant term $1 - z_t$.",
-        article="The dominant term should be 1 - z_t [...] it also introduces an additional "
-        "term 1 + (1 - r_t) h_{t-1} U_r.",
+        article="The dominant term should be $1 - z_t$ [...] it also introduces an additional "
+        "term $1 + (1 - r_t) h_{t-1} U_r$.",
         given=_given(cell="gru", terms=_GRU_TERMS, dominant="h_prev"),
         evidence=DECOMPOSITION,
         caveats=(
             "$\\hat{h}_t - h_{t-1}$ lies in $(-2, 2)$, and the reset factor "
             "$r_t (1 + (1 - r_t) h_{t-1} U_r)$ is bounded in $U_r$ for fixed $a_r = W_r x_t + b_r$ "
-            "(its range, certified: symgrad bound gru-reset-factor --param a_r=A) but can exceed "
+            "(its range, certified: `symgrad bound gru-reset-factor --param a_r=A`) but can exceed "
             "1: the reset gate does not always shrink the $U_h$ term.",
-            "gru-torch (PyTorch's GRUCell) is not the article's GRU: $z$ and $1 - z$ swap roles "
-            "and the reset after the matrix product adds a term in $b_{hn}$ "
-            "(symgrad derive gru-torch).",
+            "`gru-torch` (PyTorch's `GRUCell`) is not the article's GRU: $z$ and $1 - z$ swap "
+            "roles and the reset after the matrix product adds a term in $b_{hn}$ "
+            "(`symgrad derive gru-torch`).",
         ),
         commands=(
             "symgrad derive gru",
@@ -512,12 +519,12 @@ CLAIMS = (
     ),
     Claim(
         id="gru-merged-decomposition",
-        title="merged GRU (one gate r_t): its derivative",
+        title="merged GRU (one gate $r_t$): its derivative",
         statement="With one gate $r_t$ as update and reset gate: "
         "$\\frac{\\partial h_t}{\\partial h_{t-1}} = (1 - r_t) + r_t (1 - r_t)"
         "(\\hat{h}_t - h_{t-1}) U_r + r_t^2 (1 - \\hat{h}_t^2)(1 + (1 - r_t) h_{t-1} U_r) U_h$; "
         "dominant term $1 - r_t$.",
-        article="There is an even more extreme version where r_t and z_t are merged into one",
+        article="There is an even more extreme version where $r_t$ and $z_t$ are merged into one",
         given=_given(
             cell="gru-merged",
             terms={
@@ -532,12 +539,12 @@ CLAIMS = (
     ),
     Claim(
         id="late-reset-decomposition",
-        title="the article's proposal (r_t h_{t-1} at the end): each minor term gains r_{t-1}",
+        title="the article's proposal ($r_t h_{t-1}$ at the end): each minor term gains $r_{t-1}$",
         statement="With $z_t, r_t, \\hat{h}_t$ computed from $o_{t-1} = r_{t-1} h_{t-1}$: "
         "$\\frac{\\partial h_t}{\\partial h_{t-1}} = (1 - z_t) + z_t (1 - z_t) r_{t-1}"
         "(\\hat{h}_t - h_{t-1}) U_z + z_t (1 - \\hat{h}_t^2) r_{t-1} U_h$: each minor term "
         "gains the gate $r_{t-1}$, as the LSTM's carry $o_{t-1}$.",
-        article="a better approach would be to put r_t h_{t-1} at the very end [...] this would "
+        article="a better approach would be to put $r_t h_{t-1}$ at the very end [...] this would "
         "require caching an extra variable",
         given=_given(
             cell="gru-late-reset",
@@ -555,7 +562,7 @@ CLAIMS = (
         ),
         caveats=(
             "Over two steps it misses a path through $r_t$, as the LSTM through $o_t$ (see "
-            "lstm-state-jacobian).",
+            "`lstm-state-jacobian`).",
         ),
         commands=("symgrad derive gru-late-reset", "symgrad derive gru-late-reset --wrt state"),
     ),
@@ -582,14 +589,15 @@ CLAIMS = (
     # search, certificates, exact families and proofs.
     Claim(
         id="vanish-explode-nd",
-        title="n-D: ||dh_t/dh_{t-1}|| <= rho < 1 => vanishing; >= rho > 1 => exploding",
+        title="n-D: $||\\partial h_t/\\partial h_{t-1}|| \\le \\rho < 1 \\Rightarrow$ vanishing; "
+        "$\\ge \\rho > 1 \\Rightarrow$ exploding",
         statement="For hidden size n, with $||\\cdot||$ the operator 2-norm: if "
-        "$||\\partial h_k/\\partial h_{k-1}|| \\le \\rho < 1$ for all k, then "
+        "$||\\partial h_k/\\partial h_{k-1}|| \\le \\rho < 1$ for all $k$, then "
         "$||\\partial h_t/\\partial h_1|| \\le \\rho^{t-1} \\to 0$; if $\\ge \\rho > 1$ "
-        "for all k, it grows without bound.",
-        article="when |dh_t/dh_{t-1}| < 1 [...] the gradient will inevitably vanish [...]; when "
-        "> 1 [...] explode. [...] the results still have reference value for high-dimensional "
-        "situations.",
+        "for all $k$, it grows without bound.",
+        article="when $|\\partial h_t/\\partial h_{t-1}| < 1$ [...] the gradient will inevitably "
+        "vanish [...]; when $> 1$ [...] explode. [...] the results still have reference value "
+        "for high-dimensional situations.",
         given=_given(
             cell="rnn",
             n=(2, 3),
@@ -603,18 +611,19 @@ CLAIMS = (
         caveats=(
             "The one-step norm is not the quantity that decides growth in n-D: for a constant "
             "Jacobian it is the spectral radius, for varying ones the Lyapunov exponent "
-            "(long-horizon).",
+            "(`long-horizon`).",
         ),
         key="S",
     ),
     Claim(
         id="rnn-tanh-bounded-nd",
-        title="n-D: for fixed a and h_{t-1} != 0, ||diag(1 - h_t^2) U|| is bounded in U",
+        title="n-D: for fixed $a$ and $h_{t-1} \\ne 0$, $||\\text{diag}(1 - h_t^2) U||$ is bounded "
+        "in $U$",
         statement="For fixed $a = W x_t + b$ and $h_{t-1} \\ne 0$ in $R^n$, "
         "$||\\text{diag}(1 - h_t^2) U||$ is bounded as a function of $U$; the 1-D supremum "
         "$S(a)/|h_{t-1}|$ reads $\\sqrt{\\sum_k S(a_k)^2}/||h_{t-1}||$ coordinate by coordinate.",
-        article="it can be strictly proven that if we fix h_{t-1} != 0, then (1-h_t^2)U is "
-        "bounded as a function of U.",
+        article="it can be strictly proven that if we fix $h_{t-1} \\ne 0$, then $(1-h_t^2)U$ is "
+        "bounded as a function of $U$.",
         given=_given(
             cell="rnn",
             n=(2, 3),
@@ -641,11 +650,12 @@ CLAIMS = (
     ),
     Claim(
         id="rnn-relu-unbounded-nd",
-        title="n-D ReLU: dh_t/dh_{t-1} = diag([h_t > 0]) U, unbounded in U",
+        title="n-D ReLU: $\\partial h_t/\\partial h_{t-1} = \\text{diag}([h_t > 0]) U$, unbounded "
+        "in $U$",
         statement="With ReLU and hidden size n, $\\partial h_t/\\partial h_{t-1} = "
         "\\text{diag}([h_t > 0]) U$ is unbounded in $U$.",
         article="if ReLU activation is used, its derivative on the positive axis is always 1, "
-        "and at this time dh_t/dh_{t-1} = U is unbounded",
+        "and at this time $\\partial h_t/\\partial h_{t-1} = U$ is unbounded",
         given=_given(
             cell="rnn-relu",
             n=(2, 3),
@@ -658,11 +668,12 @@ CLAIMS = (
     ),
     Claim(
         id="clipping-nd",
-        title="n-D: clipping every entry of U into [-1, 1] gives ||dh_t/dh_{t-1}|| <= 1",
+        title="n-D: clipping every entry of $U$ into $[-1, 1]$ gives "
+        "$||\\partial h_t/\\partial h_{t-1}|| \\le 1$",
         statement="If every entry of $U$ is clipped into $[-1, 1]$, then "
         "$||\\partial h_t/\\partial h_{t-1}|| \\le 1$ for the tanh and the ReLU SimpleRNN "
         "of hidden size n.",
-        article="if I artificially clip U into the range [-1, 1], can't I guarantee that the "
+        article="if I artificially clip $U$ into the range $[-1, 1]$, can't I guarantee that the "
         "gradient won't explode?",
         given=_given(
             cells=("rnn", "rnn-relu"), n=(2, 3), a=3.0, bound=1.0, family_n=(2, 3, 4, 8), steps=4
@@ -672,12 +683,13 @@ CLAIMS = (
     ),
     Claim(
         id="lstm-minor-terms-nd",
-        title="n-D: each minor LSTM term is ||U_g|| times gates; the 1-D constants",
+        title="n-D: each minor LSTM term is $||U_g||$ times gates; the 1-D constants",
         statement="In n-D each minor term of $\\partial c_t/\\partial c_{t-1}$ is "
         "$\\text{diag}(p) U_g \\text{diag}(q)$ and keeps its 1-D constant: "
         "$||T_f|| \\le S(0)/4 \\cdot ||U_f||$, $||T_i|| \\le ||U_i||/4$, "
         "$||T_c|| \\le ||U_c||$.",
-        article='c_{t-1} df_t/dc_{t-1} is equivalent to one U_f multiplied by four "gates," '
+        article="$c_{t-1} \\partial f_t/\\partial c_{t-1}$ is equivalent to one $U_f$ multiplied "
+        'by four "gates," '
         "and the result will be compressed even smaller.",
         given=_given(
             cell="lstm",
@@ -705,12 +717,12 @@ CLAIMS = (
     ),
     Claim(
         id="lstm-forget-dominant-nd",
-        title="n-D: ||diag(f_t)|| < 1 dominates: minor terms smaller in most samples",
+        title="n-D: $||\\text{diag}(f_t)|| < 1$ dominates: minor terms smaller in most samples",
         statement="In n-D $||\\text{diag}(f_t)|| = \\text{max}_k f_{t,k} < 1$, so the "
         "dominant term cannot explode; under common initialisations the minor terms together "
         "are smaller than it in most samples.",
-        article="Since f_t is between 0 and 1, this means the risk of gradient explosion will be "
-        "very small. [...] Thus, the dominant term is still f_t.",
+        article="Since $f_t$ is between 0 and 1, this means the risk of gradient explosion will be "
+        "very small. [...] Thus, the dominant term is still $f_t$.",
         given=_given(
             cell="lstm",
             most=0.5,
@@ -722,12 +734,12 @@ CLAIMS = (
     ),
     Claim(
         id="gru-bounded-state-nd",
-        title="n-D GRU: with h_0 = 0, every coordinate of h_t stays in (-1, 1)",
+        title="n-D GRU: with $h_0 = 0$, every coordinate of $h_t$ stays in $(-1, 1)$",
         statement="With $h_0 = 0$ and hidden size n, $||h_t||_\\infty < 1$ for all t (exact "
         "arithmetic): each coordinate is a convex combination of $h_{t-1,k}$ and "
         "$\\hat{h}_{t,k} \\in (-1, 1)$.",
-        article="h_t, as a weighted average of h_{t-1} and hat h_t, also remains between -1 and "
-        "1. Thus, h_t itself has a function similar to a gate.",
+        article="$h_t$, as a weighted average of $h_{t-1}$ and $\\hat{h}_t$, also remains between "
+        "$-1$ and $1$. Thus, $h_t$ itself has a function similar to a gate.",
         given=_given(
             cells=("gru", "gru-torch"),
             lemma_cells=("gru", "gru-merged", "gru-torch"),
@@ -739,17 +751,17 @@ CLAIMS = (
         evidence=(gru_nd.gru_state_nd_exact, gru_nd.gru_state_nd_search),
         caveats=(
             "In float64 tanh saturates to exactly 1, so only $||h_t||_\\infty \\le 1$ holds "
-            "there; the 2-norm reading $||h_t||_2 < 1$ is false for n >= 2 (sharp bound "
+            "there; the 2-norm reading $||h_t||_2 < 1$ is false for $n \\ge 2$ (sharp bound "
             "$\\sqrt{n}$).",
         ),
         key="S",
     ),
     Claim(
         id="lstm-saturation-045-nd",
-        title="n-D: ||diag((1 - tanh^2 c) c)|| < 0.45",
+        title="n-D: $||\\text{diag}((1 - \\tanh^2 c)\\,c)|| < 0.45$",
         statement="For $c \\in R^n$, $||\\text{diag}((1 - \\tanh^2 c)\\, c)|| < 0.45$, the "
         "1-D value $\\approx 0.44774$.",
-        article="it can also be proven that |(1 - tanh^2 c_{t-1}) c_{t-1}| < 0.45",
+        article="it can also be proven that $|(1 - \\tanh^2 c_{t-1}) c_{t-1}| < 0.45$",
         given=_given(bound=0.45, value="0.44774", n=(2, 3), box=6.0),
         evidence=(
             lstm_nd.saturation_nd_exact,
@@ -760,12 +772,13 @@ CLAIMS = (
     ),
     Claim(
         id="gru-reset-factor-nd",
-        title="n-D GRU: the reset factor d(r_t h_{t-1})/dh_{t-1} is bounded in U_r",
+        title="n-D GRU: the reset factor $\\partial(r_t h_{t-1})/\\partial h_{t-1}$ is bounded in "
+        "$U_r$",
         statement="For fixed $a_r = W_r x_t + b_r$ and $h_{t-1} \\ne 0$, the GRU's reset "
         "factor $R = \\text{diag}(r_t)(I + \\text{diag}((1 - r_t) h_{t-1}) U_r)$ is bounded in "
-        "$U_r$, as its 1-D form $r_t (1 + (1 - r_t) h_{t-1} U_r)$ is (symgrad bound "
-        "gru-reset-factor).",
-        article="it also introduces an additional term 1 + (1 - r_t) h_{t-1} U_r",
+        "$U_r$, as its 1-D form $r_t (1 + (1 - r_t) h_{t-1} U_r)$ is (`symgrad bound "
+        "gru-reset-factor`).",
+        article="it also introduces an additional term $1 + (1 - r_t) h_{t-1} U_r$",
         given=_given(
             n=(2, 3),
             h={2: ("1/2", "1/2"), 3: ("3/10", "1/2", "7/10")},

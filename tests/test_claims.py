@@ -12,7 +12,9 @@ import pytest
 import sympy
 
 from symgrad import claims
+from symgrad.text import plain, tex_inline
 from tests.cli_runner import run_cli
+from tests.test_proofs import ascii_math
 from tests.tolerances import last_place
 
 # SPEC section 3's table, typed from the SPEC: the registry must match it exactly.
@@ -129,6 +131,19 @@ def test_a_claim_states_its_kinds_only_through_its_evidence():
         dataclasses.replace(old, key="M")
     with pytest.raises(ValueError, match=r"unknown evidence kind 'X'\. Valid kinds: S, N, C, M, P"):
         evidence_function("X", "a method")
+
+
+def test_the_catalog_writes_mathematics_as_mathematics():
+    # Titles, statements, the article's quotes and the caveats are prose with
+    # inline math ($...$) and code (backquotes): no ASCII math in Markdown,
+    # LaTeX or the text form.
+    for c in claims.CLAIMS:
+        for text in (c.title, c.statement, c.article, *c.caveats):
+            assert text.count("$") % 2 == 0 and text.count("`") % 2 == 0, (c.id, text)
+            assert ascii_math(text, latex=False) == [], (c.id, text)
+            assert ascii_math(tex_inline(text), latex=True) == [], (c.id, text)
+        for text in (c.title, *c.caveats):  # what `symgrad verify` prints as text
+            assert not any(mark in plain(text) for mark in ("$", "`", "\\")), (c.id, text)
 
 
 def test_every_claim_reaches_the_verdict_its_caveats_call_for(catalog):

@@ -136,6 +136,7 @@ def test_text_conversions():
         "50\\% of \\texttt{h\\_prev} $<$ 1, $h_{t-1}$"
     )
     assert tex_inline("λ ≤ 1") == "$\\lambda$ $\\le$ 1"
+    assert plain("$|x| \\le \\rho < 1 \\Rightarrow$ vanishing") == "|x| ≤ \u03c1 < 1 ⇒ vanishing"
 
 
 def test_prove_command_writes_and_reports(run, monkeypatch, tmp_path):

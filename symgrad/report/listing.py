@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import dumps, md_cell, tex_text
+from ..text import dumps, md_cell, plain, tex_inline
 
 __all__ = ["listing"]
 
@@ -18,7 +18,7 @@ def listing(cells, claims, fmt: str) -> str:
         return dumps(
             {
                 "cells": [{"name": n, "summary": s} for n, s in rows],
-                "claims": [{"id": i, "evidence": list(k), "title": t} for i, k, t in claims],
+                "claims": [{"id": i, "evidence": list(k), "title": plain(t)} for i, k, t in claims],
             }
         )
     if fmt == "markdown":
@@ -29,7 +29,7 @@ def listing(cells, claims, fmt: str) -> str:
     if fmt == "latex":
         out = ["\\begin{tabular}{ll}", *(f"\\texttt{{{n}}} & {_tex(s)} \\\\" for n, s in rows)]
         out += ["\\end{tabular}", "", "\\begin{tabular}{lll}"]
-        out += [f"\\texttt{{{i}}} & {k} & {tex_text(t)} \\\\" for i, k, t in claims]
+        out += [f"\\texttt{{{i}}} & {k} & {tex_inline(t)} \\\\" for i, k, t in claims]
         return "\n".join([*out, "\\end{tabular}"]) + "\n"
     width = max(len(n) for n, _ in rows)
     out = ["Cells:", *(f"  {n:<{width}}  {s}" for n, s in rows), ""]
@@ -38,7 +38,7 @@ def listing(cells, claims, fmt: str) -> str:
         "Claims (symgrad verify CLAIM; evidence S symbolic, N numerical, "
         "C certified, M Monte Carlo, P finite differences):"
     )
-    out += [f"  {i:<{width}}  {k:<3}  {t}" for i, k, t in claims]
+    out += [f"  {i:<{width}}  {k:<3}  {plain(t)}" for i, k, t in claims]
     return "\n".join(out) + "\n"
 
 
