@@ -247,11 +247,11 @@ def _trajectory_search(ctx, given, n: int):
 
     upper = np.triu(np.full((n, n), big_l), 1)
     starts = {
-        "U = L I": layout.pack({"U": big_l * np.eye(n), "b": np.zeros(n), "h_prev": np.zeros(n)}),
-        "U = L 11^T": layout.pack(
+        "$U = L I$": layout.pack({"U": big_l * np.eye(n), "b": np.zeros(n), "h_prev": np.zeros(n)}),
+        "$U = L 11^T$": layout.pack(
             {"U": big_l * np.ones((n, n)), "b": np.zeros(n), "h_prev": np.zeros(n)}
         ),
-        "U strictly upper triangular": layout.pack(
+        "$U$ strictly upper triangular": layout.pack(
             {"U": upper, "b": np.zeros(n), "h_prev": np.full(n, 0.5)}
         ),
     }

@@ -312,7 +312,7 @@ def minor_terms_nd_exact(rec, given, ctx):
         f"{display_matrix(forget)},\\quad ||T_f|| = \\frac{{s}}{{4}}",
     ]
     rec.summary = (
-        "the forget term's 1-D constant S(0)/4 fails: $||T_f|| = s/4$ at $||U_f|| = 1$ (exact); "
+        "the forget term's 1-D constant $S(0)/4$ fails: $||T_f|| = s/4$ at $||U_f|| = 1$ (exact); "
         "$||T_i|| \\le ||U_i||/4$, $||T_c|| \\le ||U_c||$, $||T_f|| \\le ||c_{t-1}||_\\infty/4 "
         "\\cdot ||U_f||$ proved"
     )
@@ -440,7 +440,7 @@ def _mc_header(rec, ctx, given) -> None:
         + ", ".join(f"{size} at n = {n}" for n, size in given["sizes"].items())
         + " (the claim's own sizes, not --samples); $W_g$ (m = n) and $U_g$ entries "
         "N(0, 1/n) (scaled, the usual initialisation for hidden size n) or N(0, 1) "
-        "(unscaled); biases, $x_t$, $c_{t-1}$ ~ N(0, 1); $o_{t-1}$ ~ U(0, 1); "
+        "(unscaled); biases, $x_t$ and $c_{t-1}$ each $\\sim N(0, 1)$; $o_{t-1} \\sim U(0, 1)$; "
         "$h_{t-1} = o_{t-1} \\tanh c_{t-1}$"
     )
 
@@ -489,7 +489,7 @@ def forget_dominant_nd_exact(rec, given, ctx):
         ok,
         f"the dominant term is $\\text{{diag}}({shown})$ with every entry a gate in (0, 1): "
         "$||\\text{diag}(f_t)|| = \\text{max}_k f_{t,k} < 1$ (a diagonal matrix's norm is its "
-        "largest |entry|): the dominant term cannot explode",
+        "largest entry in absolute value): the dominant term cannot explode",
     )
     rec.math.append("||\\text{diag}(f_t)|| &= \\text{max}_k f_{t,k} < 1")
     rec.summary = "$||\\text{diag}(f_t)|| = \\text{max}_k f_{t,k} < 1$ for every value (proved)"

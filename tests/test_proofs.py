@@ -136,6 +136,7 @@ def test_text_conversions():
         "50\\% of \\texttt{h\\_prev} $<$ 1, $h_{t-1}$"
     )
     assert tex_inline("λ ≤ 1") == "$\\lambda$ $\\le$ 1"
+    assert plain("$o_{t-1} \\sim U(0, 1)$, $\\simeq$") == "o_{t-1} ~ U(0, 1), \\simeq"
 
 
 def test_prove_command_writes_and_reports(run, monkeypatch, tmp_path):
