@@ -42,6 +42,7 @@ from .ndsearch import (
     opnorm,
     point_json,
     rationalise,
+    show_number,
     show_point,
 )
 from .ranges import is_gate
@@ -246,11 +247,11 @@ def _trajectory_search(ctx, given, n: int):
 
     upper = np.triu(np.full((n, n), big_l), 1)
     starts = {
-        "U = L I": layout.pack({"U": big_l * np.eye(n), "b": np.zeros(n), "h_prev": np.zeros(n)}),
-        "U = L 11^T": layout.pack(
+        "$U = L I$": layout.pack({"U": big_l * np.eye(n), "b": np.zeros(n), "h_prev": np.zeros(n)}),
+        "$U = L 11^T$": layout.pack(
             {"U": big_l * np.ones((n, n)), "b": np.zeros(n), "h_prev": np.zeros(n)}
         ),
-        "U strictly upper triangular": layout.pack(
+        "$U$ strictly upper triangular": layout.pack(
             {"U": upper, "b": np.zeros(n), "h_prev": np.full(n, 0.5)}
         ),
     }
@@ -312,7 +313,8 @@ def vanish_explode_nd_search(rec, given, ctx):
         }
         rec.note(
             f"n = {n}: smallest $||J_{steps} \\cdots J_1||$ found "
-            f"{max(-found.value, 0.0):.3g} (from {found.start}; {found.evaluations} evaluations)"
+            f"{show_number(max(-found.value, 0.0), 3)} (from {found.start}; "
+            f"{found.evaluations} evaluations)"
         )
 
         def counterexample(point=point, grid=grid, smallest=smallest, product=product, n=n):
@@ -514,12 +516,12 @@ def tanh_nd_search(rec, given, ctx):
         rec.note(
             f"n = {n}, $a$ = ({', '.join(given['points'][n]['a'])}), $h_{{t-1}}$ = "
             f"({', '.join(given['points'][n]['h'])}): largest $||J||$ found "
-            + ", ".join(f"{r[1].value:.4g} (L = {r[0]:g})" for r in rows)
-            + f": about {rows[-1][1].value / rows[-1][0]:.3g} L"
+            + ", ".join(f"{show_number(r[1].value, 4)} (L = {r[0]:g})" for r in rows)
+            + f": about {show_number(rows[-1][1].value / rows[-1][0], 3)} L"
         )
         rec.require(
             along.value <= hi * (1 + SEARCH_ROUNDING),
-            f"n = {n}: largest $||J h_{{t-1}}||$ found {along.value:.6g} $\\le$ "
+            f"n = {n}: largest $||J h_{{t-1}}||$ found {show_number(along.value, 6)} $\\le$ "
             f"$\\sqrt{{\\sum_k S(a_k)^2}} \\in$ [{fixed(lo, 6, 'down')}, {fixed(hi, 6, 'up')}] "
             "(the S evidence proves this supremum; S certified by symgrad bound rnn-tanh)",
         )
@@ -553,7 +555,7 @@ def tanh_nd_search(rec, given, ctx):
     rec.figures = {"n": figures}
     last = f"{given['L'][-1]:g}"
     rec.summary = "largest $||J||$ grows with the box: " + "; ".join(
-        f"n = {n}: {v['largest'][last]:.4g} at L = {last}" for n, v in figures.items()
+        f"n = {n}: {show_number(v['largest'][last], 4)} at L = {last}" for n, v in figures.items()
     )
 
 
@@ -710,7 +712,8 @@ def relu_nd_search(rec, given, ctx):
             row[f"{big_l:g}"] = {"search": found.value, "certified": certified}
             rec.require(
                 certified >= big_l and found.value <= n * big_l * (1 + SEARCH_ROUNDING),
-                f"n = {n}, L = {big_l:g}: largest $||J||$ found {found.value:.4g}, certified "
+                f"n = {n}, L = {big_l:g}: largest $||J||$ found {show_number(found.value, 4)}, "
+                "certified "
                 f"$\\ge$ {significant(certified, 4, 'down')} at its point on the grid {grid}; "
                 f"between L (at $U = L I$) and $n L$ = {n * big_l:g} ($||J|| \\le ||U|| \\le "
                 "||U||_F$)",
@@ -719,7 +722,7 @@ def relu_nd_search(rec, given, ctx):
     rec.figures = {"n": figures}
     last = f"{given['L'][-1]:g}"
     rec.summary = "largest $||J||$ over $|U_{ij}| \\le L$ grows like L: " + "; ".join(
-        f"n = {n}: {v[last]['search']:.4g} at L = {last}" for n, v in figures.items()
+        f"n = {n}: {show_number(v[last]['search'], 4)} at L = {last}" for n, v in figures.items()
     )
 
 
@@ -780,8 +783,8 @@ def clipping_nd_search(rec, given, ctx):
             }
             rec.require(
                 found.value <= n * (1 + SEARCH_ROUNDING),
-                f"`{cell}`, n = {n}: largest $||J||$ found {found.value:.4g} $\\le n$ (proved "
-                "bound: the S evidence)",
+                f"`{cell}`, n = {n}: largest $||J||$ found {show_number(found.value, 4)} "
+                "$\\le n$ (proved bound: the S evidence)",
             )
             rec.claim(
                 found.value <= given["bound"],
@@ -799,7 +802,7 @@ def clipping_nd_search(rec, given, ctx):
             )
     rec.figures = figures
     rec.summary = "largest $||J||$ found: " + "; ".join(
-        f"{k}: {v['search']:.4g}" for k, v in figures.items()
+        f"{k}: {show_number(v['search'], 4)}" for k, v in figures.items()
     )
 
 

@@ -42,6 +42,7 @@ from .ndsearch import (
     opnorm,
     point_json,
     rationalise,
+    show_number,
     show_point,
 )
 from .ranges import value_ranges
@@ -154,15 +155,17 @@ def gru_state_nd_search(rec, given, ctx):
             margin, _ = _ball_state(d, point, n, given["T"])
             rec.claim(
                 margin is not None,
-                f"`{cell}`, n = {n}: largest $||h_T||_\\infty$ found {found.value:.6g} in float64 "
+                f"`{cell}`, n = {n}: largest $||h_T||_\\infty$ found {show_number(found.value, 6)} "
+                "in float64 "
                 "(to six digits: the search drives tanh and the gates to saturation); at its point "
                 "on the grid 1/64 the balls certify $||h_T||_\\infty < 1$",
                 None,
             )
             two, _, _ = _state_search(ctx, given, cell, n, 2)
             rec.note(
-                f"`{cell}`, n = {n}: largest $||h_T||_2$ found {two.value:.6g} (above 1; "
-                f"$\\sqrt{{n}}$ = {np.sqrt(n):.6g})"
+                f"`{cell}`, n = {n}: largest $||h_T||_2$ found {show_number(two.value, 6)} "
+                "(above 1; "
+                f"$\\sqrt{{n}}$ = {show_number(np.sqrt(n), 6)})"
             )
             figures[f"{cell} (n = {n})"] = {"inf_norm": found.value, "two_norm": two.value}
     rec.figures = figures
@@ -292,12 +295,12 @@ def reset_nd_search(rec, given, ctx):
         )
         rec.note(
             f"n = {n}, $h_{{t-1}}$ = ({', '.join(given['h'][n])}): largest $||R||$ found "
-            + ", ".join(f"{f.value:.4g} (L = {x:g})" for x, f, _ in row)
+            + ", ".join(f"{show_number(f.value, 4)} (L = {x:g})" for x, f, _ in row)
         )
         rec.claim(
             found.value <= big_m * (1 + SEARCH_ROUNDING),
             f"n = {n}: $||R|| \\le$ {significant(big_m, 5, 'up')}, the 1-D factor's largest "
-            "|value| at $a_r = 0$ (symgrad bound gru-reset-factor), searched",
+            "absolute value at $a_r = 0$ (symgrad bound gru-reset-factor), searched",
             lambda point=point, grid=grid, certified=certified, n=n, big_l=big_l: (
                 (
                     f"n = {n}, at {show_point(point, ('U_r', 'h_prev'))} ($W_r x_t + b_r = 0$; "
@@ -315,7 +318,7 @@ def reset_nd_search(rec, given, ctx):
     rec.figures = {"n": figures, "one_d_largest": big_m}
     last = f"{given['L'][-1]:g}"
     rec.summary = "largest $||R||$ grows with the box: " + "; ".join(
-        f"n = {n}: {v[last]:.4g} at L = {last}" for n, v in figures.items()
+        f"n = {n}: {show_number(v[last], 4)} at L = {last}" for n, v in figures.items()
     )
 
 
@@ -403,8 +406,8 @@ def _reset_along_h(rec, d, chain, ctx) -> None:
         "the 1-D reset factor at $a_{r,k}$ with $U_r h_{t-1} = p_k - a_{r,k}$",
     ):
         rec.qualify(
-            "along $h_{t-1}$: $||R h_{t-1}|| \\le \\text{max}_k M(a_{r,k}) ||h_{t-1}||$, M the "
-            "largest |value| of the 1-D reset factor's certified range (M(0) $\\le$ "
+            "along $h_{t-1}$: $||R h_{t-1}|| \\le \\text{max}_k M(a_{r,k}) ||h_{t-1}||$, $M$ "
+            "the largest absolute value of the 1-D reset factor's certified range ($M(0) \\le$ "
             f"{significant(big_m, 5, 'up')}); in other directions $R$ is unbounded in $U_r$",
             "proved: each coordinate of $R h_{t-1}$ is bounded by the 1-D range (symgrad bound "
             "gru-reset-factor, certified over all of R)",
@@ -517,10 +520,10 @@ def fewer_gates_nd_search(rec, given, ctx):
         figures[n] = found.value
         rec.require(
             found.value <= float(constant) * (1 + SEARCH_ROUNDING),
-            f"n = {n}: largest $||T_z||/||U_z||$ found {found.value:.4g} $\\le "
+            f"n = {n}: largest $||T_z||/||U_z||$ found {show_number(found.value, 4)} $\\le "
             f"{sympy.latex(constant)}$",
         )
     rec.figures = {"n": figures}
     rec.summary = "largest $||T_z||/||U_z||$: " + "; ".join(
-        f"n = {n}: {v:.4g}" for n, v in figures.items()
+        f"n = {n}: {show_number(v, 4)}" for n, v in figures.items()
     )

@@ -48,6 +48,7 @@ from .ndsearch import (
     memoised,
     opnorm,
     point_json,
+    show_number,
     show_point,
 )
 from .ranges import is_gate, value_ranges
@@ -180,7 +181,7 @@ def minor_terms_nd_search(rec, given, ctx):
         f"$[0, 1]^n$, the term's $U_g$ entrywise in $[-{given['U']:g}, {given['U']:g}]$, every "
         f"bias in $[-{given['b']:g}, {given['b']:g}]^n$, other weights 0"
     )
-    figures = {}
+    figures, labels = {}, {}
     for via, (limit, text) in stated.items():
         weight = given["weights"][via]
         boxes = given["C"] if via == "f" else given["C"][-1:]
@@ -188,11 +189,15 @@ def minor_terms_nd_search(rec, given, ctx):
             for c_box in boxes:
                 found, layout, d = _minor_search(ctx, given, via, n, c_box)
                 figures[f"{via}, n = {n}, C = {c_box:g}"] = {"search": found.value}
+                labels[f"{via}, n = {n}, C = {c_box:g}"] = (
+                    f"${d.cell.latex[via]}$, n = {n}, C = {c_box:g}"
+                )
                 proven = _proven(d, via, c_box)
                 rec.require(
                     found.value <= proven * (1 + SEARCH_ROUNDING),
                     f"term through ${d.cell.latex[via]}$, n = {n}, C = {c_box:g}: largest "
-                    f"$||T||/||{weight}||$ found {found.value:.4g} $\\le$ {proven:.4g} (the "
+                    f"$||T||/||{weight}||$ found {show_number(found.value, 4)} $\\le$ "
+                    f"{show_number(proven, 4)} (the "
                     "bound the S evidence proves)",
                 )
                 if c_box != boxes[0]:
@@ -224,7 +229,7 @@ def minor_terms_nd_search(rec, given, ctx):
                 )
     rec.figures = figures
     rec.summary = "largest $||T_g||/||U_g||$: " + "; ".join(
-        f"{k}: {v['search']:.4g}" for k, v in figures.items()
+        f"{labels[k]}: {show_number(v['search'], 4)}" for k, v in figures.items()
     )
 
 
@@ -307,7 +312,7 @@ def minor_terms_nd_exact(rec, given, ctx):
         f"{display_matrix(forget)},\\quad ||T_f|| = \\frac{{s}}{{4}}",
     ]
     rec.summary = (
-        "the forget term's 1-D constant S(0)/4 fails: $||T_f|| = s/4$ at $||U_f|| = 1$ (exact); "
+        "the forget term's 1-D constant $S(0)/4$ fails: $||T_f|| = s/4$ at $||U_f|| = 1$ (exact); "
         "$||T_i|| \\le ||U_i||/4$, $||T_c|| \\le ||U_c||$, $||T_f|| \\le ||c_{t-1}||_\\infty/4 "
         "\\cdot ||U_f||$ proved"
     )
@@ -355,7 +360,7 @@ def _minor_survivors(rec, d, ctx) -> None:
             "\\tanh^2 c_{t-1}) f_t (1 - f_t) o_{t-1} U_{f,kk})$, each entry at most "
             f"$S(0)/4 \\cdot |U_{{f,kk}}|$, $S(0) \\in$ [{fixed(s0.interval[0], 7, 'down')}, "
             f"{fixed(s0.interval[1], 7, 'up')}] (certified); along a run from $c_0 = 0$, "
-            "$|c_{t,k}| < t$ for t >= 1 ($c_t = f_t c_{t-1} + i_t \\hat{c}_t$ elementwise), so "
+            "$|c_{t,k}| < t$ for $t \\ge 1$ ($c_t = f_t c_{t-1} + i_t \\hat{c}_t$ elementwise), so "
             "$||T_f|| \\le (t - 1)/4 \\cdot ||U_f||$ at step t: at most linear growth",
         )
 
@@ -435,7 +440,7 @@ def _mc_header(rec, ctx, given) -> None:
         + ", ".join(f"{size} at n = {n}" for n, size in given["sizes"].items())
         + " (the claim's own sizes, not --samples); $W_g$ (m = n) and $U_g$ entries "
         "N(0, 1/n) (scaled, the usual initialisation for hidden size n) or N(0, 1) "
-        "(unscaled); biases, $x_t$, $c_{t-1}$ ~ N(0, 1); $o_{t-1}$ ~ U(0, 1); "
+        "(unscaled); biases, $x_t$ and $c_{t-1}$ each $\\sim N(0, 1)$; $o_{t-1} \\sim U(0, 1)$; "
         "$h_{t-1} = o_{t-1} \\tanh c_{t-1}$"
     )
 
@@ -484,7 +489,7 @@ def forget_dominant_nd_exact(rec, given, ctx):
         ok,
         f"the dominant term is $\\text{{diag}}({shown})$ with every entry a gate in (0, 1): "
         "$||\\text{diag}(f_t)|| = \\text{max}_k f_{t,k} < 1$ (a diagonal matrix's norm is its "
-        "largest |entry|): the dominant term cannot explode",
+        "largest entry in absolute value): the dominant term cannot explode",
     )
     rec.math.append("||\\text{diag}(f_t)|| &= \\text{max}_k f_{t,k} < 1")
     rec.summary = "$||\\text{diag}(f_t)|| = \\text{max}_k f_{t,k} < 1$ for every value (proved)"
@@ -517,8 +522,8 @@ def forget_dominant_nd_monte_carlo(rec, given, ctx):
             f"{where}: $||\\text{{minor terms}}|| < ||\\text{{diag}}(f_t)||$ in "
             f"{smaller.text()} of samples; $||\\partial c_t/\\partial c_{{t-1}}|| > 1$ in "
             f"{norm.text()}, its spectral radius $> 1$ in {radius.text()}; medians: "
-            f"$||\\text{{minor}}||$ {c['median minor']:.3g}, $||\\text{{diag}}(f_t)||$ "
-            f"{c['median dominant']:.3g}"
+            f"$||\\text{{minor}}||$ {show_number(c['median minor'], 3)}, $||\\text{{diag}}(f_t)||$ "
+            f"{show_number(c['median dominant'], 3)}"
         )
         if not decided:
             rec.require(False, f"{where}: more than {given['most']:g} or not, at this size")

@@ -53,6 +53,7 @@ __all__ = [
     "opnorm",
     "point_json",
     "rationalise",
+    "show_number",
     "show_point",
     "top_vector",
 ]
@@ -306,15 +307,39 @@ def point_json(point: dict | None, names=None):
     return {k: text(point[k]) for k in (names or point)}
 
 
-def show_point(point: dict, names=None) -> str:
-    """``U = [[1, -1], [0, 1/2]], h_prev = [3/5, 4/5]``: an exact point as text."""
+def show_point(point: dict, names=None, latex=None) -> str:
+    """``$U$ = [[1, -1], [0, 1/2]], $h_{t-1}$ = [3/5, 4/5]``: an exact point as
+    prose, each name as math (``latex``: a cell's name -> LaTeX map; ``h_prev``
+    -> ``h_{t-1}`` when not given there), its value as text: a math span cannot
+    break across a line, and a 3 x 3 matrix of fractions is wider than TeX can
+    absorb without an overfull line; as text it breaks after every comma."""
 
     def show(v):
         if isinstance(v, list):
             return "[" + ", ".join(show(x) for x in v) + "]"
         return str(v)
 
-    return ", ".join(f"{k} = {show(point[k])}" for k in (names or point))
+    def name(k):
+        if latex and k in latex:
+            return latex[k]
+        base, prev, _ = k.partition("_prev")
+        return f"{base}_{{t-1}}" if prev else k
+
+    return ", ".join(f"${name(k)}$ = {show(point[k])}" for k in (names or point))
+
+
+def show_number(x: float, digits: int = 3) -> str:
+    """``x`` to ``digits`` significant digits as prose: plain decimals
+    (0.0000196, not Python's 1.96e-05), a power of ten in math below 10^-6 or
+    from 10^6 on."""
+    from decimal import Decimal
+
+    text = f"{x:.{digits}g}"
+    if x == 0 or not np.isfinite(x) or 1e-6 <= abs(x) < 1e6:
+        return f"{Decimal(text):f}" if np.isfinite(x) else text
+    mantissa, _, exponent = f"{x:.{digits - 1}e}".partition("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"${mantissa} \\cdot 10^{{{int(exponent)}}}$"
 
 
 def certified_upper(matrix: list) -> float:
