@@ -658,7 +658,8 @@ class _Plan:
                 "subtraction, truncation $h^2 |f'''/f'|/6 \\approx 10^{-41}$, so only float64 "
                 f"rounding remains: {SAFETY:g} (safety) $\\times$ {q.ops} operations (forward "
                 f"pass and term) $\\times$ condition {points.cond:.3g} "
-                "($1 + 2 \\max|\\text{activation argument}|$ at these points) $\\times u$ "
+                "(one plus twice the largest absolute activation argument at these points) "
+                "$\\times u$ "
                 f"($2^{{-53}}$) = {errors.tolerance:.2g}"
             )
         else:

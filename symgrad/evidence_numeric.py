@@ -273,7 +273,7 @@ def rnn_tanh_certified(rec, given, ctx):
     )
 
 
-@evidence_function("N", _SCIPY + "; the certificate proves sup >= L")
+@evidence_function("N", _SCIPY + "; the certificate proves $\\sup \\ge L$")
 def relu_optimum(rec, given, ctx):
     bound = _Meter(ctx, rec, "scipy_seconds")
     rows = []

@@ -635,8 +635,8 @@ def state_jacobian_rows(rec, given, ctx):
             path.held == (via,) and not _same(cell, {}, path.expr, sympy.Integer(0)),
             f"`{name}`: $d{later}/d{source} = A_{{t+1}} A_t + D_{{t+1}} \\cdot m_t$ exactly, "
             f"$A$ the article's one-step derivative of ${target}$; the product misses the path "
-            f"through ${held}$: $D_{{t+1}} = {entry} = {p.doprint(path.entry)}$ times the change "
-            f"of ${state}$ through ${held}$, $m_t = {change} = {p.doprint(path.delta)}$",
+            f"through ${held}$: $D_{{t+1}} = {entry}$ times the change of ${state}$ through "
+            f"${held}$, $m_t = {change}$ (both written out in the display)",
         )
         rec.math.append(f"\\text{{{name}: }} J &= {jacobian_matrix_latex(j)}")
         rec.math.append(
