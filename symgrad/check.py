@@ -183,7 +183,7 @@ class CheckReport:
             "step": self.step,
             "max_rel_error": _finite(self.max_rel_error),
             "tolerance": self.tolerance,
-            "tolerance_reason": self.tolerance_reason,
+            "tolerance_reason": plain(self.tolerance_reason),
             "conventions": self.conventions,
             "comparisons": [
                 {
@@ -197,7 +197,7 @@ class CheckReport:
                     "points": c.points,
                     "excluded": c.excluded,
                     "worst_point": c.worst_point,
-                    "tolerance_reason": c.tolerance_reason,
+                    "tolerance_reason": plain(c.tolerance_reason),
                 }
                 for c in self.comparisons
             ],

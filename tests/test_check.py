@@ -77,7 +77,7 @@ def test_complex_step_tolerances_are_near_machine_precision():
     assert max(c.tolerance for c in report.comparisons) < COMPLEX_STEP_TOLERANCE_MAX
     assert report.max_rel_error < COMPLEX_STEP_ERROR_MAX
     assert "complex step" in report.tolerance_reason
-    assert "2^-53" in report.tolerance_reason
+    assert "2^{-53}" in report.tolerance_reason
 
 
 def test_same_seed_same_report_and_other_seeds_differ():
@@ -205,7 +205,7 @@ def test_cli_passes_with_exit_0(run):
     assert code == 0
     assert "PASSED" in out
     assert "seed 3" in out and "16 points" in out
-    assert "complex step (h = 1e-20)" in out
+    assert "complex step (h = 10^{-20})" in out
     assert err == ""  # no progress when stderr is not a terminal
 
 
@@ -225,7 +225,7 @@ def test_cli_json(run):
     assert data["seed"] == 0 and data["samples"] == 8 and data["cell"] == "lstm"
     assert data["method"] == "complex-step" and data["step"] == 1e-20
     assert data["max_rel_error"] <= data["tolerance"]
-    assert "2^-53" in data["tolerance_reason"]
+    assert "2^{-53}" in data["tolerance_reason"]
     assert len(data["comparisons"]) == 16
     for c in data["comparisons"]:
         assert set(c) >= {"derivative", "quantity", "max_rel_error", "tolerance", "passed"}

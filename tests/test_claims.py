@@ -272,7 +272,7 @@ def test_a_planted_false_bound_is_refuted_with_a_certified_counterexample(run, m
     assert kinds == {"N": "pass", "C": "refuted"}
     (counter,) = result["counterexamples"]
     # The certified lower end, rounded down, and where |g| reaches it.
-    assert counter.startswith("lo = 0.4477432046 >= 0.44, at c_{t-1} = ±0.7717")
+    assert plain(counter).startswith("lo = 0.4477432046 ≥ 0.44, at c_{t-1} = ±0.7717")
 
 
 def test_a_planted_disagreement_of_scipy_and_the_certificate_is_fail(run, monkeypatch):

@@ -15,6 +15,7 @@ from symgrad.derivation import (
 )
 from symgrad.primitives import sigmoid, tanh
 from symgrad.ranges import value_ranges
+from symgrad.text import plain
 from tests.tolerances import DIGITS30
 
 
@@ -237,8 +238,10 @@ def test_python_keywords_are_not_names():
 def test_sampling_describes_what_it_draws():
     from symgrad.sampling import describe
 
-    assert "c_{t-1} ~ N(0,1); h_{t-1} ~ U(-1,1)" in describe("normal", None, get_cell("lstm"))
-    assert "h_{t-1} ~ |N(0,1)|" in describe("normal", None, get_cell("rnn-relu"))
+    assert "c_{t-1} ~ N(0,1); h_{t-1} ~ U(-1,1)" in plain(
+        describe("normal", None, get_cell("lstm"))
+    )
+    assert "h_{t-1} ~ |N(0,1)|" in plain(describe("normal", None, get_cell("rnn-relu")))
     assert "c_{t-1}" not in describe("normal", None, get_cell("gru"))
 
 

@@ -94,7 +94,9 @@ def test_fragments_compile_in_a_default_article(tmp_path):
     line = ARTICLE.count("\n") + 2  # \begin{document} on the line after the preamble
     for name in names:
         starts.append(line)
-        fragment = output(name)
+        # Pasted one after another as a reader would: a blank line between, so
+        # that the last paragraph of one does not run into the first of the next.
+        fragment = output(name) + "\n"
         body.append(fragment)
         line += fragment.count("\n")
     text = ARTICLE + "\\begin{document}\n" + "".join(body) + "\\end{document}\n"
