@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_runner import run_cli
+from tests.latex import ascii_math
 from tests.tolerances import GOLDEN_FLOAT_REL, GOLDEN_RESIDUAL
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -200,6 +201,18 @@ def test_golden(name):
             )
         )
         pytest.fail(f"{name} changed:\n{diff[:6000]}")
+
+
+TYPESET = [n for n in CASES if n.endswith((".latex", ".markdown")) or "standalone" in n]
+
+
+@pytest.mark.parametrize("name", TYPESET)
+def test_typeset_outputs_write_mathematics_as_mathematics(name):
+    # Issue 13: no ASCII math anywhere in LaTeX or Markdown (the first line of
+    # a golden file is the command, not the output).
+    output = (GOLDEN / f"{name}.txt").read_text().split("\n", 1)[1]
+    lines = ascii_math(output, latex=not name.endswith(".markdown"))
+    assert lines == [], "\n".join(lines[:5])
 
 
 def test_golden_has_no_stale_files():

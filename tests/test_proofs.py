@@ -14,7 +14,7 @@ from symgrad.claims import CLAIMS
 from symgrad.report.claims import COMBINED, write_proofs
 from symgrad.text import plain, tex_inline
 from tests.cli_runner import run_console
-from tests.latex import compile_latex, needs_pdflatex, overfull
+from tests.latex import ascii_math, compile_latex, needs_pdflatex, overfull
 from tests.tolerances import OVERFULL_PT
 
 ROOT = Path(__file__).parent.parent
@@ -86,24 +86,6 @@ def test_the_combined_latex_compiles_and_fits_its_page(tmp_path):
     log = (tmp_path / "claims.log").read_text()
     assert "Missing character" not in log
     assert [box for box in overfull(log) if box[0] > OVERFULL_PT] == []
-
-
-# ASCII mathematics in prose: what a formula looks like when it was not
-# written as one (h_{t-1}, x^2, <=, ->, sqrt(...), oo, Python's 1e+03 and 5e-03).
-_ASCII_MATH = re.compile(r"[_^]|<\s?=|>\s?=|->|!=|\bsqrt\(|\boo\b|\de\+\d|\de-0\d")
-
-
-def ascii_math(text: str, latex: bool) -> list[str]:
-    """The lines of a proof document with ASCII mathematics outside math and code."""
-    if latex:
-        text = re.sub(r"\\begin\{(verbatim|align\*)\}.*?\\end\{\1\}", "", text, flags=re.S)
-        text = re.sub(r"\\texttt\{(?:[^{}]|\{\})*\}", "", text)
-        text = re.sub(r"\$([<>|])\$", r"\1", text)  # tex_text's escapes of ASCII < > |
-    else:
-        text = re.sub(r"```.*?```|\$\$.*?\$\$", "", text, flags=re.S)
-        text = re.sub(r"`[^`\n]*`", "", text)
-    text = re.sub(r"\$[^$\n]*\$", "", text)
-    return [line for line in text.splitlines() if _ASCII_MATH.search(line)]
 
 
 def test_the_ascii_math_checker_sees_it():
