@@ -24,6 +24,7 @@ from .arguments import (
     parse_point,
     typed_point,
 )
+from .text import plain
 
 __all__ = ["main"]
 
@@ -299,7 +300,7 @@ def cmd_export(args, out) -> int:
 def _check_status(check) -> int:
     if check.passed:
         return 0
-    print(f"symgrad: check FAILED: {check.detail}", file=sys.stderr)
+    print(f"symgrad: check FAILED: {plain(check.detail)}", file=sys.stderr)
     return 1
 
 

@@ -42,6 +42,7 @@ from .cells import Cell, get_cell, prev_name
 from .expr import ExprError, check_growth
 from .primitives import MPMATH, DomainError, evaluate, relu, sigmoid, softplus
 from .ranges import count_gates, factor_rank, value_ranges
+from .text import scientific_math
 
 __all__ = [
     "Check",
@@ -212,7 +213,7 @@ class StateJacobian:
         checks = [d.check for row in self.entries for d in row]
         method = "symbolic" if all(c.method == "symbolic" for c in checks) else "numeric"
         failed = [
-            f"d{d.target}/d{d.source}: {d.check.detail}"
+            f"`d{d.target}/d{d.source}`: {d.check.detail}"
             for row in self.entries
             for d in row
             if not d.check.passed
@@ -714,7 +715,7 @@ def numeric_check(names, difference, what: str, points: int = CHECK_POINTS) -> C
         "numeric",
         used > 0 and worst <= CHECK_TOLERANCE,
         f"{what} at {used} random points (seed {CHECK_SEED}, {CHECK_DIGITS} digits): "
-        f"largest relative difference {worst:.1e}",
+        f"largest relative difference {scientific_math(worst)}",
         max_error=worst if used else math.inf,
     )
 

@@ -32,7 +32,7 @@ from .render import (
     render,
     text_name,
 )
-from .text import Code, Math, Prose, ascii_prose, typed_number
+from .text import Code, Math, Prose, ascii_prose, plain, prose, typed_number
 
 __all__ = [
     "ALL_PARTS",
@@ -74,7 +74,7 @@ def _m(cell: Cell, name: str) -> Math:
     return Math(cell.latex[name], text_name(cell.latex[name]))
 
 
-def _d(cell: Cell, num: str, den: str) -> Math:
+def partial_math(cell: Cell, num: str, den: str) -> Math:
     """The partial derivative of value ``num`` in ``den``, inline: ∂c_t/∂c_{t-1}."""
     a, b = cell.latex[num], cell.latex[den]
     return Math(rf"\partial {a}/\partial {b}", f"∂{text_name(a)}/∂{text_name(b)}")
@@ -104,7 +104,7 @@ def _names_list(cell: Cell, names) -> Prose:
     return Prose.join(", ", [_m(cell, n) for n in names])
 
 
-def _title(cell: Cell, *rest) -> Prose:
+def document_title(cell: Cell, *rest) -> Prose:
     return Prose(Code(cell.name), ": ", *rest)
 
 
@@ -136,14 +136,14 @@ def _check_prose(check, lhs: Math) -> Prose:
             " of the raw target expands to ",
             Math("0"),
             " (",
-            detail[len(_SYMBOLIC) :],
+            prose(detail[len(_SYMBOLIC) :]),
             ")",
         )
     elif detail.startswith(_NUMERIC):
         said = Prose("the sum of the terms equals ", lhs, " of the raw target ")
-        said += detail[len(_NUMERIC) :]
+        said += prose(detail[len(_NUMERIC) :])
     else:
-        said = Prose(detail)
+        said = prose(detail)
     return Prose(f"{check.method}: ", said, ".")
 
 
@@ -252,7 +252,11 @@ def derivation_document(d, values=None, parts=ALL_PARTS, typed: dict | None = No
     the point's numbers as the user typed them)."""
     cell = d.cell
     lhs = D(d.target, d.source)
-    blocks = [Block("title", _title(cell, _d(cell, d.target, d.source), " in gate form"))]
+    blocks = [
+        Block(
+            "title", document_title(cell, partial_math(cell, d.target, d.source), " in gate form")
+        )
+    ]
     if "cell" in parts:
         blocks += [Block("heading", "Cell"), _equations(cell)]
     if d.carry and "convention" in parts:
@@ -301,7 +305,7 @@ def derivation_document(d, values=None, parts=ALL_PARTS, typed: dict | None = No
     if "check" in parts:
         blocks += [
             Block("heading", "Check"),
-            Block("para", _check_prose(d.check, _d(cell, d.target, d.source))),
+            Block("para", _check_prose(d.check, partial_math(cell, d.target, d.source))),
         ]
     if values is not None:
         value, per_term, point = values
@@ -368,7 +372,7 @@ def derivation_json(d, values=None) -> dict:
         "check": {
             "method": d.check.method,
             "passed": d.check.passed,
-            "detail": d.check.detail,
+            "detail": plain(d.check.detail),
         },
     }
     if values is not None:
@@ -429,7 +433,7 @@ def _article_term(j, article) -> list[Block]:
                 "The article's one-step derivative ",
                 Math("A_t"),
                 " is ",
-                _d(cell, target, source),
+                partial_math(cell, target, source),
                 " under its convention: the state of step ",
                 Math("t-1"),
                 " moves along the tangent ",
@@ -462,7 +466,7 @@ def jacobian_document(j, article=None, values=None, typed: dict | None = None) -
     blocks = [
         Block(
             "title",
-            _title(cell, "the exact one-step state Jacobian of ", _state_tuple(cell)),
+            document_title(cell, "the exact one-step state Jacobian of ", _state_tuple(cell)),
         ),
         Block("heading", "Cell"),
         _equations(cell),
@@ -484,7 +488,7 @@ def jacobian_document(j, article=None, values=None, typed: dict | None = None) -
             lhs = D(d.target, d.source)
             paths = Sum(tuple(_term_path(d, t) for t in d.terms))
             rhs = (paths, _sum(d)) if any(t.via != d.source for t in d.terms) else (_sum(d),)
-            blocks += [Block("heading", Prose(_d(cell, d.target, d.source)))]
+            blocks += [Block("heading", Prose(partial_math(cell, d.target, d.source)))]
             if len(d.terms) == 1:  # its one term: the chain rule and the gate count
                 blocks.append(_lines(Line(lhs, rhs, _gate_note(d.terms[0]))))
                 continue
@@ -495,7 +499,7 @@ def jacobian_document(j, article=None, values=None, typed: dict | None = None) -
         blocks += _article_term(j, article)
     blocks += [
         Block("heading", "Check"),
-        Block("para", Prose(f"{j.check.method}: {j.check.detail}.")),
+        Block("para", Prose(f"{j.check.method}: ", prose(j.check.detail), ".")),
     ]
     if values is not None:
         matrix, _, point = values
@@ -616,7 +620,10 @@ def multistep_document(ms, values=None, typed: dict | None = None) -> list[Block
     product = Name("P", "P")
     k_steps = f"{ms.steps}-step"
     blocks = [
-        Block("title", _title(cell, f"the {k_steps} derivative, exact and the article's product")),
+        Block(
+            "title",
+            document_title(cell, f"the {k_steps} derivative, exact and the article's product"),
+        ),
         Block("heading", "Cell"),
         _equations(cell),
     ]
@@ -679,7 +686,7 @@ def multistep_document(ms, values=None, typed: dict | None = None) -> list[Block
         Block("heading", "Sum"),
         _lines(Line(lhs, (total,))),
         Block("heading", "Check"),
-        Block("para", Prose(f"{ms.check.method}: ", ascii_prose(ms.check.detail), ".")),
+        Block("para", Prose(f"{ms.check.method}: ", prose(ms.check.detail), ".")),
     ]
     if values is not None:
         result, point = values

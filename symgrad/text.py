@@ -36,6 +36,7 @@ __all__ = [
     "md_text",
     "plain",
     "prose",
+    "scientific_math",
     "table",
     "tex_inline",
     "tex_text",
@@ -636,6 +637,17 @@ def typed_number(text: str) -> Math:
     if e and exponent:
         return Math(rf"{mantissa} \times 10^{{{int(exponent)}}}", typed)
     return Math(typed, typed)
+
+
+def scientific_math(x: float, digits: int = 1) -> str:
+    """``x`` for prose with ``$math$``: "0", or Python's 2.0e-16 as a reader
+    writes it, "$2.0 \\cdot 10^{-16}$"."""
+    if x == 0:
+        return "0"
+    if not math.isfinite(x):
+        return "$\\infty$" if x > 0 else ("$-\\infty$" if x < 0 else "NaN")
+    mantissa, exponent = f"{x:.{digits}e}".split("e")
+    return f"${mantissa} \\cdot 10^{{{int(exponent)}}}$"
 
 
 def interval_text(lo: float, hi: float, digits: int = 4) -> tuple[str, str]:

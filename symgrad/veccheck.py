@@ -10,6 +10,7 @@ it has relu or abs; this module holds what they share.
 from __future__ import annotations
 
 from .derivation import CHECK_SEED, Check
+from .text import scientific_math
 
 __all__ = [
     "CHECK_M",
@@ -72,9 +73,9 @@ def verdict(errors: list, usable, complex_step: bool, claim) -> Check:
     for e in errors:
         usable = usable & np.isfinite(e)
     method = (
-        "the complex step (h = 1e-20)"
+        "the complex step ($h = 10^{-20}$)"
         if complex_step
-        else "central differences (h = 2^-20; points whose steps cross a kink left out)"
+        else "central differences ($h = 2^{-20}$; points whose steps cross a kink left out)"
     )
     if not usable.any():
         return Check(
@@ -89,6 +90,7 @@ def verdict(errors: list, usable, complex_step: bool, claim) -> Check:
         "numeric",
         max(worst) <= tolerance,
         f"{claim(worst, method)} at {int(usable.sum())} random points {_WHERE}: largest "
-        f"relative difference {max(worst):.1e} (tolerance {tolerance:.0e})",
+        f"relative difference {scientific_math(max(worst))} (tolerance "
+        f"{scientific_math(tolerance, 0)})",
         max_error=max(worst),
     )

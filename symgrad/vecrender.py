@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import sympy
 
-from .documents import convention_blocks
+from .documents import convention_blocks, document_title, partial_math
 from .linear import VectorLatex, VectorText, Weight, bases
 from .ranges import value_ranges
 from .render import AsWritten, Block, D, Line, Prod, Sum, render, text_name
-from .text import Math, Prose
+from .text import Math, Prose, plain
+from .text import prose as read_prose
 
 __all__ = [
     "derivation_document",
@@ -137,8 +138,9 @@ def derivation_document(d, values=None, head=True) -> list:
     blocks = []
     if head:
         blocks += [
-            ("title", f"{cell.name}: d{d.target}/d{d.source} in matrix form (hidden size n, "
-                      "input size m), in gate form"),
+            ("title", document_title(cell, partial_math(cell, d.target, d.source),
+                                     " in matrix form (hidden size n, input size m), "
+                                     "in gate form")),
             ("heading", "Notation"),
             ("para", notation(d)),
             ("heading", "Cell"),
@@ -192,7 +194,7 @@ def derivation_document(d, values=None, head=True) -> list:
         ]  # fmt: skip
         blocks += [("para", ["Term ", _term_path(d, t), ": ", *note, "."]) for t, note in notes]
     if head:
-        blocks += [("heading", "Check"), ("para", [f"{d.check.method}: {d.check.detail}."])]
+        blocks += [("heading", "Check"), ("para", _check_parts(d.check))]
     if values is not None:
         total, per_term = values
         blocks += [
@@ -212,9 +214,12 @@ def _matrix_text(a) -> str:
 
 def jacobian_document(j) -> list:
     first = j.entries[0][0]
-    names = ", ".join(j.cell.state)
+    names = Prose.join(
+        ", ", [Math(j.cell.latex[s], text_name(j.cell.latex[s])) for s in j.cell.state]
+    )
     blocks = [
-        ("title", f"{j.cell.name}: exact one-step state Jacobian of ({names}) in matrix form"),
+        ("title", document_title(j.cell, "exact one-step state Jacobian of (", names,
+                                 ") in matrix form")),
         ("heading", "Notation"),
         ("para", notation(first)),
         ("heading", "Cell"),
@@ -224,10 +229,15 @@ def jacobian_document(j) -> list:
     ]  # fmt: skip
     for row in j.entries:
         for d in row:
-            blocks.append(("heading", f"d{d.target}/d{d.source}"))
+            blocks.append(("heading", Prose(partial_math(d.cell, d.target, d.source))))
             blocks += derivation_document(d, head=False)
-    blocks += [("heading", "Check"), ("para", [f"{j.check.method}: {j.check.detail}."])]
+    blocks += [("heading", "Check"), ("para", _check_parts(j.check))]
     return blocks
+
+
+def _check_parts(check) -> list:
+    """A check's method and detail (prose with ``$math$``) as a paragraph's parts."""
+    return [f"{check.method}: ", read_prose(check.detail), "."]
 
 
 # ---------------------------------------------------------------- formats
@@ -238,7 +248,10 @@ def prose(parts, printers) -> Prose:
     (LaTeX, text) ``printers`` print) as prose."""
     latex, text = printers
     return Prose(
-        *(p if isinstance(p, str | Math) else Math(latex.item(p), text.item(p)) for p in parts)
+        *(
+            p if isinstance(p, str | Math | Prose) else Math(latex.item(p), text.item(p))
+            for p in parts
+        )
     )
 
 
@@ -256,7 +269,7 @@ def render_blocks(blocks, fmt: str, d, standalone: bool = False) -> str:
 
 
 def _check_json(check) -> dict:
-    return {"method": check.method, "passed": check.passed, "detail": check.detail}
+    return {"method": check.method, "passed": check.passed, "detail": plain(check.detail)}
 
 
 def derivation_json(d, values=None) -> dict:

@@ -47,6 +47,7 @@ from .cells import Cell, prev_name
 from .derivation import Check
 from .linear import IDENTITY, Algebra, Chain, Diag, Paren, Weight, substitute
 from .multistep import MAX_STEPS, step_names, step_ranges, step_shift, step_symbol
+from .text import scientific_math
 from .veccheck import check_arrays, relative, verdict
 
 __all__ = [
@@ -460,12 +461,13 @@ def check_steps(ms: VectorMultiStep) -> Check:
         ]
 
     def claim(worst, method):
-        e = [f"{w:.1e}" for w in worst]
+        e = [scientific_math(w) for w in worst]
         return (
             f"the printed exact form = the Jacobian of the unrolled {ms.steps}-step forward "
-            f"pass by {method} ({e[0]}) = vector_steps's ({e[1]}); the printed state Jacobians "
-            f"multiplied and the article's product = vector_steps's ({e[2]}, {e[3]}); the "
-            f"product + the missed paths = the exact form ({e[4]});"
+            f"pass by {method} ({e[0]}) = the numeric step-by-step product's ({e[1]}); the "
+            "printed state Jacobians multiplied and the article's product = the numeric "
+            f"step-by-step route's ({e[2]}, {e[3]}); the product + the missed paths = the exact "
+            f"form ({e[4]});"
         )
 
     return verdict(errors, usable, analytic(vcell), claim)

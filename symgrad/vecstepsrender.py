@@ -25,7 +25,8 @@ from .documents import (
 )
 from .linear import VectorLatex, VectorText
 from .render import AsWritten, Block, D, Line, Matrix, Name, Prod, Sum, Total, render, text_name
-from .text import Code, Math, Prose
+from .text import Code, Math, Prose, plain
+from .text import prose as read_prose
 from .vecrender import notation, prose
 
 __all__ = ["steps_document", "steps_json", "steps_render"]
@@ -83,12 +84,8 @@ def _gate_note(ms, segments, weights) -> Prose:
 
 
 def _check_prose(check) -> Prose:
-    """The check's method and detail, the numeric route's name as code."""
-    pieces = check.detail.split("vector_steps")
-    parts = [pieces[0]]
-    for piece in pieces[1:]:
-        parts += [Code("vector_steps"), piece]
-    return Prose(f"{check.method}: ", *parts, ".")
+    """The check's method and detail (prose with ``$math$`` and code)."""
+    return Prose(f"{check.method}: ", read_prose(check.detail), ".")
 
 
 def _entry_path(ms, p, coefficient, via):
@@ -341,7 +338,7 @@ def steps_json(ms) -> dict:
         "check": {
             "method": ms.check.method,
             "passed": ms.check.passed,
-            "detail": ms.check.detail,
+            "detail": plain(ms.check.detail),
             "max_error": ms.check.max_error,
         },
     }

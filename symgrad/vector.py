@@ -230,7 +230,7 @@ class VectorStateJacobian:
     @property
     def check(self) -> Check:
         checks = [d.check for row in self.entries for d in row]
-        failed = [f"{d.label}: {d.check.detail}" for row in self.entries for d in row
+        failed = [f"`{d.label}`: {d.check.detail}" for row in self.entries for d in row
                   if not d.check.passed]  # fmt: skip
         detail = "; ".join(failed) or (
             f"all {len(checks)} entries checked: each entry's terms add up to its Jacobian "

@@ -151,6 +151,9 @@ def _unit(token: str) -> float:
     return 10.0 ** (-decimals + (int(exponent) if exponent else 0))
 
 
+_SCIENTIFIC = re.compile(r"(\d+(?:\.\d+)?) (?:\\cdot|·) 10\^\{(-?\d+)\}")
+
+
 def same_output(expected: str, actual: str, exact: bool = EXACT) -> bool:
     """Equal text; numbers equal to the precision the error analysis supports.
 
@@ -166,6 +169,8 @@ def same_output(expected: str, actual: str, exact: bool = EXACT) -> bool:
         return True
     if exact:
         return False
+    # A number written for a reader, 3.1 \cdot 10^{-16} (or 3.1 · 10^{-16}), is 3.1e-16.
+    expected, actual = (_SCIENTIFIC.sub(r"\1e\2", t) for t in (expected, actual))
     a_parts, b_parts = _NUMBER.split(expected), _NUMBER.split(actual)
     a_nums, b_nums = _NUMBER.findall(expected), _NUMBER.findall(actual)
     if a_parts != b_parts or len(a_nums) != len(b_nums):
@@ -225,6 +230,8 @@ def test_same_output_allows_one_unit_in_the_last_digit_only():
     assert same_output("2.8e-13", "2.9e-13", exact=False)
     assert same_output("0.44774320469430295", "0.447743204694303", exact=False)
     assert same_output("3.1e-16", "4.4e-16", exact=False)
+    assert same_output("$3.1 \\cdot 10^{-16}$", "$4.4 \\cdot 10^{-17}$", exact=False)
+    assert not same_output("$3.1 \\cdot 10^{-3}$", "$4.4 \\cdot 10^{-3}$", exact=False)
     assert not same_output("x 0.4477 y", "x 0.4479 y", exact=False)
     assert not same_output("0.4477432046", "0.4477432146", exact=False)
     assert not same_output("x 0.4477 y", "z 0.4477 y", exact=False)

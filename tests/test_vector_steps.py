@@ -466,7 +466,7 @@ def test_the_check_line_says_what_it_checked():
     detail = derive_vector_steps("gru", 3).check.detail
     assert detail.startswith(
         "the printed exact form = the Jacobian of the unrolled 3-step forward pass by the "
-        "complex step (h = 1e-20) ("
+        "complex step ($h = 10^{-20}$) ("
     )
     assert "the product + the missed paths = the exact form" in detail
     assert "at 24 random points (seed 20201113, n = 3, m = 2" in detail
