@@ -46,6 +46,7 @@ __all__ = [
     "compare_at_points",
     "compare_derivatives",
     "derivative_label",
+    "derivative_math",
 ]
 
 # ---------------------------------------------------------------- constants
@@ -134,6 +135,13 @@ class CheckReport:
     derivatives: tuple[str, ...]
     conventions: dict
     comparisons: tuple[Comparison, ...]
+    #: Prose with inline math for the reports: each derivative label's
+    #: (``"$\partial c_t/\partial c_{t-1}$ (one-step)"``), each convention's
+    #: carried equations (label -> ``"$h_{t-1} = o_{t-1} \tanh c_{t-1}$"``) and
+    #: the LaTeX of the cell's names (``c_prev`` -> ``c_{t-1}``) for the terms.
+    labels: dict = field(default_factory=dict, compare=False)
+    convention_math: dict = field(default_factory=dict, compare=False)
+    names: dict = field(default_factory=dict, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -259,6 +267,9 @@ def compare_derivatives(
         derivatives=report.derivatives,
         conventions=report.conventions,
         comparisons=report.comparisons,
+        labels=report.labels,
+        convention_math=report.convention_math,
+        names=report.names,
     )
 
 
@@ -276,6 +287,7 @@ def compare_at_points(derivations, points: dict, progress=None) -> CheckReport:
     n = max((a.size for a in arrays.values()), default=1)
     arrays = {k: np.broadcast_to(a, (n,)) for k, a in arrays.items()}
     comparisons, labels, conventions = [], [], {}
+    label_math, convention_math = {}, {}
     for k, d in enumerate(derivations):
         label = derivative_label(d)
         if progress is not None:
@@ -285,8 +297,10 @@ def compare_at_points(derivations, points: dict, progress=None) -> CheckReport:
         if missing:
             raise ValueError(f"points lack {', '.join(missing)} (needed by {label})")
         labels.append(label)
+        label_math[label] = derivative_math(d)
         if d.carry:
             conventions[label] = {p.name: str(e) for p, e in d.carry.items()}
+            convention_math[label] = _convention_math(d)
         comparisons += plan.compare({name: arrays[name] for name in plan.names})
     cell = derivations[0].cell
     return CheckReport(
@@ -299,12 +313,33 @@ def compare_at_points(derivations, points: dict, progress=None) -> CheckReport:
         derivatives=tuple(labels),
         conventions=conventions,
         comparisons=tuple(comparisons),
+        labels=label_math,
+        convention_math=convention_math,
+        names=dict(cell.latex),
     )
 
 
 def derivative_label(d: Derivation) -> str:
     """``dc/dc_prev`` (ASCII names), ``dc/dc_prev (one-step)`` under the one-step convention."""
     return f"d{d.target}/d{d.source}" + (" (one-step)" if d.carry else "")
+
+
+def derivative_math(d: Derivation) -> str:
+    """:func:`derivative_label` as prose with inline math:
+    ``$\\partial c_t/\\partial c_{t-1}$ (one-step)``."""
+    tex = d.cell.latex
+    return f"$\\partial {tex[d.target]}/\\partial {tex[d.source]}$" + (
+        " (one-step)" if d.carry else ""
+    )
+
+
+def _convention_math(d: Derivation) -> str:
+    """The carried equations of the one-step convention as prose with inline
+    math: ``$h_{t-1} = o_{t-1} \\tanh c_{t-1}$``."""
+    from .render import LatexMath
+
+    latex = LatexMath(d.cell, inline=True)
+    return ", ".join(f"${d.cell.latex[p.name]} = {latex.doprint(e)}$" for p, e in d.carry.items())
 
 
 def _derivations(cell_or_name, wrt):

@@ -123,6 +123,11 @@ class ArticleDrift:
     gap: tuple
     lyapunov_article: float
     lyapunov_exact: float
+    #: The derivative and the convention's carried equations as prose with
+    #: inline math (``$\partial c_t/\partial c_{t-1}$``,
+    #: ``$h_{t-1} = o_{t-1} \tanh c_{t-1}$``), for Markdown and LaTeX.
+    derivative_latex: str = ""
+    convention_latex: str = ""
 
     @property
     def derivative(self) -> str:
@@ -577,6 +582,11 @@ def _result(cell, article, nonfinite, sigma, stream, settings, seconds) -> FlowR
             gap=tuple(stream.article[t][2] for t in stream.checkpoints),
             lyapunov_article=student_ci(stream.last_article / steps)[0],
             lyapunov_exact=student_ci(stream.last_exact / steps)[0],
+            derivative_latex=_derivative_latex(cell, d),
+            convention_latex=", ".join(
+                f"${cell.latex[p.name]} = {LatexMath(cell, inline=True).doprint(e)}$"
+                for p, e in d.carry.items()
+            ),
         )
     return FlowResult(
         cell=cell.name,
@@ -605,6 +615,11 @@ def _result(cell, article, nonfinite, sigma, stream, settings, seconds) -> FlowR
         article=result_article,
         seconds=seconds,
     )
+
+
+def _derivative_latex(cell: Cell, d) -> str:
+    """``$\\partial c_t/\\partial c_{t-1}$``: the derivative ``d`` as inline math."""
+    return f"$\\partial {cell.latex[d.target]}/\\partial {cell.latex[d.source]}$"
 
 
 def _one_step_summary(norms) -> dict:
@@ -705,6 +720,8 @@ class CompareRow:
     minor_gates: tuple
     one_step: dict
     flow: FlowResult
+    #: The derivative as inline math, ``$\partial h_t/\partial h_{t-1}$``.
+    derivative_latex: str = ""
 
     def to_json(self) -> dict:
         return json_ready(
@@ -760,6 +777,7 @@ def compare_cells(
             CompareRow(
                 cell=cell.name,
                 derivative=f"d{d.target}/d{d.source}",
+                derivative_latex=_derivative_latex(cell, d),
                 dominant={
                     "latex": latex.item(Factors(dominant.factors)),
                     "text": text.item(Factors(dominant.factors)),

@@ -4,7 +4,7 @@ differences, with its tolerance and the reason for it."""
 from __future__ import annotations
 
 from ..check import CheckReport
-from ..text import dumps, plain, tex_inline
+from ..text import dumps, md_cell, plain, tex_inline
 
 __all__ = ["check_report"]
 
@@ -15,10 +15,21 @@ def check_report(report: CheckReport, fmt: str = "text") -> str:
         return dumps(report.to_json())
     if fmt not in ("text", "markdown", "latex"):
         raise ValueError(f"unknown format {fmt!r}. Valid formats: text, markdown, latex, json")
+    typeset = fmt != "text"
+
+    def label(derivative: str) -> str:
+        # Text keeps the ASCII label; Markdown and LaTeX write it as math.
+        return report.labels.get(derivative, f"`{derivative}`") if typeset else derivative
+
+    def quantity(name: str) -> str:
+        if not typeset or name == "total":
+            return name
+        return f"${report.names[name]}$" if name in report.names else f"`{name}`"
+
     rows = [
         (
-            c.derivative,
-            c.quantity,
+            label(c.derivative),
+            quantity(c.quantity),
             c.method,
             f"{c.step:g}",
             f"{c.max_rel_error:.1e}",
@@ -31,12 +42,16 @@ def check_report(report: CheckReport, fmt: str = "text") -> str:
     seed = "given points" if report.seed is None else f"seed {report.seed}"
     points = f"{report.samples} point" + ("" if report.samples == 1 else "s")
     intro = f"{points}, {seed}, init {report.init}: {report.distribution}."
-    conventions = [
-        f"{label}: the article's one-step convention, "
-        + ", ".join(f"{p} = {e}" for p, e in carry.items())
-        + " differentiated too (the other derivatives are entries of the exact state Jacobian)."
-        for label, carry in report.conventions.items()
-    ]
+    conventions = []
+    for name, carry in report.conventions.items():
+        if typeset and name in report.convention_math:
+            carried = report.convention_math[name]
+        else:
+            carried = ", ".join(f"{p} = {e}" for p, e in carry.items())
+        conventions.append(
+            f"{label(name)}: the article's one-step convention, {carried} differentiated too "
+            "(the other derivatives are entries of the exact state Jacobian)."
+        )
     worst = report.worst
     verdict = (
         f"PASSED: {len(report.comparisons)} comparisons within tolerance"
@@ -46,8 +61,8 @@ def check_report(report: CheckReport, fmt: str = "text") -> str:
     )
     if worst is not None and worst.max_rel_error >= worst.tolerance / 100:
         verdict += (
-            f" (largest error relative to tolerance: {worst.derivative} {worst.quantity}, "
-            f"{worst.max_rel_error:.2g} against {worst.tolerance:.2g})"
+            f" (largest error relative to tolerance: {label(worst.derivative)} "
+            f"{quantity(worst.quantity)}, {worst.max_rel_error:.2g} against {worst.tolerance:.2g})"
         )
     elif worst is not None:
         # Which of several rounding-level errors is largest depends on the last
@@ -74,7 +89,7 @@ def check_report(report: CheckReport, fmt: str = "text") -> str:
         lines += [f"- {c}" for c in conventions] + ([""] if conventions else [])
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "---|" * len(header))
-        lines += ["| " + " | ".join((f"`{r[0]}`", f"`{r[1]}`", *r[2:])) + " |" for r in rows]
+        lines += ["| " + " | ".join(md_cell(x) for x in r) + " |" for r in rows]
         lines += ["", "Tolerances:", "", *(f"- {r}" for r in reasons), "", f"**{verdict}**"]
         return "\n".join(lines) + "\n"
     body = [

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from ..text import dumps, md_cell, plain, tex_inline
+from ..text import ascii_prose, dumps, md_cell, plain, tex_inline
 
 __all__ = ["listing"]
 
@@ -21,13 +19,22 @@ def listing(cells, claims, fmt: str) -> str:
                 "claims": [{"id": i, "evidence": list(k), "title": plain(t)} for i, k, t in claims],
             }
         )
+    if fmt in ("markdown", "latex"):
+        # The docstring's formulas as mathematics (as derive and show write them).
+        from ..documents import cell_prose_names
+
+        summaries = [
+            ascii_prose(c.doc.splitlines()[0], cell_prose_names(c)).render(fmt) for c in cells
+        ]
     if fmt == "markdown":
-        out = ["| cell | summary |", "|---|---|", *(f"| `{n}` | {s} |" for n, s in rows)]
+        out = ["| cell | summary |", "|---|---|"]
+        out += [f"| `{n}` | {md_cell(s)} |" for (n, _), s in zip(rows, summaries, strict=True)]
         out += ["", "| claim | evidence | claim |", "|---|---|---|"]
         out += [f"| `{i}` | {', '.join(k)} | {md_cell(t)} |" for i, k, t in claims]
         return "\n".join(out) + "\n"
     if fmt == "latex":
-        out = ["\\begin{tabular}{ll}", *(f"\\texttt{{{n}}} & {_tex(s)} \\\\" for n, s in rows)]
+        out = ["\\begin{tabular}{ll}"]
+        out += [f"\\texttt{{{n}}} & {s} \\\\" for (n, _), s in zip(rows, summaries, strict=True)]
         out += ["\\end{tabular}", "", "\\begin{tabular}{lll}"]
         out += [f"\\texttt{{{i}}} & {k} & {tex_inline(t)} \\\\" for i, k, t in claims]
         return "\n".join([*out, "\\end{tabular}"]) + "\n"
@@ -40,7 +47,3 @@ def listing(cells, claims, fmt: str) -> str:
     )
     out += [f"  {i:<{width}}  {k:<3}  {plain(t)}" for i, k, t in claims]
     return "\n".join(out) + "\n"
-
-
-def _tex(text: str) -> str:
-    return re.sub(r"([_%&#$])", r"\\\1", text)

@@ -38,11 +38,16 @@ def format_spectrum(results: list[NetworkSpectrum], fmt: str = "text") -> str:
             f"after a warm-up of {r.warmup:,}; inputs: {r.source}"
         )
         leading = s.mean[0]
+        rate = _number(leading)
+        growth = (
+            (rf"$\exp({rate}\,t)$", "$T$", rf"$e^{{{rate}\,T}}$")
+            if md
+            else (f"exp({rate} t)", "T", f"e^({rate} T)")
+        )
         out.append(
-            f"{lead}largest exponent {_number(leading)}: perturbations "
+            f"{lead}largest exponent {rate}: perturbations "
             + ("grow" if leading > 0 else "shrink")
-            + f" like exp({_number(leading)} t), gradients over T steps by about "
-            f"e^({_number(leading)} T)"
+            + f" like {growth[0]}, gradients over {growth[1]} steps by about {growth[2]}"
         )
         out.append("")
         if r.samples < 2:  # one sequence: its exponents, no interval
