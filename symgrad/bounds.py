@@ -488,7 +488,7 @@ def _minor_term(cell_name: str, via: str, params) -> Problem:
                 "$\\sup < 1$",
                 "<",
                 Fraction(1),
-                meaning=f"compressed uniformly: $|T| \\le q |{w_latex}|$ for "
+                meaning=f"compressed uniformly: $|T| \\le q\\,|{w_latex}|$ for "
                 "one $q < 1$ over all gate values and states",
             ),
         ),

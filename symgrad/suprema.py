@@ -781,12 +781,14 @@ def show_exact(x: Fraction) -> str:
 
 def tex_scientific(text: str) -> str:
     """A number printed in Python's exponent format (``1.5e-12``, ``2.69e-03``) as
-    math-mode LaTeX, ``1.5 \\cdot 10^{-12}``; a zero as ``0``."""
+    math-mode LaTeX, ``1.5 \\cdot 10^{-12}`` (``1e-12``: ``10^{-12}``); a zero as ``0``."""
     mantissa, _, exponent = text.partition("e")
     if not exponent:
         return text
     if float(mantissa) == 0:
         return "0"
+    if mantissa == "1":
+        return f"10^{{{int(exponent)}}}"
     return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
 
 
