@@ -148,8 +148,12 @@ class ClosedForm:
 
 @dataclass(frozen=True)
 class Problem:
-    """The supremum of the largest of ``parts``, stated as ``quantity`` (text and
-    LaTeX), with the ``inequalities`` it claims; ``cell`` names the factors."""
+    """The supremum of the largest of ``parts``, stated as ``quantity`` (prose with
+    ``$math$``) and ``quantity_latex`` (math-mode LaTeX), with the ``inequalities``
+    it claims; ``cell`` names the factors. ``source``, ``notes`` and the closed
+    form's text are prose with ``$math$`` too (printed through
+    :func:`symgrad.text.plain` as text and JSON, :func:`symgrad.text.tex_inline`
+    as LaTeX)."""
 
     quantity: str
     quantity_latex: str
