@@ -149,11 +149,11 @@ def check_params(name: str, params: dict) -> dict:
     for p in spec.params:
         value = _number(p.name, params.get(p.name, p.default))
         if value == 0 and p.nonzero:
-            raise BoundError(f"{p.name} = 0 is not allowed: {p.nonzero}")
+            raise BoundError(f"{p.name} = 0 is not allowed: {plain(p.nonzero)}")
         if not p.lo <= value <= p.hi:
             raise BoundError(
                 f"{p.name} = {show_exact(value)} is out of range: {show_exact(p.lo)} <= {p.name} "
-                f"<= {show_exact(p.hi)} ({p.doc})"
+                f"<= {show_exact(p.hi)} ({plain(p.doc)})"
             )
         out[p.name] = value
     return out
@@ -218,26 +218,29 @@ def _activation(kind: str, params) -> Problem:
     cell = get_cell("rnn")
     if kind == "sigmoid-slope":
         expr = partial(sigmoid(u), u)
-        closed = ClosedForm("1/4 at u = 0", bind(ball, Fraction(1, 4)), "u", bind(ball, 0))
-        quantity, tex = "sup_u σ'(u) = sup_u σ(u)(1 - σ(u))", r"\sup_u \sigma'(u)"
+        closed = ClosedForm("$1/4$ at $u = 0$", bind(ball, Fraction(1, 4)), "u", bind(ball, 0))
+        quantity = r"$\sup_u \sigma'(u) = \sup_u \sigma(u)(1 - \sigma(u))$"
+        tex = r"\sup_u \sigma'(u)"
     elif kind == "tanh-slope":
         expr = partial(tanh(u), u)
-        closed = ClosedForm("1 at u = 0", bind(ball, Fraction(1)), "u", bind(ball, 0))
-        quantity, tex = "sup_u tanh'(u) = sup_u (1 - tanh² u)", r"\sup_u \tanh'(u)"
+        closed = ClosedForm("$1$ at $u = 0$", bind(ball, Fraction(1)), "u", bind(ball, 0))
+        quantity = r"$\sup_u \tanh'(u) = \sup_u (1 - \tanh^2 u)$"
+        tex = r"\sup_u \tanh'(u)"
     else:
         expr = u * partial(sigmoid(u), u)
         closed = ClosedForm(
-            "S(0)/2 at u = 2c*, c* the root of 2c tanh c = 1",
+            r"$S(0)/2$ at $u = 2c^*$, $c^*$ the root of $2c \tanh c = 1$",
             bind(_s0_closed, Fraction(1, 2)),
             "u",
             bind(_c_star_times, Fraction(2)),
         )
-        quantity, tex = "sup_u |u σ'(u)|", r"\sup_u |u \sigma'(u)|"
+        quantity, tex = r"$\sup_u |u \sigma'(u)|$", r"\sup_u |u \sigma'(u)|"
     notes = ()
     if kind == "sigmoid-saturation":
         notes = (
-            "σ(u) = (1 + tanh(u/2))/2 gives u σ'(u) = (1/2) c sech² c with c = u/2: half "
-            "the LSTM constant S(0), at twice its maximiser",
+            r"$\sigma(u) = (1 + \tanh(u/2))/2$ gives "
+            r"$u \sigma'(u) = (1/2) c \operatorname{sech}^2 c$ with $c = u/2$: half "
+            r"the LSTM constant $S(0)$, at twice its maximiser",
         )
     return Problem(
         quantity=quantity,
@@ -256,22 +259,25 @@ def _lstm_saturation(params) -> Problem:
     c = d.cell.symbol("c_prev")
     expr = sympy.Mul(*(f for f in term.factors if c in f.free_symbols))
     return Problem(
-        quantity="sup over c_{t-1} in R of |(1 - tanh² c_{t-1}) c_{t-1}|",
+        quantity=r"$\sup$ over $c_{t-1} \in \mathbb{R}$ of $|(1 - \tanh^2 c_{t-1}) c_{t-1}|$",
         quantity_latex=r"\sup_{c_{t-1}} \left|\left(1 - \tanh^2 c_{t-1}\right) c_{t-1}\right|",
         cell=d.cell,
         parts=(Part(expr, {c: _value_domain(d.ranges[c])}),),
-        source="the factors in c_{t-1} of the forget term c_{t-1} ∂f_t/∂c_{t-1} of "
-        "dc_t/dc_{t-1} (lstm), as the engine derives it",
+        source=r"the factors in $c_{t-1}$ of the forget term "
+        r"$c_{t-1} \partial f_t/\partial c_{t-1}$ of $\partial c_t/\partial c_{t-1}$ "
+        r"(`lstm`), as the engine derives it",
         inequalities=(
             Inequality("$\\sup < 0.45$", "<", Fraction(9, 20), meaning="the article's constant"),
         ),
         closed_form=ClosedForm(
-            "S(0) = c* - 1/(4c*) at c_{t-1} = ±c*, c* the root of 2c tanh c = 1",
+            r"$S(0) = c^* - 1/(4c^*)$ at $c_{t-1} = \pm c^*$, $c^*$ the root of $2c \tanh c = 1$",
             _s0_closed,
             "c_prev",
             _c_star,
         ),
-        notes=("the factor (1 - tanh² c_{t-1}) c_{t-1} is signed, in [-S(0), S(0)]: not a gate",),
+        notes=(
+            r"the factor $(1 - \tanh^2 c_{t-1}) c_{t-1}$ is signed, in $[-S(0), S(0)]$: not a gate",
+        ),
     )
 
 
@@ -323,32 +329,36 @@ def _rnn_tanh(params) -> Problem:
     closed = None
     if a == 0:
         closed = ClosedForm(
-            f"S(0)/|h| at U = ±c*/h = ±c*/{show_exact(h)}, c* the root of 2c tanh c = 1",
+            f"$S(0)/|h|$ at $U = \\pm c^*/h = \\pm c^*/{show_exact(h)}$, $c^*$ the root of "
+            r"$2c \tanh c = 1$",
             bind(_s0_closed, 1 / abs(h)),
             "U",
             bind(_c_star_times, 1 / abs(h)),
         )
     return Problem(
-        quantity=f"sup over U of |(1 - tanh²(a + U h)) U| = S(a)/|h| at a = {show_a}, "
-        f"h = {show_exact(h)}, S(a) = sup_v |(1 - tanh² v)(v - a)|",
+        quantity=r"$\sup$ over $U$ of $|(1 - \tanh^2(a + U h)) U| = S(a)/|h|$ at "
+        f"$a = {show_a}$, $h = {show_exact(h)}$, "
+        r"$S(a) = \sup_v |(1 - \tanh^2 v)(v - a)|$",
         quantity_latex=(
             r"\sup_U \left|\left(1 - \tanh^2(a + U h_{t-1})\right) U\right| = "
             r"\frac{S(a)}{|h_{t-1}|}"
         ),
         cell=d.cell,
         parts=(main,),
-        source="the engine's dh_t/dh_{t-1} = (1 - h_t²) U (rnn), h_t composed back to "
-        "tanh(W x_t + U h_{t-1} + b), with W x_t + b = a and the substitution "
-        "v = a + U h_{t-1} (U = (v - a)/h)",
+        source=r"the engine's $\partial h_t/\partial h_{t-1} = (1 - h_t^2) U$ (`rnn`), $h_t$ "
+        r"composed back to $\tanh(W x_t + U h_{t-1} + b)$, with $W x_t + b = a$ and the "
+        r"substitution $v = a + U h_{t-1}$ ($U = (v - a)/h$)",
         inequalities=inequalities,
         closed_form=closed,
         notes=(
-            "holds for fixed h_{t-1} ≠ 0 only: S(a)/|h_{t-1}| blows up as h_{t-1} → 0 "
-            "(the first step from h_0 = 0 is unbounded in U) and grows like |a| = |W x_t + b|",
-            "the certificates decide both inequalities at this a only; for every a they are "
-            "lemmas whose steps SymPy checks (symgrad verify rnn-tanh-bounded): |v - a| sech² v "
-            "<= |v| sech² v + |a| <= S(0) + |a|, and <= (|a| + |v|)/(1 + v²) <= "
-            "(|a| + sqrt(1 + a²))/2 since cosh² v >= 1 + v²",
+            r"holds for fixed $h_{t-1} \ne 0$ only: $S(a)/|h_{t-1}|$ blows up as "
+            r"$h_{t-1} \to 0$ (the first step from $h_0 = 0$ is unbounded in $U$) and grows "
+            r"like $|a| = |W x_t + b|$",
+            r"the certificates decide both inequalities at this $a$ only; for every $a$ they "
+            r"are lemmas whose steps SymPy checks (`symgrad verify rnn-tanh-bounded`): "
+            r"$|v - a| \operatorname{sech}^2 v \le |v| \operatorname{sech}^2 v + |a| "
+            r"\le S(0) + |a|$, and $\le (|a| + |v|)/(1 + v^2) \le (|a| + \sqrt{1 + a^2})/2$ "
+            r"since $\cosh^2 v \ge 1 + v^2$",
         ),
     )
 
@@ -373,13 +383,14 @@ def _sharp(a: Fraction, enclose):
 
 def _rnn_relu(params) -> Problem:
     L = params["L"]
-    at = f"at L = {show_exact(L)}"
+    at = f"at $L = {show_exact(L)}$"
     return Problem(
-        quantity=f"sup over |U| <= L of |dh_t/dh_{{t-1}}| = |[h_t > 0] U| (ReLU) {at}",
+        quantity=r"$\sup$ over $|U| \le L$ of $|\partial h_t/\partial h_{t-1}| = |[h_t > 0] U|$ "
+        f"(ReLU) {at}",
         quantity_latex=r"\sup_{|U| \le L} \left|[h_t > 0]\, U\right|",
         cell=get_cell("rnn-relu"),
         parts=(_relu_part(L),),
-        source="the engine's dh_t/dh_{t-1} = [h_t > 0] U (rnn-relu)",
+        source=r"the engine's $\partial h_t/\partial h_{t-1} = [h_t > 0] U$ (`rnn-relu`)",
         inequalities=(
             Inequality(
                 f"$\\sup \\ge L = {show_exact(L)}$",
@@ -388,13 +399,15 @@ def _rnn_relu(params) -> Problem:
                 meaning="at this L",
             ),
         ),
-        closed_form=ClosedForm(f"L = {show_exact(L)} at U = L", bind(ball, L), "U", bind(ball, L)),
+        closed_form=ClosedForm(
+            f"$L = {show_exact(L)}$ at $U = L$", bind(ball, L), "U", bind(ball, L)
+        ),
         notes=(
-            "on the active side (W x_t + U h_{t-1} + b > 0) dh_t/dh_{t-1} = U, attained "
-            "at U = L: the certificate decides sup >= L at this L only",
+            r"on the active side ($W x_t + U h_{t-1} + b > 0$) $\partial h_t/\partial h_{t-1} "
+            r"= U$, attained at $U = L$: the certificate decides $\sup \ge L$ at this $L$ only",
             _lemma_note(lemmas.relu_unbounded()),
-            "the indicator [h_t > 0] takes the values 0 and 1; |[h_t > 0] U| is linear in "
-            "it, so its supremum over {0, 1} is the one over [0, 1]",
+            r"the indicator $[h_t > 0]$ takes the values 0 and 1; $|[h_t > 0] U|$ is linear "
+            r"in it, so its supremum over these two values is the one over $[0, 1]$",
         ),
     )
 
@@ -421,18 +434,19 @@ def _clipping(params) -> Problem:
         label="tanh",
     )
     return Problem(
-        quantity="sup over |U| <= 1 of |dh_t/dh_{t-1}|, for tanh ((1 - h_t²) U) and "
-        "ReLU ([h_t > 0] U)",
+        quantity=r"$\sup$ over $|U| \le 1$ of $|\partial h_t/\partial h_{t-1}|$, for tanh "
+        r"($(1 - h_t^2) U$) and ReLU ($[h_t > 0] U$)",
         quantity_latex=rf"\sup_{{|U| \le 1}} \left|{latex.item(D(d.target, d.source))}\right|",
         cell=d.cell,
         parts=(tanh_part, _relu_part(one, label="ReLU")),
-        source="the engine's dh_t/dh_{t-1} of rnn and rnn-relu, U clipped into [-1, 1]",
+        source=r"the engine's $\partial h_t/\partial h_{t-1}$ of `rnn` and `rnn-relu`, $U$ "
+        r"clipped into $[-1, 1]$",
         inequalities=(Inequality("$\\sup \\le 1$", "<=", one, meaning="clipping stops explosion"),),
-        closed_form=ClosedForm("1", bind(ball, one)),
+        closed_form=ClosedForm("$1$", bind(ball, one)),
         notes=(
-            "h_t ranges over (-1, 1) whatever U is: a = W x_t + b is free; for tanh the "
-            "supremum 1 is attained at h_t = 0 (W x_t + b = -U h_{t-1}) with |U| = 1, for "
-            "ReLU at U = ±1 on the active side",
+            r"$h_t$ ranges over $(-1, 1)$ whatever $U$ is: $a = W x_t + b$ is free; for tanh "
+            r"the supremum 1 is attained at $h_t = 0$ ($W x_t + b = -U h_{t-1}$) with $|U| = 1$, "
+            r"for ReLU at $U = \pm 1$ on the active side",
         ),
     )
 
@@ -444,10 +458,11 @@ def _minor_term(cell_name: str, via: str, params) -> Problem:
     rest = sympy.Mul(*(f for f in term.factors if f != weight))
     rest = rest.xreplace({d.cell.symbol(n): _rational(v) for n, v in params.items()})
     domains = {s: _value_domain(d.ranges[s]) for s in rest.free_symbols}
-    text, latex = printers(d.cell)
-    term_text, term_latex = text.item(Factors(term.factors)), latex.item(Factors(term.factors))
-    w_text = text.doprint(weight)
-    derivative = text.item(D(d.target, d.source))
+    _, latex = printers(d.cell)
+    term_latex = latex.item(Factors(term.factors))
+    w_latex = latex.doprint(weight)
+    target, source = (latex.doprint(d.cell.symbol(n)) for n in (d.target, d.source))
+    derivative = rf"\partial {target}/\partial {source}"
     notes = [
         "worst case over gate values and states, factor by factor: the factors depend on "
         "disjoint values, and each gate's pre-activation has its own bias, so every gate "
@@ -457,21 +472,23 @@ def _minor_term(cell_name: str, via: str, params) -> Problem:
     ]
     notes += _MINOR_NOTES.get((cell_name, via), [])
     closed = _MINOR_CLOSED[(cell_name, via)]
-    at = ", ".join(f"{n} = {show_exact(v)}" for n, v in params.items())
+    at = ", ".join(
+        f"${latex.doprint(d.cell.symbol(n))} = {show_exact(v)}$" for n, v in params.items()
+    )
     return Problem(
-        quantity=f"sup |{term_text}| / |{w_text}| over all gate values and states"
+        quantity=f"$\\sup |{term_latex}| / |{w_latex}|$ over all gate values and states"
         + (f" at {at}" if at else ""),
-        quantity_latex=rf"\sup \left|{term_latex}\right| / |{latex.doprint(weight)}|",
+        quantity_latex=rf"\sup \left|{term_latex}\right| / |{w_latex}|",
         cell=d.cell,
         parts=(Part(rest, domains),),
-        source=f"the term through {text.doprint(d.cell.symbol(via))} of {derivative} "
-        f"({cell_name}) as the engine derives it, divided by |{w_text}|",
+        source=f"the term through ${latex.doprint(d.cell.symbol(via))}$ of ${derivative}$ "
+        f"(`{cell_name}`) as the engine derives it, divided by $|{w_latex}|$",
         inequalities=(
             Inequality(
                 "$\\sup < 1$",
                 "<",
                 Fraction(1),
-                meaning=f"compressed uniformly: $|T| \\le q\\, |{latex.doprint(weight)}|$ for "
+                meaning=f"compressed uniformly: $|T| \\le q\\,|{w_latex}|$ for "
                 "one $q < 1$ over all gate values and states",
             ),
         ),
@@ -486,14 +503,15 @@ def _term(d, via: str):
 
 #: gru-candidate-term (r_t free) and gru-reset-factor (r_t coupled to U_r), in words.
 RESET_RECONCILED = (
-    "two models of the reset factor: gru-candidate-term takes r_t as a free gate value in "
-    "(0, 1) at fixed U_r, gru-reset-factor takes r_t = σ(a_r + U_r h_{t-1}) coupled, at fixed "
-    "a_r = W_r x_t + b_r, over every U_r. Every r_t in (0, 1) is σ(a_r + U_r h_{t-1}) for "
-    "some a_r, so the free-gate supremum at U_r is the coupled one over all a_r with "
-    "|U_r h_{t-1}| < |U_r|: at |U_r| = k > 1 the value (1 + k)²/(4k) needs U_r h_{t-1} → ±k "
-    "and a_r = ln((k + 1)/(k - 1)) - k (for U_r = 100, a_r ≈ -99.98). At a fixed a_r the "
-    "coupled factor stays within the range gru-reset-factor certifies, whatever U_r: it grows "
-    "with |a_r| (about |a_r|/4), not with |U_r|"
+    r"two models of the reset factor: `gru-candidate-term` takes $r_t$ as a free gate value "
+    r"in $(0, 1)$ at fixed $U_r$, `gru-reset-factor` takes $r_t = \sigma(a_r + U_r h_{t-1})$ "
+    r"coupled, at fixed $a_r = W_r x_t + b_r$, over every $U_r$. Every $r_t$ in $(0, 1)$ is "
+    r"$\sigma(a_r + U_r h_{t-1})$ for some $a_r$, so the free-gate supremum at $U_r$ is the "
+    r"coupled one over all $a_r$ with $|U_r h_{t-1}| < |U_r|$: at $|U_r| = k > 1$ the value "
+    r"$(1 + k)^2/(4k)$ needs $U_r h_{t-1} \to \pm k$ and $a_r = \ln((k + 1)/(k - 1)) - k$ "
+    r"(for $U_r = 100$, $a_r \approx -99.98$). At a fixed $a_r$ the coupled factor stays "
+    r"within the range `gru-reset-factor` certifies, whatever $U_r$: it grows with $|a_r|$ "
+    r"(about $|a_r|/4$), not with $|U_r|$"
 )
 
 
@@ -505,51 +523,60 @@ def _gru_candidate_closed(params) -> ClosedForm:
     if k > 1:
         value = (1 + k) ** 2 / (4 * k)
         where = (
-            f"(1 + |U_r|)²/(4|U_r|) = {show_exact(value)} (|U_r| > 1) at r_t = "
-            f"(1 + |U_r|)/(2|U_r|) = {show_exact((1 + k) / (2 * k))}, h_{{t-1}} → sign(U_r)"
+            f"$(1 + |U_r|)^2/(4|U_r|) = {show_exact(value)}$ ($|U_r| > 1$) at "
+            f"$r_t = (1 + |U_r|)/(2|U_r|) = {show_exact((1 + k) / (2 * k))}$, "
+            r"$h_{t-1} \to \operatorname{sign}(U_r)$"
         )
     else:
         value = Fraction(1)
-        where = "1 (|U_r| <= 1), approached as r_t → 1"
+        where = r"$1$ ($|U_r| \le 1$), approached as $r_t \to 1$"
     return ClosedForm(
-        f"piecewise, 1 for |U_r| <= 1 and (1 + |U_r|)²/(4|U_r|) above: {where}, z_t → 1, ĥ_t = 0",
+        r"piecewise, $1$ for $|U_r| \le 1$ and $(1 + |U_r|)^2/(4|U_r|)$ above: "
+        f"{where}, " + r"$z_t \to 1$, $\hat{h}_t = 0$",
         bind(ball, value),
     )
 
 
 _MINOR_CLOSED = {
     ("lstm", "f"): ClosedForm(
-        "S(0)/4 at f_t = 1/2, o_{t-1} → 1, c_{t-1} = ±c*", bind(_s0_closed, Fraction(1, 4))
+        r"$S(0)/4$ at $f_t = 1/2$, $o_{t-1} \to 1$, $c_{t-1} = \pm c^*$",
+        bind(_s0_closed, Fraction(1, 4)),
     ),
     ("lstm", "i"): ClosedForm(
-        "1/4 at i_t = 1/2, |ĉ_t| → 1, o_{t-1} → 1, c_{t-1} = 0", bind(ball, Fraction(1, 4))
+        r"$1/4$ at $i_t = 1/2$, $|\hat{c}_t| \to 1$, $o_{t-1} \to 1$, $c_{t-1} = 0$",
+        bind(ball, Fraction(1, 4)),
     ),
     ("lstm", "c_hat"): ClosedForm(
-        "1 as i_t → 1, o_{t-1} → 1, at ĉ_t = 0, c_{t-1} = 0", bind(ball, Fraction(1))
+        r"$1$ as $i_t \to 1$, $o_{t-1} \to 1$, at $\hat{c}_t = 0$, $c_{t-1} = 0$",
+        bind(ball, Fraction(1)),
     ),
-    ("gru", "z"): ClosedForm("1/2 at z_t = 1/2 as ĥ_t - h_{t-1} → ±2", bind(ball, Fraction(1, 2))),
+    ("gru", "z"): ClosedForm(
+        r"$1/2$ at $z_t = 1/2$ as $\hat{h}_t - h_{t-1} \to \pm 2$", bind(ball, Fraction(1, 2))
+    ),
     ("gru", "h_hat"): _gru_candidate_closed,  # a function of U_r
 }
 
 _MINOR_NOTES = {
     ("lstm", "f"): [
-        "f_t (1 - f_t) <= 1/4 and o_{t-1} < 1, so |c_{t-1} ∂f_t/∂c_{t-1}| <= S(0)/4 · |U_f| "
-        "≈ 0.1119 |U_f|; (1 - tanh² c_{t-1}) c_{t-1} is signed, in [-S(0), S(0)]: not a gate",
+        r"$f_t (1 - f_t) \le 1/4$ and $o_{t-1} < 1$, so $|c_{t-1} \partial f_t/\partial c_{t-1}| "
+        r"\le S(0)/4 \cdot |U_f| \approx 0.1119 |U_f|$; $(1 - \tanh^2 c_{t-1}) c_{t-1}$ is "
+        r"signed, in $[-S(0), S(0)]$: not a gate",
     ],
     ("lstm", "c_hat"): [
-        "caveat: in the worst case the U_c term is not compressed at all: it approaches "
-        "|U_c| (i_t → 1, ĉ_t = 0, o_{t-1} → 1, c_{t-1} = 0), so dc_t/dc_{t-1} can exceed 1; "
-        "the article's 'compressed' is a statement about typical values",
+        r"caveat: in the worst case the $U_c$ term is not compressed at all: it approaches "
+        r"$|U_c|$ ($i_t \to 1$, $\hat{c}_t = 0$, $o_{t-1} \to 1$, $c_{t-1} = 0$), so "
+        r"$\partial c_t/\partial c_{t-1}$ can exceed 1; the article's 'compressed' is a "
+        r"statement about typical values",
     ],
     ("gru", "z"): [
-        "h_{t-1} ranges over (-1, 1): |h_t| < 1 by induction from h_0 = 0, so "
-        "ĥ_t - h_{t-1} lies in (-2, 2)",
+        r"$h_{t-1}$ ranges over $(-1, 1)$: $|h_t| < 1$ by induction from $h_0 = 0$, so "
+        r"$\hat{h}_t - h_{t-1}$ lies in $(-2, 2)$",
     ],
     ("gru", "h_hat"): [
-        "a function of U_r: the reset factor r_t (1 + (1 - r_t) h_{t-1} U_r) has supremum 1 "
-        "for |U_r| <= 1 and (1 + |U_r|)²/(4|U_r|) > 1 above: the reset gate does not always "
-        "shrink the U_h term",
-        "h_{t-1} ranges over (-1, 1): |h_t| < 1 by induction from h_0 = 0",
+        r"a function of $U_r$: the reset factor $r_t (1 + (1 - r_t) h_{t-1} U_r)$ has "
+        r"supremum 1 for $|U_r| \le 1$ and $(1 + |U_r|)^2/(4|U_r|) > 1$ above: the reset gate "
+        r"does not always shrink the $U_h$ term",
+        r"$h_{t-1}$ ranges over $(-1, 1)$: $|h_t| < 1$ by induction from $h_0 = 0$",
         RESET_RECONCILED,
     ],
 }
@@ -558,7 +585,7 @@ _MINOR_NOTES = {
 def _lemma_note(lemma) -> str:
     """A lemma as a note: its statement, proved (or not) with its checked steps."""
     verdict = "proved symbolically" if lemma.proved else "NOT proved (a step does not check)"
-    return f"{plain(lemma.statement)}: {verdict}, steps checked by SymPy: {plain(lemma.argument)}"
+    return f"{lemma.statement}: {verdict}, steps checked by SymPy: {lemma.argument}"
 
 
 # ---------------------------------------------------------------- the GRU's reset factor
@@ -606,16 +633,21 @@ def _gru_reset_factor(params) -> LineProblem:
     generic, _ = _reset_factor(symbolic_a)
     mirrored = generic.xreplace({symbolic_a: -symbolic_a, v: -v})
     identities = {
-        "R - 1 = σ(-(a_r + v))(σ(a_r + v) v - 1)": _gate_complement(expr - 1 - upper) == 0,
-        "-R = -σ(a_r + v)(1 + σ(-(a_r + v)) v)": _gate_complement(-expr - lower) == 0,
-        "R_a(v) + R_(-a)(-v) = 1 for every a (so inf at a_r = 1 - sup at -a_r)": (
+        r"$R - 1 = \sigma(-(a_r + v))(\sigma(a_r + v) v - 1)$": (
+            _gate_complement(expr - 1 - upper) == 0
+        ),
+        r"$-R = -\sigma(a_r + v)(1 + \sigma(-(a_r + v)) v)$": (
+            _gate_complement(-expr - lower) == 0
+        ),
+        r"$R_a(v) + R_{-a}(-v) = 1$ for every $a$ (so $\inf$ at $a_r$ is $1 - \sup$ at $-a_r$)": (
             _gate_complement(generic + mirrored - 1) == 0
         ),
     }
     checks = "; ".join(f"{k}: {'exact' if ok else 'NOT exact'}" for k, ok in identities.items())
     identity = Verdict(
         "identity",
-        "the forms certified equal the engine's factor (σ(-u) = 1 - σ(u), expand to 0)",
+        r"the forms certified equal the engine's factor ($\sigma(-u) = 1 - \sigma(u)$, "
+        "expand to 0)",
         "agrees" if all(identities.values()) else "disagrees",
         checks,
     )
@@ -626,8 +658,8 @@ def _gru_reset_factor(params) -> LineProblem:
 
     show_a = show_exact(a)
     return LineProblem(
-        quantity=f"range of R = r_t (1 + (1 - r_t) h_{{t-1}} U_r) over U_r in R and "
-        f"h_{{t-1}} ≠ 0, r_t = σ(a_r + U_r h_{{t-1}}) coupled, at a_r = {show_a}",
+        quantity=r"range of $R = r_t (1 + (1 - r_t) h_{t-1} U_r)$ over $U_r \in \mathbb{R}$ and "
+        r"$h_{t-1} \ne 0$, $r_t = \sigma(a_r + U_r h_{t-1})$ coupled, at " + f"$a_r = {show_a}$",
         quantity_latex=r"\inf, \sup_{U_r,\ h_{t-1} \ne 0} r_t \left(1 + (1 - r_t) h_{t-1} "
         r"U_r\right),\quad r_t = \sigma(a_r + U_r h_{t-1})",
         cell=derive("gru").cell,
@@ -641,30 +673,32 @@ def _gru_reset_factor(params) -> LineProblem:
                 1,
                 Fraction(1),
                 bind(_right_envelope, a),
-                f"e^(-a_r) V e^(-V) = e^({show_exact(-a)}) V e^(-V)",
+                f"e^{{-a_r}} V e^{{-V}} = e^{{{show_exact(-a)}}} V e^{{-V}}",
                 (
-                    "R - 1 = σ(-(a_r + v))(σ(a_r + v) v - 1) (checked)",
-                    "σ(-x) <= e^(-x)",
-                    "0 < σ(a_r + v) v < v for v > 0, so |σ(a_r + v) v - 1| <= v for v >= 1",
-                    "v e^(-v) decreases for v >= 1",
+                    r"$R - 1 = \sigma(-(a_r + v))(\sigma(a_r + v) v - 1)$ (checked)",
+                    r"$\sigma(-x) \le e^{-x}$",
+                    r"$0 < \sigma(a_r + v) v < v$ for $v > 0$, so $|\sigma(a_r + v) v - 1| \le v$ "
+                    r"for $v \ge 1$",
+                    r"$v e^{-v}$ decreases for $v \ge 1$",
                 ),
             ),
             Tail(
                 -1,
                 Fraction(0),
                 bind(_left_envelope, a),
-                f"2 e^(a_r) V e^(-V) = 2 e^({show_a}) V e^(-V)",
+                f"2 e^{{a_r}} V e^{{-V}} = 2 e^{{{show_a}}} V e^{{-V}}",
                 (
-                    "σ(x) <= e^x",
-                    "|1 + σ(-(a_r + v)) v| <= 1 + |v| <= 2|v| for |v| >= 1",
-                    "|v| e^(-|v|) decreases for |v| >= 1",
+                    r"$\sigma(x) \le e^x$",
+                    r"$|1 + \sigma(-(a_r + v)) v| \le 1 + |v| \le 2|v|$ for $|v| \ge 1$",
+                    r"$|v| e^{-|v|}$ decreases for $|v| \ge 1$",
                 ),
             ),
         ),
-        source="the reset factor r_t (1 + (1 - r_t) h_{t-1} U_r) of the GRU's ĥ_t term of "
-        "dh_t/dh_{t-1} as the engine derives it, r_t composed back to σ(W_r x_t + U_r h_{t-1} + "
-        "b_r) with W_r x_t + b_r = a_r and U_r = v/h_{t-1}: a function of v = U_r h_{t-1} "
-        "alone, R(v) = σ(a_r + v)(1 + σ(-(a_r + v)) v)",
+        source=r"the reset factor $r_t (1 + (1 - r_t) h_{t-1} U_r)$ of the GRU's $\hat{h}_t$ "
+        r"term of $\partial h_t/\partial h_{t-1}$ as the engine derives it, $r_t$ composed back "
+        r"to $\sigma(W_r x_t + U_r h_{t-1} + b_r)$ with $W_r x_t + b_r = a_r$ and "
+        r"$U_r = v/h_{t-1}$: a function of $v = U_r h_{t-1}$ alone, "
+        r"$R(v) = \sigma(a_r + v)(1 + \sigma(-(a_r + v)) v)$",
         claims=(
             (
                 "sup",
@@ -682,12 +716,14 @@ def _gru_reset_factor(params) -> LineProblem:
         names={"v": r"U_r h_{t-1}"},
         label="R",
         notes=(
-            "for h_{t-1} ≠ 0, v = U_r h_{t-1} takes every real value as U_r does: the range "
-            "over U_r is the range over v, the same for every h_{t-1} ≠ 0; each extremum is "
-            "attained, at any U_r and h_{t-1} with the product printed; R → 1 as v → +∞ and "
-            "R → 0 as v → -∞ (limits, not attained)",
-            f"so for a_r = {show_a} the factor is bounded in U_r; the bound depends on a_r "
-            "(about |a_r|/4 for large |a_r|: the supremum for a_r < 0, the infimum for a_r > 0)",
+            r"for $h_{t-1} \ne 0$, $v = U_r h_{t-1}$ takes every real value as $U_r$ does: the "
+            r"range over $U_r$ is the range over $v$, the same for every $h_{t-1} \ne 0$; each "
+            r"extremum is attained, at any $U_r$ and $h_{t-1}$ with the product printed; "
+            r"$R \to 1$ as $v \to +\infty$ and $R \to 0$ as $v \to -\infty$ (limits, not "
+            r"attained)",
+            f"so for $a_r = {show_a}$ the factor is bounded in $U_r$; the bound depends on "
+            r"$a_r$ (about $|a_r|/4$ for large $|a_r|$: the supremum for $a_r < 0$, the infimum "
+            r"for $a_r > 0$)",
             RESET_RECONCILED,
         ),
     )
@@ -709,34 +745,34 @@ def _rational(value: Fraction) -> sympy.Rational:
 _A = Param(
     "a",
     Fraction(0),
-    "a = W x_t + b, the pre-activation without U h_{t-1}",
+    r"$a = W x_t + b$, the pre-activation without $U h_{t-1}$",
     Fraction(-1000),
     Fraction(1000),
 )
 _H = Param(
     "h",
     Fraction(1),
-    "h = h_{t-1} of a tanh RNN, in [-1, 1]",
+    r"$h = h_{t-1}$ of a tanh RNN, in $[-1, 1]$",
     Fraction(-1),
     Fraction(1),
-    nonzero="with h_{t-1} = 0, dh_t/dh_{t-1} = (1 - tanh² a) U is unbounded in U "
-    "(the bound S(a)/|h| blows up); give h with 0 < |h| <= 1",
+    nonzero=r"with $h_{t-1} = 0$, $\partial h_t/\partial h_{t-1} = (1 - \tanh^2 a) U$ is "
+    r"unbounded in $U$ (the bound $S(a)/|h|$ blows up); give `h` with $0 < |h| \le 1$",
 )
 _L = Param(
     "L",
     Fraction(10),
-    "the clipping radius: |U| <= L",
+    r"the clipping radius: $|U| \le L$",
     Fraction(0),
     Fraction(10**6),
-    nonzero="|U| <= 0 leaves only U = 0; give L > 0",
+    nonzero=r"$|U| \le 0$ leaves only $U = 0$; give $L > 0$",
 )
 _UR = Param(
-    "U_r", Fraction(2), "the reset gate's recurrent weight", Fraction(-1000), Fraction(1000)
+    "U_r", Fraction(2), "$U_r$, the reset gate's recurrent weight", Fraction(-1000), Fraction(1000)
 )
 _AR = Param(
     "a_r",
     Fraction(0),
-    "a_r = W_r x_t + b_r, the reset gate's pre-activation without U_r h_{t-1}",
+    r"$a_r = W_r x_t + b_r$, the reset gate's pre-activation without $U_r h_{t-1}$",
     Fraction(-100),
     Fraction(100),
 )
@@ -745,64 +781,65 @@ _AR = Param(
 BOUNDS: dict[str, BoundSpec] = {
     spec.name: spec
     for spec in (
-        BoundSpec("sigmoid-slope", "sup σ'(u) = 1/4", bind(_activation, "sigmoid-slope")),
+        BoundSpec("sigmoid-slope", r"$\sup \sigma'(u) = 1/4$", bind(_activation, "sigmoid-slope")),
         BoundSpec(
             "sigmoid-saturation",
-            "sup |u σ'(u)|: half the LSTM constant, at twice its maximiser",
+            r"$\sup |u \sigma'(u)|$: half the LSTM constant, at twice its maximiser",
             bind(_activation, "sigmoid-saturation"),
         ),
-        BoundSpec("tanh-slope", "sup tanh'(u) = 1", bind(_activation, "tanh-slope")),
+        BoundSpec("tanh-slope", r"$\sup \tanh'(u) = 1$", bind(_activation, "tanh-slope")),
         BoundSpec(
             "lstm-saturation",
-            'sup |(1 - tanh² c) c| (the article\'s "< 0.45")',
+            r"""$\sup |(1 - \tanh^2 c) c|$ (the article's "$< 0.45$")""",
             _lstm_saturation,
         ),
         BoundSpec(
             "rnn-tanh",
-            "sup over U of |(1 - tanh²(a + U h)) U| = S(a)/|h|",
+            r"$\sup_U |(1 - \tanh^2(a + U h)) U| = S(a)/|h|$",
             _rnn_tanh,
             (_A, _H),
         ),
         BoundSpec(
             "rnn-relu",
-            "sup over |U| <= L of |dh_t/dh_{t-1}| for ReLU = L: no bound",
+            r"$\sup_{|U| \le L} |\partial h_t/\partial h_{t-1}| = L$ for ReLU: no bound",
             _rnn_relu,
             (_L,),
         ),
         BoundSpec(
             "clipping",
-            "sup of |dh_t/dh_{t-1}| over |U| <= 1, tanh and ReLU",
+            r"$\sup$ of $|\partial h_t/\partial h_{t-1}|$ over $|U| \le 1$, tanh and ReLU",
             _clipping,
         ),
         BoundSpec(
             "lstm-forget-term",
-            "worst case of |c_{t-1} ∂f_t/∂c_{t-1}| / |U_f|",
+            r"worst case of $|c_{t-1} \partial f_t/\partial c_{t-1}| / |U_f|$",
             bind(_minor_term, "lstm", "f"),
         ),
         BoundSpec(
             "lstm-input-term",
-            "worst case of |ĉ_t ∂i_t/∂c_{t-1}| / |U_i|",
+            r"worst case of $|\hat{c}_t \partial i_t/\partial c_{t-1}| / |U_i|$",
             bind(_minor_term, "lstm", "i"),
         ),
         BoundSpec(
             "lstm-candidate-term",
-            "worst case of |i_t ∂ĉ_t/∂c_{t-1}| / |U_c|",
+            r"worst case of $|i_t \partial \hat{c}_t/\partial c_{t-1}| / |U_c|$",
             bind(_minor_term, "lstm", "c_hat"),
         ),
         BoundSpec(
             "gru-update-term",
-            "worst case of the GRU's z_t term / |U_z|, |h_{t-1}| < 1",
+            r"worst case of the GRU's $z_t$ term $/ |U_z|$, $|h_{t-1}| < 1$",
             bind(_minor_term, "gru", "z"),
         ),
         BoundSpec(
             "gru-candidate-term",
-            "worst case of the GRU's ĥ_t term / |U_h|, a function of U_r",
+            r"worst case of the GRU's $\hat{h}_t$ term $/ |U_h|$, a function of $U_r$",
             bind(_minor_term, "gru", "h_hat"),
             (_UR,),
         ),
         BoundSpec(
             "gru-reset-factor",
-            "range (inf, sup) of the GRU's reset factor over U_r, r_t coupled, at fixed a_r",
+            r"range ($\inf$, $\sup$) of the GRU's reset factor over $U_r$, $r_t$ coupled, at "
+            r"fixed $a_r$",
             _gru_reset_factor,
             (_AR,),
         ),

@@ -44,6 +44,7 @@ from .suprema import (
     scipy_check,
     scipy_sup,
     show_exact,
+    tex_scientific,
 )
 from .text import plain
 
@@ -57,7 +58,7 @@ MAX_DOUBLINGS = 12
 class Tail:
     """For :math:`\\pm v \\ge V` (``side`` +1 or -1) and every V >= 1:
     :math:`|g(v) - \\text{limit}| \\le` ``envelope(V)`` (a ball), justified by
-    ``reasons``; ``text`` is the envelope in V."""
+    ``reasons`` (prose with ``$math$``); ``text`` is the envelope in V (math-mode LaTeX)."""
 
     side: int
     limit: Fraction
@@ -138,17 +139,19 @@ def solve_line(
     where, where_latex = _where(problem, argmax)
     tails = [_tail_note(problem, tail, cut) for tail in problem.tails]
     g = problem.label
-    above = f"sup {g} - {show_exact(c_hi)}" if c_hi else f"sup {g}"
-    below = f"{show_exact(c_lo)} - inf {g}" if c_lo else f"-inf {g}"
+    above = f"\\sup {g} - {show_exact(c_hi)}" if c_hi else f"\\sup {g}"
+    below = f"{show_exact(c_lo)} - \\inf {g}" if c_lo else f"-\\inf {g}"
     offsets = (
-        f"certified: {above} in [{down(sup_u.lo)!r}, {up(sup_u.hi)!r}] and {below} in "
-        f"[{down(sup_l.lo)!r}, {up(sup_l.hi)!r}], each computed in the product forms "
-        "checked above, so an end within 1e-16 of its offset is still resolved"
+        f"certified: ${above} \\in [{down(sup_u.lo)!r}, {up(sup_u.hi)!r}]$ and "
+        f"${below} \\in [{down(sup_l.lo)!r}, {up(sup_l.hi)!r}]$, each computed in the "
+        "product forms checked above, so an end within $10^{-16}$ of its offset is still "
+        "resolved"
     )
     confined = (
-        f"with V = {cut} the tails allow at most {scientific(tail_u, 3, 'up')} for {g} - "
-        f"{show_exact(c_hi)} and {scientific(tail_l, 3, 'up')} for {show_exact(c_lo)} - {g}, "
-        "below the lower ends certified on [-V, V]: both extrema lie in [-V, V]"
+        f"with $V = {cut}$ the tails allow at most ${tex_scientific(scientific(tail_u, 3, 'up'))}$ "
+        f"for ${g} - {show_exact(c_hi)}$ and ${tex_scientific(scientific(tail_l, 3, 'up'))}$ for "
+        f"${show_exact(c_lo)} - {g}$, below the lower ends certified on $[-V, V]$: both extrema "
+        "lie in $[-V, V]$"
     )
     return make_result(
         problem,
@@ -241,13 +244,15 @@ def _where(problem: LineProblem, argmax: dict) -> tuple[str, str]:
 
 
 def _tail_note(problem: LineProblem, tail: Tail, cut: int) -> str:
-    text, _ = printers(problem.cell, problem.names)
-    x = text.doprint(problem.variable)
+    """The tail lemma, as prose with ``$math$`` (``tail.text`` and its reasons are)."""
+    _, latex = printers(problem.cell, problem.names)
+    x = latex.doprint(problem.variable)
     with ctx.workprec(PREC):
         bound = up(tail.envelope(cut))
-    side = f"{x} >= V" if tail.side > 0 else f"{x} <= -V"
+    side = f"{x} \\ge V" if tail.side > 0 else f"{x} \\le -V"
     return (
-        f"tail lemma: for {side}, V >= 1: |{problem.label} - {show_exact(tail.limit)}| <= "
-        f"{tail.text} "
-        f"(at V = {cut}: <= {scientific(bound, 3, 'up')}), since " + "; ".join(tail.reasons)
+        f"tail lemma: for ${side}$, $V \\ge 1$: "
+        f"$|{problem.label} - {show_exact(tail.limit)}| \\le {tail.text}$ "
+        f"(at $V = {cut}$: $\\le {tex_scientific(scientific(bound, 3, 'up'))}$), since "
+        + "; ".join(tail.reasons)
     )

@@ -62,6 +62,7 @@ __all__ = [
     "scipy_sup",
     "show_exact",
     "solve",
+    "tex_scientific",
 ]
 
 #: An undecided inequality (its bound inside [lo, hi]) is refined by factors of
@@ -147,8 +148,12 @@ class ClosedForm:
 
 @dataclass(frozen=True)
 class Problem:
-    """The supremum of the largest of ``parts``, stated as ``quantity`` (text and
-    LaTeX), with the ``inequalities`` it claims; ``cell`` names the factors."""
+    """The supremum of the largest of ``parts``, stated as ``quantity`` (prose with
+    ``$math$``) and ``quantity_latex`` (math-mode LaTeX), with the ``inequalities``
+    it claims; ``cell`` names the factors. ``source``, ``notes`` and the closed
+    form's text are prose with ``$math$`` too (printed through
+    :func:`symgrad.text.plain` as text and JSON, :func:`symgrad.text.tex_inline`
+    as LaTeX)."""
 
     quantity: str
     quantity_latex: str
@@ -265,8 +270,8 @@ class BoundResult:
     def to_json(self) -> dict:
         return {
             "name": self.name,
-            "quantity": self.quantity,
-            "source": self.source,
+            "quantity": plain(self.quantity),
+            "source": plain(self.source),
             "params": self.params,
             "value": self.value,
             "argmax": self.argmax,
@@ -300,8 +305,12 @@ class BoundResult:
                 }
                 for f in self.factors
             ],
-            "closed_form": self.closed_form,
-            "notes": list(self.notes),
+            "closed_form": (
+                {**self.closed_form, "text": plain(self.closed_form["text"])}
+                if self.closed_form
+                else None
+            ),
+            "notes": [plain(note) for note in self.notes],
             **(
                 {
                     "infimum": {
@@ -588,7 +597,7 @@ def _by_lemma(lemma, detail: str) -> tuple[str, str]:
     """The verdict of an inequality the enclosures cannot decide, from a lemma
     proved for every parameter value (each step checked by SymPy)."""
     how = (
-        f"{plain(lemma.statement)}; checked by SymPy: {plain(lemma.argument)} "
+        f"{lemma.statement}; checked by SymPy: {lemma.argument} "
         f"(the enclosures alone cannot separate the sides: {detail})"
     )
     return (
@@ -619,7 +628,10 @@ def scipy_check(value: float, lo: float, hi: float, what: str = "optimum") -> Ve
     elif lo - slack <= value <= hi + slack:
         # float64 rounding of the objective, not a disagreement: said as it is.
         verdict = "agrees"
-        detail = f"{value!r} within {SCIPY_SLACK:g} (relative) of {interval}, float64 rounding"
+        detail = (
+            f"{value!r} within ${tex_scientific(f'{SCIPY_SLACK:.0e}')}$ (relative) of "
+            f"{interval}, float64 rounding"
+        )
     else:
         verdict = "disagrees"
         detail = f"{value!r} is outside {interval}: " + (
@@ -647,7 +659,10 @@ def _closed_form_check(cf: ClosedForm, bound: tuple, argmax: dict) -> tuple[dict
             at = cf.argmax()
             closed["argmax"] = {cf.variable: float(at)}
             distance = abs(float(at) - abs(argmax[cf.variable]))
-            detail += f"; SciPy's maximiser lies {distance:.1e} from the closed form's"
+            detail += (
+                f"; SciPy's maximiser lies ${tex_scientific(f'{distance:.1e}')}$ "
+                "from the closed form's"
+            )
     verdict = Verdict(
         "closed form",
         "the closed form lies inside the certified interval",
@@ -668,15 +683,19 @@ def compare_text(lhs, op: str, rhs, shown: str | None, names=("lo", "hi")) -> st
     verdict = decide(lhs, op, rhs)
     (a, b), (c, d) = ends(lhs), ends(rhs)
     low, high = (shown, shown) if shown else (repr(down(c)), repr(up(d)))
-    lo, hi = (f"\\text{{{n}}}" if n.isalpha() else n for n in names)
+    # A name is "lo" (printed "lo = x") or ends in its own relation (r"\sup - 1 \ge", then x).
+    lo, hi = (
+        f"\\text{{{n}}} =" if n.isalpha() else n if n.endswith(("\\ge", "\\le")) else f"{n} ="
+        for n in names
+    )
     if verdict == "proved":
         if op in (">=", ">"):
-            return f"${lo} = {down(a)!r} {OP_LATEX[op]} {high}$"
-        return f"${hi} = {up(b)!r} {OP_LATEX[op]} {low}$"
+            return f"${lo} {down(a)!r} {OP_LATEX[op]} {high}$"
+        return f"${hi} {up(b)!r} {OP_LATEX[op]} {low}$"
     if verdict == "refuted":
         if op in (">=", ">"):
-            return f"${hi} = {up(b)!r} {OP_LATEX['<' if op == '>=' else '<=']} {low}$"
-        return f"${lo} = {down(a)!r} {OP_LATEX['>=' if op == '<' else '>']} {high}$"
+            return f"${hi} {up(b)!r} {OP_LATEX['<' if op == '>=' else '<=']} {low}$"
+        return f"${lo} {down(a)!r} {OP_LATEX['>=' if op == '<' else '>']} {high}$"
     return f"$[{down(a)!r}, {up(b)!r}]$ meets $[{down(c)!r}, {up(d)!r}]$"
 
 
@@ -762,6 +781,19 @@ def show_exact(x: Fraction) -> str:
         return str(x.numerator)
     f = float(x)
     return repr(f) if Fraction(repr(f)) == x or Fraction(f) == x else str(x)
+
+
+def tex_scientific(text: str) -> str:
+    """A number printed in Python's exponent format (``1.5e-12``, ``2.69e-03``) as
+    math-mode LaTeX, ``1.5 \\cdot 10^{-12}`` (``1e-12``: ``10^{-12}``); a zero as ``0``."""
+    mantissa, _, exponent = text.partition("e")
+    if not exponent:
+        return text
+    if float(mantissa) == 0:
+        return "0"
+    if mantissa == "1":
+        return f"10^{{{int(exponent)}}}"
+    return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
 
 
 def _tail_text(g: _Group, latex) -> str:

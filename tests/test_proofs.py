@@ -120,6 +120,7 @@ def test_text_conversions():
     assert tex_inline("λ ≤ 1") == "$\\lambda$ $\\le$ 1"
     assert plain("$|x| \\le \\rho < 1 \\Rightarrow$ vanishing") == "|x| ≤ \u03c1 < 1 ⇒ vanishing"
     assert plain("$o_{t-1} \\sim U(0, 1)$, $\\simeq$") == "o_{t-1} ~ U(0, 1), \\simeq"
+    assert plain("$S(0) = c^* - 1/(4c^{*})$") == "S(0) = c* - 1/(4c*)"
 
 
 def test_prove_command_writes_and_reports(run, monkeypatch, tmp_path):

@@ -125,13 +125,13 @@ def test_gru_candidate_closed_form_is_piecewise_and_inside_the_certificate(u_r, 
     # By hand: sup over r in (0, 1) of r (1 + (1 - r) k) is 1 for k <= 1, (1 + k)^2/(4k) above.
     assert lo <= c_lo <= value <= c_hi <= hi
     assert r.closed_form["agrees"] and "max(1" not in r.closed_form["text"]
-    assert r.closed_form["text"].startswith("piecewise, 1 for |U_r| <= 1")
+    assert plain(r.closed_form["text"]).startswith("piecewise, 1 for |U_r| ≤ 1")
 
 
 def test_gru_candidate_closed_form_divides_by_nothing_at_zero():
     r = bound("gru-candidate-term", U_r=0)
-    assert "above: 1 (|U_r| <= 1), approached as r_t → 1" in r.closed_form["text"]
-    assert "4|U_r|) = " not in r.closed_form["text"]
+    assert "above: 1 (|U_r| ≤ 1), approached as r_t → 1" in plain(r.closed_form["text"])
+    assert "4|U_r|) = " not in plain(r.closed_form["text"])
 
 
 def test_a_closed_form_that_only_overlaps_the_interval_disagrees():
@@ -173,7 +173,8 @@ def test_the_relu_bound_is_proved_at_its_l_and_for_every_l_symbolically():
     r = bound("rnn-relu", L=10)
     (claim,) = [c for c in r.checks if c.kind == "claim"]
     assert plain(claim.statement) == "sup ≥ L = 10 (at this L)"
-    assert any(n.startswith("for every L > 0: sup_{|U| ≤ L}") and "proved" in n for n in r.notes)
+    notes = [plain(n) for n in r.notes]
+    assert any(n.startswith("for every L > 0: sup_{|U| ≤ L}") and "proved" in n for n in notes)
 
 
 # ---------------------------------------------------------------- 5. fewer gates
@@ -232,7 +233,7 @@ def test_the_gate_free_bound_is_the_coupled_factor_at_its_a_r():
     assert _reset(mpmath.log((k + 1) / (k - 1)) - k, k) == pytest.approx((1 + k) ** 2 / (4 * k))
     free = bound("gru-candidate-term", U_r=100)
     assert free.interval[0] <= 25.5025 <= free.interval[1]
-    assert any("gru-reset-factor" in n and "a_r ≈ -99.98" in n for n in free.notes)
+    assert any("gru-reset-factor" in n and "a_r ≈ -99.98" in plain(n) for n in free.notes)
     assert any("gru-candidate-term" in n for n in bound("gru-reset-factor").notes)
 
 
@@ -311,7 +312,7 @@ def test_the_lstm_candidate_term_is_refuted_as_uniform_compression_only(run):
 
 
 def test_clipping_is_attained_at_h_zero():
-    assert any("attained at h_t = 0" in n for n in bound("clipping").notes)
+    assert any("attained at h_t = 0" in plain(n) for n in bound("clipping").notes)
 
 
 def test_the_rnn_tanh_maximiser_is_plus_minus_in_u_only_where_symmetric():
@@ -323,7 +324,8 @@ def test_scipy_just_outside_says_so():
     inside = scipy_check(1.0, 0.5, 1.0)
     near = scipy_check(1.0 + 1e-13, 0.5, 1.0)
     assert inside.detail == "1.0 in [0.5, 1.0]"
-    assert near.verdict == "agrees" and "within 1e-12 (relative) of [0.5, 1.0]" in near.detail
+    assert near.verdict == "agrees"
+    assert "within 10^{-12} (relative) of [0.5, 1.0]" in plain(near.detail)
 
 
 def test_the_header_and_methods_say_what_is_done(run):

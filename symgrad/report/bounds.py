@@ -55,7 +55,7 @@ def _rows(r: BoundResult) -> list[tuple[str, str, str, str]]:
         ),
         ("time", seconds, seconds),
     ]
-    rows = [(*row, row[1]) for row in rows]
+    rows = [(*row, row[2]) for row in rows]  # Markdown: the LaTeX column's $math$
     for c in r.checks:
         label = {
             "claim": "claim",
@@ -73,7 +73,7 @@ def _rows(r: BoundResult) -> list[tuple[str, str, str, str]]:
 
 
 def _text(r: BoundResult, rows) -> str:
-    out = [f"{r.name}: {r.quantity}", f"  from: {r.source}"]
+    out = [f"{r.name}: {plain(r.quantity)}", f"  from: {plain(r.source)}"]
     width = max(len(label) for label, *_ in rows)
     out += [f"  {label:<{width}}  {body}" for label, body, *_ in rows]
     if len(r.factors) > 1:
@@ -122,14 +122,14 @@ def _markdown(r: BoundResult, rows) -> str:
             f"| ${f.where_latex}$ | [{f.interval[0]!r}, {f.interval[1]!r}] |"
             for f in r.factors
         ]
-    out += [""] + [f"- {md_cell(note)}" for note in r.notes]
+    out += [""] + [f"- {note}" for note in r.notes]
     return "\n".join(out) + "\n"
 
 
 def _latex(r: BoundResult, rows) -> str:
     out = [
         f"% symgrad bound {r.name}",
-        rf"\paragraph{{\texttt{{{_tex_text(r.name)}}}.}} ${r.quantity_latex}$",
+        rf"\paragraph{{\texttt{{{tex_inline(r.name)}}}.}} ${r.quantity_latex}$",
         r"\begin{description}",
     ]
     out += [rf"  \item[{label}] {tex}" for label, _, tex, _ in rows]
@@ -137,60 +137,22 @@ def _latex(r: BoundResult, rows) -> str:
         out.append(r"  \item[worst case] factor by factor:")
         out.append(r"  \begin{itemize}")
         out += [
-            rf"    \item {_tex_text(f.label + ': ') if f.label else ''}"
+            rf"    \item {tex_inline(f.label + ': ') if f.label else ''}"
             rf"$\left|{f.latex}\right| \le {f.value:.12g}$ at ${f.where_latex}$, "
             rf"certified $[{f.interval[0]!r}, {f.interval[1]!r}]$"
             for f in r.factors
         ]
         out.append(r"  \end{itemize}")
-    out += [rf"  \item[note] {_tex_text(note)}" for note in r.notes]
+    out += [rf"  \item[note] {tex_inline(note)}" for note in r.notes]
     out.append(r"\end{description}")
     return "\n".join(out) + "\n"
 
 
 def _tex_float(x: float) -> str:
+    if x == 0:
+        return "0"
     mantissa, _, exponent = f"{x:.2e}".partition("e")
     return rf"{mantissa} \times 10^{{{int(exponent)}}}"
-
-
-_TEX_ESCAPES = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "_": r"\_",
-    "%": r"\%",
-    "&": r"\&",
-    "#": r"\#",
-    "^": r"\^{}",
-    "~": r"\~{}",
-    "<": "$<$",
-    ">": "$>$",
-    "|": "$|$",
-    "²": "$^2$",
-    "→": r"$\to$",
-    "±": r"$\pm$",
-    "ĉ": r"$\hat{c}$",
-    "ĥ": r"$\hat{h}$",
-    "σ": r"$\sigma$",
-    "λ": r"$\lambda$",
-    "∂": r"$\partial$",
-    "≈": r"$\approx$",
-    "≠": r"$\neq$",
-    "·": r"$\cdot$",
-    "∞": r"$\infty$",
-    "≤": r"$\le$",
-    "≥": r"$\ge$",
-}
-
-
-def _tex_text(text: str) -> str:
-    """Text (notes, evidence) for a LaTeX paragraph: ``$math$`` kept, elsewhere
-    specials escaped and the Unicode the notes use as math."""
-    parts = text.split("$")
-    for k in range(0, len(parts), 2):
-        part = parts[k].replace("<=", "≤").replace(">=", "≥")
-        parts[k] = "".join(_TEX_ESCAPES.get(ch, ch) for ch in part)
-    return "$".join(parts)
 
 
 def format_catalog(fmt: str) -> str:
@@ -209,12 +171,12 @@ def format_catalog(fmt: str) -> str:
                 "bounds": [
                     {
                         "name": name,
-                        "summary": summary,
+                        "summary": plain(summary),
                         "params": [
                             {
                                 "name": p,
                                 "default": float(d),
-                                "doc": doc,
+                                "doc": plain(doc),
                                 "range": [float(lo), float(hi)],
                             }
                             for p, d, doc, lo, hi in params
@@ -226,7 +188,8 @@ def format_catalog(fmt: str) -> str:
         )
 
     def params_text(params):
-        return ", ".join(f"{p}={show_exact(d)}" for p, d, *_ in params)
+        """The defaults as a user types them: code."""
+        return ", ".join(f"`{p}={show_exact(d)}`" for p, d, *_ in params)
 
     if fmt == "markdown":
         out = ["| bound | quantity | parameters (default) |", "|---|---|---|"]
@@ -234,7 +197,7 @@ def format_catalog(fmt: str) -> str:
     elif fmt == "latex":
         out = [r"\begin{tabular}{lll}"]
         out += [
-            rf"\texttt{{{_tex_text(n)}}} & {_tex_text(s)} & {_tex_text(params_text(p))} \\"
+            rf"\texttt{{{tex_inline(n)}}} & {tex_inline(s)} & {tex_inline(params_text(p))} \\"
             for n, s, p in entries
         ]
         out.append(r"\end{tabular}")
@@ -242,6 +205,6 @@ def format_catalog(fmt: str) -> str:
         width = max(len(n) for n, _, _ in entries)
         out = ["Bounds (symgrad bound NAME [--param NAME=VALUE ...]):"]
         for n, s, p in entries:
-            extra = f"  [{params_text(p)}]" if p else ""
-            out.append(f"  {n:<{width}}  {s}{extra}")
+            extra = f"  [{plain(params_text(p))}]" if p else ""
+            out.append(f"  {n:<{width}}  {plain(s)}{extra}")
     return "\n".join(out) + "\n"
