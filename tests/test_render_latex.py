@@ -1,7 +1,7 @@
 r"""Every LaTeX output compiles in a default article and fits its page.
 
-The issue's test, as a user would run it: each LaTeX output of ``show`` and
-``derive`` (every built-in cell, its state Jacobian and two-step derivative,
+The issue's test, as a user would run it: each LaTeX output of ``show``,
+``bound`` and ``derive`` (every built-in cell, its state Jacobian and two-step derivative,
 rnn's dh_t/dU, the example cell files, a point given with ``--at``) pasted
 into a default ``\documentclass{article}`` with amsmath and amssymb, and
 each ``--standalone`` document as it is, compiled by pdflatex: no error, no
@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import symgrad
+from symgrad.bounds import BOUNDS
 from symgrad.cells import BUILTIN
 from symgrad.texwidth import ARTICLE_TEXTWIDTH, align_width
 from tests.cli_runner import cli_output
@@ -117,6 +118,17 @@ def test_standalone_documents_compile_titled(tmp_path, name):
     assert "\\title{" in latex and "\\maketitle" in latex
     compile_latex(tmp_path, "doc.tex", latex)
     boxes = overfull((tmp_path / "doc.log").read_text())
+    assert [pt for pt, _ in boxes if pt > OVERFULL_PT] == []
+
+
+@needs_pdflatex
+def test_bound_reports_compile_in_a_default_article(tmp_path):
+    # Each bound's LaTeX report and the catalog, pasted one after another.
+    reports = [cli_output("bound", name, "--format", "latex") for name in BOUNDS]
+    reports.append(cli_output("bound", "--format", "latex"))
+    text = ARTICLE + "\\begin{document}\n" + "\n".join(reports) + "\\end{document}\n"
+    compile_latex(tmp_path, "bounds.tex", text)
+    boxes = overfull((tmp_path / "bounds.log").read_text())
     assert [pt for pt, _ in boxes if pt > OVERFULL_PT] == []
 
 

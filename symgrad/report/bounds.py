@@ -130,6 +130,9 @@ def _latex(r: BoundResult, rows) -> str:
     out = [
         f"% symgrad bound {r.name}",
         rf"\paragraph{{\texttt{{{tex_inline(r.name)}}}.}} ${r.quantity_latex}$",
+        # sloppypar: 17-digit numbers and intervals leave few places to break a
+        # line; wider spaces rather than a line into the margin.
+        r"\begin{sloppypar}",
         r"\begin{description}",
     ]
     out += [rf"  \item[{label}] {tex}" for label, _, tex, _ in rows]
@@ -144,7 +147,7 @@ def _latex(r: BoundResult, rows) -> str:
         ]
         out.append(r"  \end{itemize}")
     out += [rf"  \item[note] {tex_inline(note)}" for note in r.notes]
-    out.append(r"\end{description}")
+    out += [r"\end{description}", r"\end{sloppypar}"]
     return "\n".join(out) + "\n"
 
 
@@ -195,9 +198,13 @@ def format_catalog(fmt: str) -> str:
         out = ["| bound | quantity | parameters (default) |", "|---|---|---|"]
         out += [f"| `{n}` | {md_cell(s)} | {params_text(p) or '-'} |" for n, s, p in entries]
     elif fmt == "latex":
-        out = [r"\begin{tabular}{lll}"]
+        # Two columns, the second wrapped: a default article's text block holds
+        # the longest name and 0.6 of its width.
+        out = [r"\begin{tabular}{@{}lp{0.6\textwidth}@{}}"]
         out += [
-            rf"\texttt{{{tex_inline(n)}}} & {tex_inline(s)} & {tex_inline(params_text(p))} \\"
+            rf"\texttt{{{tex_inline(n)}}} & {tex_inline(s)}"
+            + (f" (defaults {tex_inline(params_text(p))})" if p else "")
+            + r" \\"
             for n, s, p in entries
         ]
         out.append(r"\end{tabular}")
