@@ -22,6 +22,8 @@ the cell: every name is replaced by a positional one (``a0``, ``v3``).
 
 from __future__ import annotations
 
+import ast
+import re
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -37,6 +39,7 @@ __all__ = [
     "make_numeric",
     "name_problems",
     "require_names",
+    "run_generated",
     "sigmoid_pair",
     "tanh_sech2",
 ]
@@ -369,10 +372,41 @@ def _generate(names, carry, definitions, exprs):
     comma = "," if outputs else ""
     code = f"def kernel({params}):\n" + "\n".join(body) + f"\n    return ({results}{comma})\n"
     namespace = {"numpy": np, "sigmoid_pair": sigmoid_pair, "tanh_sech2": tanh_sech2}
-    # As in lambdify: the code is printed from SymPy objects with positional
-    # names only, so nothing of a cell's text reaches exec.
-    exec(compile(code, "<symgrad kernel>", "exec"), namespace)
-    return namespace["kernel"], code
+    return run_generated(code, namespace, "kernel"), code
+
+
+#: The names generated code may bind: positional arguments and values (a0, v3).
+_POSITIONAL = re.compile(r"[av][0-9]+")
+
+
+def run_generated(code: str, namespace: dict, entry: str, arguments=()):
+    """Execute generated ``code`` in ``namespace`` and return its function
+    ``entry``, after checking that it is generated code: one function whose
+    names are positional (a0, v3), ``arguments`` or the namespace's, whose
+    attributes exist on namespace objects (``numpy.tanh``) and whose constants
+    are numbers (or the ``...`` and ``None`` of ``x[..., None]``). No text of a
+    cell (a name, a string) can pass, so none reaches exec; a generator that
+    let one through is a bug, raised here."""
+    tree = ast.parse(code)
+    allowed = set(namespace) | set(arguments)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            ok = node is tree.body[0] and len(tree.body) == 1 and node.name == entry
+        elif isinstance(node, ast.Name | ast.arg):
+            name = node.id if isinstance(node, ast.Name) else node.arg
+            ok = name in allowed or _POSITIONAL.fullmatch(name) is not None
+        elif isinstance(node, ast.Attribute):
+            base = node.value
+            ok = isinstance(base, ast.Name) and base.id in namespace
+            ok = ok and hasattr(namespace[base.id], node.attr)
+        elif isinstance(node, ast.Constant):
+            ok = type(node.value) in (int, float) or node.value in (None, Ellipsis)
+        else:
+            ok = not isinstance(node, ast.Import | ast.ImportFrom | ast.Lambda | ast.Global)
+        if not ok:
+            raise RuntimeError(f"generated code failed its check at {ast.dump(node)[:80]}")
+    exec(compile(tree, f"<symgrad {entry}>", "exec"), namespace)
+    return namespace[entry]
 
 
 def _dummies():

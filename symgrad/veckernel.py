@@ -27,7 +27,7 @@ import numpy as np
 import sympy
 
 from .linear import Diag, MatVec, Paren, Weight
-from .numeric import sigmoid_pair, tanh_sech2
+from .numeric import run_generated, sigmoid_pair, tanh_sech2
 from .primitives import PRIMITIVES, complement_pairs, primitive_of, sigmoid
 from .vecnumeric import shapes
 
@@ -195,11 +195,7 @@ def make_state_step(j):
         "tanh_sech2": tanh_sech2,
         **{f"primitive_{p}": PRIMITIVES[p].numpy for p in PRIMITIVES},
     }
-    # As in lambdify: the code is printed from the derivation's structure with
-    # positional names only (not even the cell's name, in the file name), so
-    # nothing of a cell's text reaches exec.
-    exec(compile(code, "<symgrad state step>", "exec"), namespace)
-    kernel = namespace["step"]
+    kernel = run_generated(code, namespace, "step", ("eye", "zero", "wide"))
 
     def step(arrays):
         n, _, batch = shapes(vcell, names, arrays)

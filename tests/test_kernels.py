@@ -10,7 +10,7 @@ from hypothesis import given
 from symgrad import numeric
 from symgrad.cells import BUILTIN, make_cell
 from symgrad.derivation import derive
-from symgrad.numeric import make_numeric, sigmoid_pair, tanh_sech2
+from symgrad.numeric import make_numeric, run_generated, sigmoid_pair, tanh_sech2
 from tests.strategies import SATURATION, reals
 from tests.tolerances import (
     FEW_OPS,
@@ -261,3 +261,21 @@ def test_generated_kernel_code_carries_no_name_from_the_cell():
         w for w in words if w.startswith("numpy")
     }
     assert "os_system" not in source and "Import_W" not in source
+
+
+def test_generated_code_is_checked_before_it_runs():
+    # The one door to exec: positional names, namespace names and attributes
+    # that exist, numbers; anything else (a name or string from a cell) refused.
+    namespace = {"numpy": np}
+    good = "def kernel(a0, a1):\n    v0 = numpy.tanh(a0) * 2.0\n    return (v0[..., None] + a1,)\n"
+    assert run_generated(good, dict(namespace), "kernel")(np.zeros(2), 1.0)[0].shape == (2, 1)
+    for bad in (
+        "def kernel(a0):\n    return (h_prev,)\n",
+        "def kernel(a0):\n    return ('rm -rf',)\n",
+        "def kernel(a0):\n    import os\n    return (a0,)\n",
+        "def kernel(a0):\n    return (numpy.no_such_thing(a0),)\n",
+        "def kernel(a0):\n    return (__import__,)\n",
+        "def other(a0):\n    return (a0,)\n",
+    ):
+        with pytest.raises(RuntimeError, match="generated code failed its check"):
+            run_generated(bad, dict(namespace), "kernel")
