@@ -39,6 +39,15 @@ def run():
 
 
 @pytest.fixture(scope="session")
+def matplotlib():
+    """matplotlib, or the test skipped with the reason (the optional [plot] extra;
+    the README's [test] installs it, so its command runs these tests)."""
+    return pytest.importorskip(
+        "matplotlib", reason="the plots need matplotlib: pip install 'symgrad[plot]'"
+    )
+
+
+@pytest.fixture(scope="session")
 def torch():
     """PyTorch, or the test skipped with the reason (the optional [torch] extra)."""
     return pytest.importorskip(

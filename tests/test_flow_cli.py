@@ -179,7 +179,7 @@ def _colour_pixels(path, colour):
     return int(close.sum())
 
 
-def test_plot_png_has_one_line_per_cell(run, tmp_path):
+def test_plot_png_has_one_line_per_cell(run, tmp_path, matplotlib):
     path = tmp_path / "flow.png"
     code, _, _ = run(
         "flow", "lstm", "gru", "rnn", "--steps", "200", "--samples", "20", "--plot", str(path)
@@ -192,7 +192,7 @@ def test_plot_png_has_one_line_per_cell(run, tmp_path):
     assert _colour_pixels(path, "C5") < 20
 
 
-def test_plot_svg_has_one_median_line_per_cell(tmp_path):
+def test_plot_svg_has_one_median_line_per_cell(tmp_path, matplotlib):
     from symgrad.plot import plot_flow
 
     path = tmp_path / "flow.svg"

@@ -34,7 +34,9 @@ def test_the_readme_shows_commands():
 
 
 @pytest.mark.parametrize(("command", "code"), COMMANDS)
-def test_readme_command_runs(run, command, code):
+def test_readme_command_runs(run, command, code, request):
+    if "--plot" in command:
+        request.getfixturevalue("matplotlib")
     argv = shlex.split(command)[1:]
     assert run(*argv).code == code
 

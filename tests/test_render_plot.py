@@ -5,7 +5,6 @@ proofs/ are committed), and say what they show: the function, the certified
 band, the claimed bound, the maximiser.
 """
 
-import importlib.util
 import sys
 from xml.etree import ElementTree
 
@@ -15,10 +14,7 @@ from symgrad.bounds import compute_bound
 from symgrad.flow import run_flow
 from symgrad.plot import PlotError, plot_bound, plot_flow
 
-needs_matplotlib = pytest.mark.skipif(
-    importlib.util.find_spec("matplotlib") is None,
-    reason="the plots need matplotlib: pip install 'symgrad[plot]'",
-)
+needs_matplotlib = pytest.mark.usefixtures("matplotlib")
 
 
 @needs_matplotlib
